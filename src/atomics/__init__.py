@@ -1,0 +1,27 @@
+"""atomics: thread-safe primitives and collections for free-threaded CPython.
+
+Works on free-threaded builds (``python3.13t``, ``python3.14t``: threads run in parallel)
+and on ordinary GIL builds alike. Standard library only.
+
+Layout: one module per structure; this module only re-exports the public names.
+
+* :mod:`atomics.runtime` -- is this a free-threaded build, is the GIL off right now?
+
+>>> import atomics
+>>> atomics.runtime.cpu_count() >= 1
+True
+"""
+
+from __future__ import annotations
+
+from atomics import runtime
+from atomics.runtime import free_threading_active, gil_disabled_build, gil_enabled
+
+__all__ = [
+    "free_threading_active",
+    "gil_disabled_build",
+    "gil_enabled",
+    "runtime",
+]
+
+__version__ = "0.1.0.dev0"

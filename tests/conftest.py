@@ -1,0 +1,38 @@
+"""Shared test configuration: name the leg, and fail a leg that ran under the wrong GIL state.
+
+``make test`` runs this suite twice and tells each run which leg it is through
+``ATOMICS_EXPECT_LEG`` ("free-threaded" or "gil"). A free-threaded leg whose GIL is (or
+becomes) enabled -- ``PYTHON_GIL=1``, or an extension module that re-enables it on import --
+would silently test nothing that matters, so the session fails instead.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from atomics import runtime
+
+EXPECT_LEG = os.environ.get("ATOMICS_EXPECT_LEG", "")
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    leg = EXPECT_LEG or "unspecified (run via `make test` to check the leg)"
+    return f"atomics leg: {runtime.describe()}; expected leg: {leg}"
+
+
+def _leg_problem() -> str | None:
+    if EXPECT_LEG == "free-threaded" and not runtime.free_threading_active():
+        return f"expected a free-threaded leg with the GIL disabled, got: {runtime.describe()}"
+    if EXPECT_LEG == "gil" and not runtime.gil_enabled():
+        return f"expected a GIL leg, got: {runtime.describe()}"
+    return None
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    # Checked at the end too: an extension imported by some test may have re-enabled the GIL.
+    problem = _leg_problem()
+    if problem is not None:
+        session.config.get_terminal_writer().line(f"\nLEG CHECK FAILED: {problem}", red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -1,0 +1,144 @@
+"""atomics.runtime: the build and live GIL facts, and `python -m atomics info`."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import sysconfig
+
+import pytest
+
+from atomics import runtime
+
+EXPECT_LEG = os.environ.get("ATOMICS_EXPECT_LEG", "")
+FT_BUILD = bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
+
+
+def _run_python(code: str, **env: str) -> str:
+    environment = {**os.environ, **env}
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return done.stdout.strip()
+
+
+def test_build_check_matches_sysconfig() -> None:
+    assert runtime.gil_disabled_build() is FT_BUILD
+
+
+def test_live_check_matches_sys() -> None:
+    expected = sys._is_gil_enabled() if hasattr(sys, "_is_gil_enabled") else True
+    assert runtime.gil_enabled() is expected
+
+
+def test_free_threading_active_is_build_and_live() -> None:
+    assert runtime.free_threading_active() is (FT_BUILD and not runtime.gil_enabled())
+
+
+@pytest.mark.skipif(EXPECT_LEG != "free-threaded", reason="only the free-threaded leg of make test")
+def test_free_threaded_leg_runs_without_gil() -> None:
+    assert runtime.gil_disabled_build()
+    assert not runtime.gil_enabled()
+    assert runtime.free_threading_active()
+    assert runtime.describe().endswith("free-threaded, GIL disabled")
+
+
+@pytest.mark.skipif(EXPECT_LEG != "gil", reason="only the GIL leg of make test")
+def test_gil_leg_reports_gil() -> None:
+    assert runtime.gil_enabled()
+    assert not runtime.free_threading_active()
+    assert runtime.describe().endswith(", GIL enabled")
+
+
+@pytest.mark.skipif(not FT_BUILD, reason="PYTHON_GIL has no effect on a GIL build")
+def test_python_gil_env_flips_live_status() -> None:
+    code = (
+        "from atomics import runtime; print(runtime.gil_enabled(), runtime.free_threading_active())"
+    )
+    assert _run_python(code, PYTHON_GIL="1") == "True False"
+    assert _run_python(code, PYTHON_GIL="0") == "False True"
+
+
+def test_gil_build_ignores_python_gil_env() -> None:
+    code = "from atomics import runtime; print(runtime.gil_disabled_build())"
+    assert _run_python(code, PYTHON_GIL="1") == str(FT_BUILD)
+
+
+def test_cpu_count() -> None:
+    count = runtime.cpu_count()
+    assert isinstance(count, int)
+    assert count >= 1
+    if hasattr(os, "process_cpu_count"):
+        assert count == (os.process_cpu_count() or 1)
+    elif hasattr(os, "sched_getaffinity"):
+        assert count == len(os.sched_getaffinity(0))
+
+
+def test_describe_names_interpreter_and_state() -> None:
+    text = runtime.describe()
+    assert sys.version.split()[0] in text
+    assert ("free-threaded" in text) is FT_BUILD
+    assert text.endswith("GIL enabled") is runtime.gil_enabled()
+
+
+def test_runtime_info_is_consistent() -> None:
+    info = runtime.runtime_info()
+    assert info.description == runtime.describe()
+    assert info.free_threading_active is runtime.free_threading_active()
+    assert info.executable == sys.executable
+
+
+def test_cli_info() -> None:
+    out = _run_python(
+        "import runpy, sys; sys.argv = ['atomics', 'info']; "
+        "runpy.run_module('atomics', run_name='__main__')"
+    )
+    lines = out.splitlines()
+    assert lines[0] == runtime.describe()
+    assert f"free_threading_active: {runtime.free_threading_active()}" in lines
+    assert f"cpu_count:             {runtime.cpu_count()}" in lines
+
+
+def test_cli_demo_prints_facts_and_table() -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "atomics",
+            "demo",
+            "--iterations",
+            "2000",
+            "--repeats",
+            "1",
+            "--max-threads",
+            "2",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert runtime.describe() in done.stdout
+    assert "speedup" in done.stdout
+    rows = [line.split() for line in done.stdout.splitlines()]
+    table = [row for row in rows if len(row) == 5 and row[0].isdigit()]
+    assert [row[0] for row in table] == ["1", "2"]
+    assert table[0][3] == "1.00x"
+
+
+def test_cli_rejects_unknown_command() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "atomics", "nope"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "invalid choice" in done.stderr
