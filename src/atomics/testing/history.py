@@ -1,0 +1,119 @@
+"""Histories: what each thread called, when, and what came back.
+
+A history is a list of :class:`OpRecord`, one per completed operation, each with the calling
+thread, the call and return times (``time.perf_counter_ns``) and the outcome: a value, or a
+:class:`Raised` standing for an exception. Exceptions are results like any other: an
+operation that raised ``KeyError('k')`` matches a model that raised ``KeyError('k')``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["Call", "OpRecord", "Raised", "freeze", "outcome_of"]
+
+
+@dataclass(frozen=True)
+class Call:
+    """One operation of a scenario: a method name and its positional arguments.
+
+    >>> Call("add", (1,))
+    Call('add', (1,))
+    """
+
+    name: str
+    args: tuple[Any, ...] = ()
+
+    def __repr__(self) -> str:
+        return f"Call({self.name!r}, {self.args!r})"
+
+    def __str__(self) -> str:
+        return f"{self.name}({', '.join(map(repr, self.args))})"
+
+
+@dataclass(frozen=True)
+class Raised:
+    """The outcome of an operation that raised: the exception's type and arguments.
+
+    Two outcomes match when the types are the same and the ``args`` are equal.
+
+    >>> Raised.of(KeyError("k")) == Raised(KeyError, ("k",))
+    True
+    """
+
+    type: type[BaseException]
+    args: tuple[Any, ...] = ()
+
+    @classmethod
+    def of(cls, exc: BaseException) -> Raised:
+        """The outcome recorded for ``exc``."""
+        return cls(type(exc), exc.args)
+
+    def __repr__(self) -> str:
+        args = ", ".join(map(repr, self.args))
+        return f"raised {self.type.__name__}({args})"
+
+
+def outcome_of(fn: Any, *args: Any) -> Any:
+    """Call ``fn(*args)``; return its result, or a :class:`Raised` if it raised an Exception.
+
+    >>> outcome_of(int, "x")
+    raised ValueError("invalid literal for int() with base 10: 'x'")
+    """
+    try:
+        return fn(*args)
+    except Exception as exc:  # an exception is a result; BaseException (KeyboardInterrupt) is not
+        return Raised.of(exc)
+
+
+@dataclass(frozen=True)
+class OpRecord:
+    """One completed operation in a history.
+
+    ``thread`` numbers the parallel threads 0..T-1; the sequential prefix is thread -1 and
+    the suffix thread T. ``index`` is the operation's position within its thread.
+    """
+
+    thread: int
+    index: int
+    call: Call
+    call_ns: int
+    return_ns: int
+    outcome: Any
+
+    def __str__(self) -> str:
+        return f"{self.call} -> {self.outcome!r}"
+
+
+def freeze(value: Any) -> Hashable:
+    """A hashable, comparable stand-in for ``value`` (dicts, lists, sets, deques, objects).
+
+    Used to key the checker's memo on model states. Objects are frozen through their
+    ``__dict__`` (or ``__slots__``); anything already hashable is returned as is.
+
+    >>> freeze({"b": [1, 2], "a": {3}})
+    ('dict', (('a', ('set', frozenset({3}))), ('b', ('list', (1, 2)))))
+    """
+    if isinstance(value, Mapping):
+        items = [(freeze(k), freeze(v)) for k, v in value.items()]
+        try:
+            items.sort()
+        except TypeError:  # keys of mixed, unorderable types: order by repr instead
+            items.sort(key=repr)
+        return ("dict", tuple(items))
+    if isinstance(value, (set, frozenset)):
+        return ("set", frozenset(freeze(v) for v in value))
+    if isinstance(value, (list, tuple)) or type(value).__name__ == "deque":
+        return ("list", tuple(freeze(v) for v in value))
+    if hasattr(value, "__dict__") and not isinstance(value, type):
+        return (type(value).__qualname__, freeze(vars(value)))
+    slots = getattr(type(value), "__slots__", None)
+    if slots is not None and not isinstance(value, type):
+        return (type(value).__qualname__, tuple(freeze(getattr(value, s, None)) for s in slots))
+    try:
+        hash(value)
+    except TypeError:
+        return ("repr", repr(value))
+    return value  # type: ignore[no-any-return]

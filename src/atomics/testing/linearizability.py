@@ -1,0 +1,254 @@
+"""Run a scenario many times on real threads and check every history against a model.
+
+The entry point inside a Hypothesis test is :func:`assert_linearizable`::
+
+    @settings(atomics.testing.SETTINGS)
+    @given(scenario=scenarios({"add": st.tuples(st.integers(0, 3)), "get": None}))
+    def test_counter(scenario):
+        assert_linearizable(scenario, factory=MyCounter, model=CounterModel)
+
+Each scenario runs ``invocations`` times (or until ``time_budget`` seconds pass), since one
+run rarely hits the bad interleaving. The first history that is not linearizable -- or that
+the checker could not decide within its step budget -- fails the test with a report.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from atomics import runtime
+from atomics.testing.checker import (
+    DEFAULT_STEP_BUDGET,
+    CheckResult,
+    Transitions,
+    Verdict,
+    check_history,
+)
+from atomics.testing.history import OpRecord
+from atomics.testing.runner import WorkerPool, forced_switching, run_invocation, shared_pool
+from atomics.testing.scenario import Scenario
+
+__all__ = [
+    "DEFAULT_INVOCATIONS",
+    "HarnessStats",
+    "LinearizabilityError",
+    "ScenarioResult",
+    "assert_linearizable",
+    "check_scenario",
+    "format_report",
+    "stats",
+]
+
+DEFAULT_INVOCATIONS = 300  # per scenario; see docs/testing.md for how this was chosen
+DEFAULT_TIME_BUDGET = 2.0  # seconds per scenario at most, whichever limit comes first
+
+
+@dataclass
+class HarnessStats:
+    """Running totals for this process (main thread only): the stress summary reads them."""
+
+    scenarios: int = 0
+    invocations: int = 0
+    operations: int = 0
+    histories_checked: int = 0
+    failures: int = 0
+    overlapping_operations: int = 0  # in checked histories, ops that overlapped another thread's
+
+    def reset(self) -> None:
+        """Zero every total."""
+        self.__init__()  # type: ignore[misc]
+
+
+stats = HarnessStats()
+
+
+@dataclass
+class ScenarioResult:
+    """What :func:`check_scenario` found: counts, and the first failing history if any."""
+
+    scenario: Scenario
+    invocations: int = 0
+    histories_checked: int = 0
+    seconds: float = 0.0
+    failure: CheckResult | None = None
+    failing_history: list[OpRecord] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when every history run was linearizable."""
+        return self.failure is None
+
+
+class LinearizabilityError(AssertionError):
+    """A history was not linearizable (or could not be decided). The message is the report."""
+
+    def __init__(self, report: str, result: ScenarioResult) -> None:
+        super().__init__(report)
+        self.result = result
+
+
+def _overlapping(history: list[OpRecord]) -> int:
+    """How many operations overlapped in time an operation of another thread."""
+    count = 0
+    for op in history:
+        for other in history:
+            if (
+                other.thread != op.thread
+                and other.call_ns < op.return_ns
+                and op.call_ns < other.return_ns
+            ):
+                count += 1
+                break
+    return count
+
+
+def check_scenario(
+    scenario: Scenario,
+    factory: Callable[[], Any],
+    model: Callable[[], Any],
+    *,
+    invocations: int = DEFAULT_INVOCATIONS,
+    time_budget: float = DEFAULT_TIME_BUDGET,
+    step_budget: int = DEFAULT_STEP_BUDGET,
+    pool: WorkerPool | None = None,
+    timeout: float = 30.0,
+) -> ScenarioResult:
+    """Run ``scenario`` against fresh ``factory()`` objects; check each history on ``model()``.
+
+    Stops at the first failing history, after ``invocations`` runs, or once ``time_budget``
+    seconds have passed (at least one invocation always runs). ``pool`` defaults to the
+    process-wide :func:`~atomics.testing.runner.shared_pool`; ``timeout`` bounds each
+    invocation (a hang raises :class:`~atomics.testing.runner.HarnessTimeout` with every
+    thread's stack). Call from the main thread.
+    """
+    if invocations < 1:
+        raise ValueError(f"invocations must be at least 1, got {invocations!r}")
+    pool = pool if pool is not None else shared_pool(max(1, scenario.threads), timeout)
+    result = ScenarioResult(scenario)
+    stats.scenarios += 1
+    began = time.perf_counter()
+    deadline = began + time_budget
+    seen: set[tuple[Any, ...]] = set()
+    transitions: Transitions = {}  # model steps, shared by every history of this scenario
+    with forced_switching():
+        for _ in range(invocations):
+            history = run_invocation(scenario, factory, pool)
+            result.invocations += 1
+            stats.invocations += 1
+            stats.operations += len(history)
+            # Identical outcomes in an identical real-time order need checking only once.
+            signature = _signature(history)
+            if signature not in seen:
+                seen.add(signature)
+                checked = check_history(
+                    history, model, step_budget=step_budget, transitions=transitions
+                )
+                result.histories_checked += 1
+                stats.histories_checked += 1
+                stats.overlapping_operations += _overlapping(history)
+                if not checked.ok:
+                    stats.failures += 1
+                    result.failure, result.failing_history = checked, history
+                    break
+            if time.perf_counter() > deadline:
+                break
+    result.seconds = time.perf_counter() - began
+    return result
+
+
+def _signature(history: list[OpRecord]) -> tuple[Any, ...]:
+    outcomes = tuple((op.thread, op.index, repr(op.outcome)) for op in history)
+    precedes = tuple(
+        (a.thread, a.index, b.thread, b.index)
+        for a in history
+        for b in history
+        if a.thread != b.thread and a.return_ns < b.call_ns
+    )
+    return outcomes, precedes
+
+
+def assert_linearizable(
+    scenario: Scenario,
+    factory: Callable[[], Any],
+    model: Callable[[], Any],
+    **options: Any,
+) -> ScenarioResult:
+    """Like :func:`check_scenario`, but raise :class:`LinearizabilityError` on failure.
+
+    Made to be called inside a Hypothesis ``@given`` test, which then shrinks the scenario.
+
+    >>> import threading
+    >>> from atomics.testing.controls import LockedCounter, CounterModel
+    >>> from atomics.testing.scenario import fixed_scenario
+    >>> from atomics.testing.history import Call
+    >>> s = fixed_scenario([[Call("increment")] * 2] * 2, suffix=[Call("get")])
+    >>> assert_linearizable(s, LockedCounter, CounterModel, invocations=20).ok
+    True
+    """
+    result = check_scenario(scenario, factory, model, **options)
+    if not result.ok:
+        raise LinearizabilityError(format_report(result), result)
+    return result
+
+
+def format_report(result: ScenarioResult) -> str:
+    """The failure report: interpreter, scenario table, timed history, longest linearizable
+    prefix, the operations the model contradicted, and how to reproduce."""
+    failure = result.failure
+    if failure is None:
+        return f"linearizable: {result.invocations} invocations, {result.histories_checked} checked"
+    history = sorted(result.failing_history, key=lambda op: op.call_ns)
+    origin = history[0].call_ns if history else 0
+
+    def label(op: OpRecord) -> str:
+        if op.thread < 0:
+            return "prefix"
+        if op.thread >= result.scenario.threads:
+            return "suffix"
+        return f"T{op.thread}"
+
+    lines = [
+        f"{failure.verdict.value.upper()}: a history of this scenario has no valid sequential"
+        " order",
+        f"  found at invocation {result.invocations} ({result.seconds:.2f}s, "
+        f"{result.histories_checked} distinct histories checked, {failure.steps} checker steps)",
+        f"  interpreter: {runtime.describe()}, {runtime.cpu_count()} CPUs",
+    ]
+    if failure.verdict is Verdict.UNKNOWN:
+        lines.append("  the checker ran out of steps: raise step_budget; UNKNOWN never passes")
+    if failure.partition is not None:
+        lines.append(f"  checked separately: the operations on key {failure.partition!r}")
+    lines += [
+        "",
+        "Scenario:",
+        _indent(result.scenario.table()),
+        "",
+        "History (times in us from the first call):",
+    ]
+    for op in history:
+        start = (op.call_ns - origin) / 1000
+        end = (op.return_ns - origin) / 1000
+        lines.append(f"  {start:9.1f} .. {end:9.1f}  {label(op):>6}[{op.index}] {op}")
+    lines += ["", f"Longest linearizable prefix ({len(failure.longest_prefix)} operations):"]
+    lines += [f"  {label(op)}[{op.index}] {op}" for op in failure.longest_prefix] or ["  (none)"]
+    if failure.stuck_at:
+        lines += ["", "After it, every candidate contradicts the model:"]
+        lines += [
+            f"  {label(op)}[{op.index}] {op.call} returned {op.outcome!r};"
+            f" the model says {expected!r}"
+            for op, expected in failure.stuck_at
+        ]
+    lines += [
+        "",
+        "Reproduce: Hypothesis prints the falsifying example and, with print_blob=True (set by",
+        "atomics.testing.SETTINGS), a @reproduce_failure(...) line; or pin this scenario with",
+        f"  @example(scenario={result.scenario!r})",
+    ]
+    return "\n".join(lines)
+
+
+def _indent(text: str) -> str:
+    return "\n".join("  " + line for line in text.splitlines())

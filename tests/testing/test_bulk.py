@@ -1,0 +1,67 @@
+"""bulk_stress and overlap_fraction."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from atomics import runtime
+from atomics.testing import HarnessError, bulk_stress, overlap_fraction
+
+
+def test_every_thread_runs_every_operation_with_its_own_state() -> None:
+    result = bulk_stress(
+        lambda tally, t, i: tally.append((t, i)),
+        threads=3,
+        operations=1000,
+        thread_state=lambda t: [],
+    )
+    assert result.operations == 3000
+    assert result.threads == 3
+    for t, tally in enumerate(result.states):
+        assert tally == [(t, i) for i in range(1000)]
+    assert result.seconds > 0
+    assert result.rate > 0
+    assert 0.0 <= result.overlap <= 1.0
+    assert result.interpreter == runtime.describe()
+
+
+def test_threads_really_overlap() -> None:
+    # Each operation spins a little, so that intervals are long enough to overlap.
+    result = bulk_stress(lambda s, t, i: sum(range(200)), threads=2, operations=5000)
+    if runtime.free_threading_active():
+        assert result.overlap > 0.5
+    else:
+        assert result.overlap >= 0.0
+
+
+def test_errors_in_threads_are_reported_not_lost() -> None:
+    def operation(state: None, t: int, i: int) -> None:
+        if t == 1 and i == 7:
+            raise ValueError("thread one fails")
+
+    with pytest.raises(HarnessError, match="thread 1: ValueError"):
+        bulk_stress(operation, threads=2, operations=10)
+
+
+def test_bad_arguments() -> None:
+    with pytest.raises(ValueError, match="threads"):
+        bulk_stress(lambda s, t, i: None, threads=0, operations=1)
+
+
+def test_overlap_fraction_hand_computed() -> None:
+    # Thread 0: [0,10] and [20,30]; thread 1: [5,8]. [0,10] and [5,8] overlap; [20,30] not.
+    assert overlap_fraction([[0, 20], [5]], [[10, 30], [8]]) == pytest.approx(2 / 3)
+    assert overlap_fraction([[0], [10]], [[5], [15]]) == 0.0  # disjoint
+    assert overlap_fraction([[0], [5]], [[5], [6]]) == 0.0  # touching ends do not overlap
+    assert overlap_fraction([], []) == 0.0
+
+
+def test_barrier_start_releases_together() -> None:
+    started = threading.Barrier(4, timeout=30)
+    # Every thread's first operation waits for all four: deadlocks unless all started.
+    result = bulk_stress(
+        lambda s, t, i: started.wait() if i == 0 else None, threads=4, operations=3
+    )
+    assert result.operations == 12

@@ -1,0 +1,118 @@
+"""Negative controls: the harness must catch each broken object and pass its correct twin.
+
+These are the harness's own calibration. On the free-threaded build every broken control
+must be caught. On a GIL build they are skipped: with the GIL, CPython switches threads only
+at eval-breaker checks (calls, backward jumps), never between the read and the write of
+these read-modify-writes, so the races cannot happen there (docs/testing.md has the rates).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import Phase, given, settings
+from hypothesis.errors import Flaky
+
+from atomics import runtime
+from atomics.testing import (
+    SETTINGS,
+    LinearizabilityError,
+    Scenario,
+    assert_linearizable,
+    bulk_stress,
+    scenarios,
+)
+from atomics.testing import controls as c
+
+TABLES = c.operation_tables()
+PAIRS = {
+    "counter": (c.RacyCounter, c.LockedCounter, c.CounterModel),
+    "map": (c.CheckThenActMap, c.LockedMap, c.MapModel),
+    "queue": (c.CheckThenActBoundedQueue, c.LockedBoundedQueue, c.BoundedQueueModel),
+}
+needs_free_threading = pytest.mark.skipif(
+    not runtime.free_threading_active(),
+    reason="with the GIL these races cannot occur: threads switch only at calls and "
+    "backward jumps, never between the read and the write",
+)
+
+
+def run_harness(name: str, factory: Any, model: Any, max_examples: int) -> BaseException | None:
+    """Run the harness as a user's @given test would (without shrinking, to stay fast)."""
+
+    @settings(SETTINGS, max_examples=max_examples, phases=[Phase.generate], database=None)
+    @given(scenarios(TABLES[name]))
+    def probe(scenario: Scenario) -> None:
+        assert_linearizable(scenario, factory, model, invocations=100)
+
+    try:
+        probe()
+    except (LinearizabilityError, Flaky) as exc:
+        return exc
+    return None
+
+
+def contains_violation(exc: BaseException | None) -> bool:
+    if isinstance(exc, LinearizabilityError):
+        return True
+    return any(contains_violation(e) for e in getattr(exc, "exceptions", ()))
+
+
+@pytest.mark.parametrize("name", PAIRS)
+def test_correct_twin_passes(name: str) -> None:
+    _, correct, model = PAIRS[name]
+    assert run_harness(name, correct, model, max_examples=15) is None
+
+
+@needs_free_threading
+@pytest.mark.parametrize("name", PAIRS)
+def test_broken_control_is_caught(name: str) -> None:
+    broken, _, model = PAIRS[name]
+    caught = run_harness(name, broken, model, max_examples=100)
+    assert contains_violation(caught), f"the harness missed the broken {name}"
+
+
+def test_report_names_scenario_history_and_interpreter() -> None:
+    from atomics.testing import Call, check_scenario, fixed_scenario, format_report
+
+    # A fake "real object" that answers wrongly every time, so the report is deterministic.
+    class Liar(c.CounterModel):
+        def get(self) -> int:
+            return 42
+
+    scenario = fixed_scenario([[Call("increment")], [Call("get")]], suffix=[Call("get")])
+    result = check_scenario(scenario, Liar, c.CounterModel, invocations=5)
+    assert not result.ok
+    report = format_report(result)
+    assert "NOT LINEARIZABLE" in report
+    assert runtime.describe() in report
+    assert "thread 0" in report
+    assert "increment()" in report
+    assert "History (times in us" in report
+    assert "Longest linearizable prefix" in report
+    assert "returned 42; the model says" in report
+    assert f"@example(scenario={scenario!r})" in report
+
+
+class BulkRacyCounter:
+    def __init__(self) -> None:
+        self.value = 0
+
+    def increment(self) -> None:
+        current = self.value
+        self.value = current + 1
+
+
+def _bulk_increments(counter: Any) -> int:
+    bulk_stress(lambda state, t, i: counter.increment(), threads=4, operations=20_000)
+    return int(counter.value)
+
+
+def test_bulk_stress_counts_exactly_with_a_lock() -> None:
+    assert _bulk_increments(c.LockedCounter()) == 80_000
+
+
+@needs_free_threading
+def test_bulk_stress_catches_lost_updates() -> None:
+    assert _bulk_increments(BulkRacyCounter()) < 80_000
