@@ -33,9 +33,9 @@ class Scenario:
 
     >>> s = Scenario(parallel=((Call("add", (1,)),), (Call("get"),)))
     >>> print(s.table())
-    thread 0     thread 1
-    --------     --------
-    add(1)       get()
+    thread 0    thread 1
+    --------    --------
+    add(1)      get()
     """
 
     parallel: tuple[tuple[Call, ...], ...]
