@@ -24,9 +24,7 @@ test:
 ## stress: the long runs in stress/ on the free-threaded interpreter, STRESS_SECONDS each
 stress:
 	@scripts/ensure-venv $(VENV_FT) "$$(scripts/ft-python)" test
-	STRESS_SECONDS=$(STRESS_SECONDS) ATOMICS_EXPECT_LEG=free-threaded \
-		$(VENV_FT)/bin/python -m pytest stress -p no:cacheprovider -o timeout=0 \
-		-o faulthandler_timeout=0 -o testpaths=stress
+	$(VENV_FT)/bin/python -m atomics stress --seconds $(STRESS_SECONDS)
 
 ## bench: every benchmarks/bench_*.py on both interpreters; raw results in benchmarks/results/
 bench:

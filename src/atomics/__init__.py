@@ -6,6 +6,8 @@ and on ordinary GIL builds alike. Standard library only.
 Layout: one module per structure; this module only re-exports the public names.
 
 * :mod:`atomics.runtime` -- is this a free-threaded build, is the GIL off right now?
+* :mod:`atomics.testing` -- the stress harness and linearizability checker (imported on
+  its own: ``from atomics.testing import ...``).
 
 >>> import atomics
 >>> atomics.runtime.cpu_count() >= 1

@@ -1,7 +1,8 @@
-"""Command line: ``python -m atomics {info,demo}``.
+"""Command line: ``python -m atomics {info,demo,stress}``.
 
 ``info`` prints the runtime facts (interpreter, build, live GIL state, CPUs); ``demo`` runs
-the CPU-bound agent workload at 1..N threads and prints the speedups.
+the CPU-bound agent workload at 1..N threads and prints the speedups; ``stress`` runs the
+stress/ suites (needs the ``test`` extra) and prints a summary table.
 """
 
 from __future__ import annotations
@@ -42,9 +43,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo_parser.add_argument(
         "--max-threads", type=int, default=None, help="largest thread count to run"
     )
+    stress_parser = commands.add_parser("stress", help="run the stress/ suites with a summary")
+    stress_parser.add_argument("paths", nargs="*", default=["stress"], help="default: stress/")
+    stress_parser.add_argument(
+        "--seconds", type=float, default=None, help="time budget per suite (sets STRESS_SECONDS)"
+    )
     args = parser.parse_args(argv)
     if args.command == "info":
         return _info()
+    if args.command == "stress":
+        from atomics.testing.cli import run_stress
+
+        return run_stress(args.paths, args.seconds)
     if args.iterations < 1 or args.repeats < 1:
         parser.error("--iterations and --repeats must be at least 1")
     demo.main(iterations=args.iterations, repeats=args.repeats, max_threads=args.max_threads)

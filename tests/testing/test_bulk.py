@@ -27,13 +27,22 @@ def test_every_thread_runs_every_operation_with_its_own_state() -> None:
     assert result.interpreter == runtime.describe()
 
 
+@pytest.mark.skipif(not runtime.free_threading_active(), reason="threads take turns with the GIL")
 def test_threads_really_overlap() -> None:
-    # Each operation spins a little, so that intervals are long enough to overlap.
-    result = bulk_stress(lambda s, t, i: sum(range(200)), threads=2, operations=5000)
-    if runtime.free_threading_active():
-        assert result.overlap > 0.5
-    else:
-        assert result.overlap >= 0.0
+    # Each operation computes a little, so that intervals are long enough to overlap. Up to
+    # three rounds: on a machine busy with other work the threads may share one core.
+    overlaps = []
+    for _ in range(3):
+        result = bulk_stress(lambda s, t, i: sum(range(200)), threads=2, operations=5000)
+        overlaps.append(result.overlap)
+        if result.overlap > 0.5:
+            return
+    pytest.fail(f"two threads never ran at the same time: overlaps {overlaps}")
+
+
+def test_overlap_is_a_fraction() -> None:
+    result = bulk_stress(lambda s, t, i: None, threads=2, operations=1000)
+    assert 0.0 <= result.overlap <= 1.0
 
 
 def test_errors_in_threads_are_reported_not_lost() -> None:

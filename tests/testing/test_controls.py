@@ -69,8 +69,12 @@ def test_correct_twin_passes(name: str) -> None:
 @pytest.mark.parametrize("name", PAIRS)
 def test_broken_control_is_caught(name: str) -> None:
     broken, _, model = PAIRS[name]
-    caught = run_harness(name, broken, model, max_examples=100)
-    assert contains_violation(caught), f"the harness missed the broken {name}"
+    # Up to three runs of 50 examples: a machine busy with other work runs the threads
+    # less often at the same time. The test fails only if every run misses the bug.
+    for _ in range(3):
+        if contains_violation(run_harness(name, broken, model, max_examples=50)):
+            return
+    pytest.fail(f"the harness missed the broken {name} in 3 runs")
 
 
 def test_report_names_scenario_history_and_interpreter() -> None:

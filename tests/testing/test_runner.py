@@ -112,6 +112,22 @@ def test_hang_times_out_with_every_stack() -> None:
         pool.close()
 
 
+def test_hang_in_a_scenario_reports_the_scenario() -> None:
+    from atomics.testing import check_scenario
+
+    release = threading.Event()
+    scenario = fixed_scenario([[Call("wait")], [Call("wait")]])
+    try:
+        with pytest.raises(HarnessTimeout) as caught:
+            check_scenario(scenario, lambda: Hangs(release), Hangs, timeout=0.5)
+        message = str(caught.value)
+        assert "thread 0    thread 1" in message
+        assert repr(scenario) in message
+        assert "in wait" in message
+    finally:
+        release.set()
+
+
 def test_run_invocation_records_prefix_and_suffix_threads() -> None:
     scenario = fixed_scenario(
         [[Call("note", (1,))], [Call("note", (2,))]],

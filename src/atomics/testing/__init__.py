@@ -44,10 +44,10 @@ from atomics.testing.linearizability import (
     assert_linearizable,
     check_scenario,
     format_report,
-    stats,
 )
 from atomics.testing.runner import HarnessError, HarnessTimeout, WorkerPool, forced_switching
 from atomics.testing.scenario import Scenario, fixed_scenario, scenarios, small_keys, small_values
+from atomics.testing.stats import HarnessStats, stats
 
 __all__ = [
     "SETTINGS",
@@ -55,6 +55,7 @@ __all__ = [
     "Call",
     "CheckResult",
     "HarnessError",
+    "HarnessStats",
     "HarnessTimeout",
     "LinearizabilityError",
     "OpRecord",

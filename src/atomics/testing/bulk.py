@@ -23,6 +23,7 @@ from typing import Any, Generic, TypeVar
 
 from atomics import runtime
 from atomics.testing.runner import HarnessError, HarnessTimeout, dump_all_stacks, forced_switching
+from atomics.testing.stats import stats
 
 __all__ = ["BulkResult", "bulk_stress", "overlap_fraction"]
 
@@ -158,7 +159,7 @@ def bulk_stress(
         raise HarnessError(f"bulk_stress: {len(failed)} thread(s) raised: {summary}") from failed[
             0
         ][1]
-    return BulkResult(
+    result = BulkResult(
         states=states,
         threads=threads,
         operations_per_thread=operations,
@@ -166,3 +167,6 @@ def bulk_stress(
         overlap=overlap_fraction(starts, ends),
         interpreter=runtime.describe(),
     )
+    stats.bulk_operations += result.operations
+    stats.bulk_overlapping += result.overlap * result.operations
+    return result

@@ -28,41 +28,27 @@ from atomics.testing.checker import (
     check_history,
 )
 from atomics.testing.history import OpRecord
-from atomics.testing.runner import WorkerPool, forced_switching, run_invocation, shared_pool
+from atomics.testing.runner import (
+    HarnessTimeout,
+    WorkerPool,
+    forced_switching,
+    run_invocation,
+    shared_pool,
+)
 from atomics.testing.scenario import Scenario
+from atomics.testing.stats import stats
 
 __all__ = [
     "DEFAULT_INVOCATIONS",
-    "HarnessStats",
     "LinearizabilityError",
     "ScenarioResult",
     "assert_linearizable",
     "check_scenario",
     "format_report",
-    "stats",
 ]
 
-DEFAULT_INVOCATIONS = 300  # per scenario; see docs/testing.md for how this was chosen
-DEFAULT_TIME_BUDGET = 2.0  # seconds per scenario at most, whichever limit comes first
-
-
-@dataclass
-class HarnessStats:
-    """Running totals for this process (main thread only): the stress summary reads them."""
-
-    scenarios: int = 0
-    invocations: int = 0
-    operations: int = 0
-    histories_checked: int = 0
-    failures: int = 0
-    overlapping_operations: int = 0  # in checked histories, ops that overlapped another thread's
-
-    def reset(self) -> None:
-        """Zero every total."""
-        self.__init__()  # type: ignore[misc]
-
-
-stats = HarnessStats()
+DEFAULT_INVOCATIONS = 100  # per scenario; docs/testing.md says how this was chosen
+DEFAULT_TIME_BUDGET = 1.0  # seconds per scenario at most, whichever limit comes first
 
 
 @dataclass
@@ -135,7 +121,12 @@ def check_scenario(
     transitions: Transitions = {}  # model steps, shared by every history of this scenario
     with forced_switching():
         for _ in range(invocations):
-            history = run_invocation(scenario, factory, pool)
+            try:
+                history = run_invocation(scenario, factory, pool)
+            except HarnessTimeout as exc:  # fail with the scenario, and every stack
+                raise HarnessTimeout(
+                    f"scenario:\n{_indent(scenario.table())}\n  {scenario!r}\n{exc}"
+                ) from None
             result.invocations += 1
             stats.invocations += 1
             stats.operations += len(history)
@@ -148,6 +139,7 @@ def check_scenario(
                 )
                 result.histories_checked += 1
                 stats.histories_checked += 1
+                stats.checked_operations += len(history)
                 stats.overlapping_operations += _overlapping(history)
                 if not checked.ok:
                     stats.failures += 1

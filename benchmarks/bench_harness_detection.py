@@ -1,0 +1,101 @@
+"""Benchmark: how reliably, and how fast, atomics.testing catches its negative controls.
+
+For each control pair (racy counter, check-then-act mapping, check-then-act bounded
+queue), RUNS independent runs of a user-style ``@given`` test at the default settings
+(``atomics.testing.SETTINGS``: 50 examples; 100 invocations per scenario), each with a fresh
+Hypothesis seed and no example database:
+
+* the broken object: caught or not, and the time from the test's start to the first
+  failing history (detection; Hypothesis's shrinking, which follows, is not timed);
+* the correct twin: passed or not, and the run's time.
+
+Writes benchmarks/results/harness_detection-<interpreter>.json and prints a table.
+Usage: python benchmarks/bench_harness_detection.py [RUNS]   (default 20)
+"""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import platform
+import statistics
+import sys
+import time
+from typing import Any
+
+from hypothesis import Phase, given, settings
+
+from atomics import runtime
+from atomics.testing import SETTINGS, LinearizabilityError, Scenario, assert_linearizable, scenarios
+from atomics.testing import controls as c
+
+RESULTS = pathlib.Path(__file__).parent / "results"
+PAIRS = {
+    "counter": (c.RacyCounter, c.LockedCounter, c.CounterModel),
+    "map": (c.CheckThenActMap, c.LockedMap, c.MapModel),
+    "queue": (c.CheckThenActBoundedQueue, c.LockedBoundedQueue, c.BoundedQueueModel),
+}
+
+
+def one_run(table: dict[str, Any], factory: Any, model: Any) -> tuple[bool, float]:
+    """(failed?, seconds to the first failure or to the end of a passing run)."""
+    began = time.perf_counter()
+    detected: list[float] = []
+
+    @settings(SETTINGS, phases=[Phase.generate], database=None)
+    @given(scenarios(table))
+    def probe(scenario: Scenario) -> None:
+        try:
+            assert_linearizable(scenario, factory, model)
+        except LinearizabilityError:
+            detected.append(time.perf_counter() - began)
+            raise
+
+    try:
+        probe()
+    except Exception:  # LinearizabilityError, or Hypothesis's Flaky wrapping it
+        if not detected:
+            raise
+    return (bool(detected), detected[0] if detected else time.perf_counter() - began)
+
+
+def main() -> None:
+    runs = int(sys.argv[1]) if len(sys.argv) > 1 else 20
+    tables = c.operation_tables()
+    info = runtime.runtime_info()
+    print(f"{info.description}, {info.cpu_count} CPUs, {runs} runs per object")
+    rows = []
+    for name, (broken, correct, model) in PAIRS.items():
+        for kind, factory in (("broken", broken), ("correct", correct)):
+            outcomes = [one_run(tables[name], factory, model) for _ in range(runs)]
+            failed = sum(1 for f, _ in outcomes if f)
+            times = [t for f, t in outcomes if f] if kind == "broken" else [t for _, t in outcomes]
+            row = {
+                "control": name,
+                "object": factory.__name__,
+                "kind": kind,
+                "runs": runs,
+                "caught" if kind == "broken" else "passed": failed
+                if kind == "broken"
+                else runs - failed,
+                "median_seconds": statistics.median(times) if times else None,
+                "max_seconds": max(times) if times else None,
+            }
+            rows.append(row)
+            verdict = (
+                f"caught {failed}/{runs}" if kind == "broken" else f"passed {runs - failed}/{runs}"
+            )
+            median = f"{row['median_seconds']:.2f}s" if times else "-"
+            label = "to detection" if kind == "broken" else "per run"
+            print(
+                f"  {name:8} {factory.__name__:26} {verdict:15} median {median} {label}", flush=True
+            )
+    tag = f"{platform.python_version()}{'t' if info.gil_disabled_build else ''}"
+    RESULTS.mkdir(exist_ok=True)
+    out = RESULTS / f"harness_detection-{tag}.json"
+    out.write_text(json.dumps({"runtime": info.__dict__, "rows": rows}, indent=2) + "\n")
+    print(f"raw results: {out}")
+
+
+if __name__ == "__main__":
+    main()
