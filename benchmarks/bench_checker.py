@@ -15,18 +15,15 @@ benchmarks/results/checker-<interpreter>.json. Target: well under a second.
 
 from __future__ import annotations
 
-import json
-import pathlib
-import platform
 import statistics
 import time
 from typing import Any
 
+import _results
 from atomics import runtime
 from atomics.testing import Call, OpRecord, check_history
 from atomics.testing.controls import CounterModel, MapModel
 
-RESULTS = pathlib.Path(__file__).parent / "results"
 REPEATS = 20
 
 
@@ -117,11 +114,7 @@ def main() -> None:
             f"  {name:36} {row['verdict']:17} {row['steps']:6} steps  "
             f"median {row['median_seconds'] * 1e3:7.2f} ms  max {row['max_seconds'] * 1e3:7.2f} ms"
         )
-    tag = f"{platform.python_version()}{'t' if info.gil_disabled_build else ''}"
-    RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / f"checker-{tag}.json"
-    out.write_text(json.dumps({"runtime": info.__dict__, "cases": rows}, indent=2) + "\n")
-    print(f"raw results: {out}")
+    _results.save("checker", {"cases": rows})
 
 
 if __name__ == "__main__":

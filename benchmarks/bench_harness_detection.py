@@ -15,9 +15,6 @@ Usage: python benchmarks/bench_harness_detection.py [RUNS]   (default 20)
 
 from __future__ import annotations
 
-import json
-import pathlib
-import platform
 import statistics
 import sys
 import time
@@ -25,11 +22,11 @@ from typing import Any
 
 from hypothesis import Phase, given, settings
 
+import _results
 from atomics import runtime
 from atomics.testing import SETTINGS, LinearizabilityError, Scenario, assert_linearizable, scenarios
 from atomics.testing import controls as c
 
-RESULTS = pathlib.Path(__file__).parent / "results"
 PAIRS = {
     "counter": (c.RacyCounter, c.LockedCounter, c.CounterModel),
     "map": (c.CheckThenActMap, c.LockedMap, c.MapModel),
@@ -90,11 +87,7 @@ def main() -> None:
             print(
                 f"  {name:8} {factory.__name__:26} {verdict:15} median {median} {label}", flush=True
             )
-    tag = f"{platform.python_version()}{'t' if info.gil_disabled_build else ''}"
-    RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / f"harness_detection-{tag}.json"
-    out.write_text(json.dumps({"runtime": info.__dict__, "rows": rows}, indent=2) + "\n")
-    print(f"raw results: {out}")
+    _results.save("harness_detection", {"rows": rows})
 
 
 if __name__ == "__main__":

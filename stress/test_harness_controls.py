@@ -4,6 +4,7 @@ caught in every round (free-threaded build only; see tests/testing/test_controls
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -37,22 +38,26 @@ def one_round(name: str, factory: Any, model: Any) -> bool:
     return False
 
 
+def rounds(seconds: float) -> Iterator[int]:
+    """Round numbers 0, 1, ... for ``seconds`` (at least one round)."""
+    deadline = time.monotonic() + seconds
+    yield 0
+    done = 1
+    while time.monotonic() < deadline:
+        yield done
+        done += 1
+
+
 @pytest.mark.parametrize("name", PAIRS)
 def test_correct_twin_never_fails(name: str, stress_seconds: float) -> None:
     _, correct, model = PAIRS[name]
-    deadline = time.monotonic() + stress_seconds / 2
-    rounds = 0
-    while rounds == 0 or time.monotonic() < deadline:
-        assert not one_round(name, correct, model), f"false alarm on the correct {name}"
-        rounds += 1
+    for round_number in rounds(stress_seconds / 2):
+        assert not one_round(name, correct, model), f"round {round_number}: false alarm"
 
 
 @pytest.mark.skipif(not runtime.free_threading_active(), reason="races need free threading")
 @pytest.mark.parametrize("name", PAIRS)
 def test_broken_control_caught_every_round(name: str, stress_seconds: float) -> None:
     broken, _, model = PAIRS[name]
-    deadline = time.monotonic() + stress_seconds / 2
-    rounds = 0
-    while rounds == 0 or time.monotonic() < deadline:
-        assert one_round(name, broken, model), f"round {rounds}: missed the broken {name}"
-        rounds += 1
+    for round_number in rounds(stress_seconds / 2):
+        assert one_round(name, broken, model), f"round {round_number}: missed the bug"
