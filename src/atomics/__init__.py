@@ -5,6 +5,9 @@ and on ordinary GIL builds alike. Standard library only.
 
 Layout: one module per structure; this module only re-exports the public names.
 
+* :class:`AtomicInteger`, :class:`AtomicBoolean`, :class:`AtomicReference` -- atomic
+  read-modify-write on one shared value;
+* :class:`StripedCounter` -- a LongAdder-style counter that scales with writing threads;
 * :mod:`atomics.runtime` -- is this a free-threaded build, is the GIL off right now?
 * :mod:`atomics.testing` -- the stress harness and linearizability checker (imported on
   its own: ``from atomics.testing import ...``).
@@ -17,9 +20,18 @@ True
 from __future__ import annotations
 
 from atomics import runtime
+from atomics.atomic_boolean import AtomicBoolean
+from atomics.atomic_integer import AtomicInteger
+from atomics.atomic_reference import AtomicReference
 from atomics.runtime import free_threading_active, gil_disabled_build, gil_enabled
+from atomics.striped_counter import CounterHandle, StripedCounter
 
 __all__ = [
+    "AtomicBoolean",
+    "AtomicInteger",
+    "AtomicReference",
+    "CounterHandle",
+    "StripedCounter",
     "free_threading_active",
     "gil_disabled_build",
     "gil_enabled",

@@ -11,18 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from hypothesis import Phase, given, settings
-from hypothesis.errors import Flaky
 
 from atomics import runtime
-from atomics.testing import (
-    SETTINGS,
-    LinearizabilityError,
-    Scenario,
-    assert_linearizable,
-    bulk_stress,
-    scenarios,
-)
+from atomics.testing import bulk_stress, find_violation
 from atomics.testing import controls as c
 
 TABLES = c.operation_tables()
@@ -38,31 +29,10 @@ needs_free_threading = pytest.mark.skipif(
 )
 
 
-def run_harness(name: str, factory: Any, model: Any, max_examples: int) -> BaseException | None:
-    """Run the harness as a user's @given test would (without shrinking, to stay fast)."""
-
-    @settings(SETTINGS, max_examples=max_examples, phases=[Phase.generate], database=None)
-    @given(scenarios(TABLES[name]))
-    def probe(scenario: Scenario) -> None:
-        assert_linearizable(scenario, factory, model, invocations=100)
-
-    try:
-        probe()
-    except (LinearizabilityError, Flaky) as exc:
-        return exc
-    return None
-
-
-def contains_violation(exc: BaseException | None) -> bool:
-    if isinstance(exc, LinearizabilityError):
-        return True
-    return any(contains_violation(e) for e in getattr(exc, "exceptions", ()))
-
-
 @pytest.mark.parametrize("name", PAIRS)
 def test_correct_twin_passes(name: str) -> None:
     _, correct, model = PAIRS[name]
-    assert run_harness(name, correct, model, max_examples=15) is None
+    assert find_violation(TABLES[name], correct, model, max_examples=15) is None
 
 
 @needs_free_threading
@@ -71,10 +41,9 @@ def test_broken_control_is_caught(name: str) -> None:
     broken, _, model = PAIRS[name]
     # Up to three runs of 50 examples: a machine busy with other work runs the threads
     # less often at the same time. The test fails only if every run misses the bug.
-    for _ in range(3):
-        if contains_violation(run_harness(name, broken, model, max_examples=50)):
-            return
-    pytest.fail(f"the harness missed the broken {name} in 3 runs")
+    violation = find_violation(TABLES[name], broken, model, attempts=3)
+    assert violation is not None, f"the harness missed the broken {name} in 3 runs"
+    assert "NOT LINEARIZABLE" in str(violation)
 
 
 def test_report_names_scenario_history_and_interpreter() -> None:

@@ -43,6 +43,7 @@ from atomics.testing.linearizability import (
     ScenarioResult,
     assert_linearizable,
     check_scenario,
+    find_violation,
     format_report,
 )
 from atomics.testing.runner import HarnessError, HarnessTimeout, WorkerPool, forced_switching
@@ -68,6 +69,7 @@ __all__ = [
     "bulk_stress",
     "check_history",
     "check_scenario",
+    "find_violation",
     "fixed_scenario",
     "forced_switching",
     "format_report",

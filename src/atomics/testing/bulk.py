@@ -3,12 +3,12 @@
 Where the linearizability checker looks closely at a few operations, bulk stress runs
 millions and lets the test assert an invariant afterwards (the counter equals the sum of
 all deltas; every item was delivered exactly once). Each thread gets its own state object
-(``thread_state(index)``), which it alone touches while running, and which the result hands
-back. The overlap figure says how much concurrency really happened: the fraction of
-operations (a sample of them, each tested exactly) whose time interval overlapped an
-operation of another thread. Every interval is recorded, at the cost of two clock reads per
-operation. On a
-GIL build it is typically far below 1; a test that needs parallelism can assert on it.
+(``thread_state(index)``, called in that thread), which it alone touches while running, and
+which the result hands back. The overlap figure says how much concurrency really happened:
+the fraction of operations (a sample of them, each tested exactly) whose time interval
+overlapped an operation of another thread. Every interval is recorded, at the cost of two
+clock reads per operation. On a GIL build it is typically far below 1; a test that needs
+parallelism can assert on it.
 """
 
 from __future__ import annotations
@@ -101,7 +101,8 @@ def bulk_stress(
     """Run ``operation(state, thread_index, i)`` for i in range(operations) on each of
     ``threads`` threads, all released together; return the states and the figures.
 
-    ``thread_state(t)`` makes thread t's state (default ``None``). An exception in any
+    ``thread_state(t)`` makes thread t's state (default ``None``), in thread t itself before
+    the common start: a per-thread handle made there belongs to that thread. An exception in any
     thread stops nothing else but is re-raised here as :class:`HarnessError` (the first
     one, with the others in its message); a thread still running after ``timeout`` seconds
     raises :class:`HarnessTimeout` with every thread's stack. On GIL builds the switch
@@ -117,7 +118,7 @@ def bulk_stress(
     make_state: Callable[[int], Any] = (
         thread_state if thread_state is not None else (lambda t: None)
     )
-    states: list[Any] = [make_state(t) for t in range(threads)]
+    states: list[Any] = [None] * threads  # slot t written only by thread t
     # Every operation's interval, in preallocated per-thread arrays (no sharing, no lock).
     starts = [array("q", bytes(8 * operations)) for _ in range(threads)]
     ends = [array("q", bytes(8 * operations)) for _ in range(threads)]
@@ -125,9 +126,12 @@ def bulk_stress(
     start_line = threading.Barrier(threads + 1)
 
     def work(t: int) -> None:
-        state, t_starts, t_ends = states[t], starts[t], ends[t]
+        t_starts, t_ends = starts[t], ends[t]
         perf_counter_ns = time.perf_counter_ns
         try:
+            # Made in this thread, so the state is owned by it (on free-threaded builds an
+            # object's reference count is cheapest for the thread that created it).
+            state = states[t] = make_state(t)
             start_line.wait(timeout)
             for i in range(operations):
                 t_starts[i] = perf_counter_ns()

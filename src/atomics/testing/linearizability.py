@@ -15,7 +15,7 @@ the checker could not decide within its step budget -- fails the test with a rep
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,6 +44,7 @@ __all__ = [
     "ScenarioResult",
     "assert_linearizable",
     "check_scenario",
+    "find_violation",
     "format_report",
 ]
 
@@ -184,6 +185,58 @@ def assert_linearizable(
     if not result.ok:
         raise LinearizabilityError(format_report(result), result)
     return result
+
+
+def find_violation(
+    operations: Mapping[str, Any],
+    factory: Callable[[], Any],
+    model: Callable[[], Any],
+    *,
+    max_examples: int = 50,
+    attempts: int = 1,
+    scenario_options: Mapping[str, Any] | None = None,
+    **options: Any,
+) -> LinearizabilityError | None:
+    """Run a ``@given`` linearizability test over ``operations`` as a user's test would
+    (Hypothesis generation only, no shrinking, no example database); return the first
+    :class:`LinearizabilityError`, or None if every history was linearizable.
+
+    Made for negative controls: ``assert find_violation(OPS, BrokenThing, Model)`` says the
+    test *can* fail. ``attempts`` repeats the whole run until a violation is found (a busy
+    machine runs threads together less often). ``scenario_options`` go to
+    :func:`~atomics.testing.scenarios`, the other ``options`` to
+    :func:`assert_linearizable`. Needs Hypothesis.
+
+    >>> from atomics.testing.controls import CounterModel, LockedCounter
+    >>> find_violation({"increment": None, "get": None}, LockedCounter, CounterModel,
+    ...                max_examples=3, invocations=5) is None
+    True
+    """
+    from hypothesis import Phase, given, settings
+    from hypothesis.errors import Flaky
+
+    from atomics.testing import SETTINGS
+    from atomics.testing.scenario import scenarios
+
+    found: list[LinearizabilityError] = []
+
+    @settings(SETTINGS, max_examples=max_examples, phases=[Phase.generate], database=None)
+    @given(scenarios(operations, **(scenario_options or {})))
+    def probe(scenario: Scenario) -> None:
+        try:
+            assert_linearizable(scenario, factory, model, **options)
+        except LinearizabilityError as exc:
+            found.append(exc)
+            raise
+
+    for _ in range(attempts):
+        try:
+            probe()
+        except (LinearizabilityError, Flaky):
+            if found:
+                return found[0]
+            raise
+    return None
 
 
 def format_report(result: ScenarioResult) -> str:

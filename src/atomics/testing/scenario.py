@@ -104,15 +104,17 @@ def scenarios(
     prefix: int | tuple[int, int] = (0, 2),
     suffix: int | tuple[int, int] = (0, 2),
     prefix_operations: Mapping[str, SearchStrategy[tuple[Any, ...]] | None] | None = None,
+    suffix_operations: Mapping[str, SearchStrategy[tuple[Any, ...]] | None] | None = None,
 ) -> SearchStrategy[Scenario]:
     """A Hypothesis strategy for :class:`Scenario` objects over an operation table.
 
     ``operations`` maps each method name to a strategy for its positional arguments (a
     tuple), or ``None`` for a method without arguments. ``threads``, ``ops_per_thread``,
     ``prefix`` and ``suffix`` are counts or inclusive (min, max) ranges. The prefix draws
-    from ``prefix_operations`` when given (for example only inserts), else from
-    ``operations``. Hypothesis shrinks toward fewer threads and operations, and toward the
-    first operation in the table.
+    from ``prefix_operations`` when given (for example only inserts), the suffix from
+    ``suffix_operations`` (for example a read that is only exact when no write is in
+    flight), else both from ``operations``. Hypothesis shrinks toward fewer threads and
+    operations, and toward the first operation in the table.
 
     >>> from hypothesis import strategies as st
     >>> strategy = scenarios({"add": st.tuples(st.integers(0, 3)), "get": None})
@@ -137,6 +139,7 @@ def scenarios(
 
     call = calls_from(operations)
     prefix_call = calls_from(prefix_operations) if prefix_operations else call
+    suffix_call = calls_from(suffix_operations) if suffix_operations else call
 
     def sequence(of: Any, size: tuple[int, int]) -> Any:
         return st.lists(of, min_size=size[0], max_size=size[1]).map(tuple)
@@ -146,7 +149,7 @@ def scenarios(
         Scenario,
         parallel=parallel,
         prefix=sequence(prefix_call, p_range),
-        suffix=sequence(call, s_range),
+        suffix=sequence(suffix_call, s_range),
     )
 
 

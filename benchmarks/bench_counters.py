@@ -1,0 +1,137 @@
+"""Benchmark: counter increments at 1/2/4/8 threads -- AtomicInteger vs a bare locked ``+=``
+vs StripedCounter (plain and through per-thread handles).
+
+Every variant runs in the same process, interleaved round by round (so drift in the
+machine's speed hits all alike); each figure is the median of REPEATS rounds. Reported:
+aggregate increments per second, each variant's scaling (its N-thread rate over its own
+1-thread rate), and AtomicInteger's 1-thread cost against the bare locked ``+=``.
+
+Variants (each thread increments OPS times):
+* ``locked +=``: ``with lock: box.value += 1`` on one shared object and one shared lock;
+* ``AtomicInteger``: ``counter.increment_and_get()`` on one shared AtomicInteger;
+* ``StripedCounter.increment``: the plain method on one shared counter;
+* ``StripedCounter handle``: ``handle.increment()``, a handle made in each thread;
+* ``private AtomicInteger``: one AtomicInteger *per thread* -- no sharing at all; the
+  ceiling any shared design can reach, and the control that shows what sharing costs.
+
+Usage: python benchmarks/bench_counters.py [OPS_PER_THREAD]   (default 200,000)
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import threading
+import time
+from collections.abc import Callable
+
+import _results
+from atomics import AtomicInteger, StripedCounter, runtime
+
+REPEATS = 7
+THREAD_COUNTS = (1, 2, 4, 8)
+
+
+class Box:
+    value = 0
+
+
+def run(threads: int, ops: int, make_op: Callable[[], Callable[[], object]]) -> float:
+    """Seconds for ``threads`` threads doing ``ops`` calls of their own ``make_op()``."""
+    start = threading.Barrier(threads + 1)
+
+    def work() -> None:
+        op = make_op()  # made in this thread (a handle must be)
+        start.wait()
+        for _ in range(ops):
+            op()
+
+    workers = [threading.Thread(target=work) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    start.wait()
+    began = time.perf_counter()
+    for worker in workers:
+        worker.join()
+    return time.perf_counter() - began
+
+
+def variants() -> dict[str, Callable[[], Callable[[], Callable[[], object]]]]:
+    """name -> a factory run once per measurement, returning the per-thread op maker."""
+
+    def locked() -> Callable[[], Callable[[], object]]:
+        lock, box = threading.Lock(), Box()
+
+        def increment() -> None:
+            with lock:
+                box.value += 1
+
+        return lambda: increment
+
+    def atomic() -> Callable[[], Callable[[], object]]:
+        counter = AtomicInteger()
+        return lambda: counter.increment_and_get
+
+    def striped() -> Callable[[], Callable[[], object]]:
+        counter = StripedCounter()
+        return lambda: counter.increment
+
+    def striped_handle() -> Callable[[], Callable[[], object]]:
+        counter = StripedCounter()
+        return lambda: counter.handle().increment
+
+    def private() -> Callable[[], Callable[[], object]]:
+        return lambda: AtomicInteger().increment_and_get
+
+    return {
+        "locked +=": locked,
+        "AtomicInteger": atomic,
+        "StripedCounter.increment": striped,
+        "StripedCounter handle": striped_handle,
+        "private AtomicInteger": private,
+    }
+
+
+def main() -> None:
+    ops = int(sys.argv[1]) if len(sys.argv) > 1 else 200_000
+    info = runtime.runtime_info()
+    print(
+        f"{info.description}, {info.cpu_count} CPUs; {ops:,} increments per thread, "
+        f"median of {REPEATS}"
+    )
+    timings: dict[tuple[str, int], list[float]] = {}
+    for _ in range(REPEATS):
+        for threads in THREAD_COUNTS:
+            for name, factory in variants().items():
+                seconds = run(threads, ops, factory())
+                timings.setdefault((name, threads), []).append(seconds)
+    rates = {key: key[1] * ops / statistics.median(values) for key, values in timings.items()}
+    header = "  variant                    " + "".join(f"{t:>9}T" for t in THREAD_COUNTS)
+    print("\naggregate M increments/s")
+    print(header)
+    for name in variants():
+        print(f"  {name:26} " + "".join(f"{rates[(name, t)] / 1e6:10.2f}" for t in THREAD_COUNTS))
+    print("\nscaling (N-thread rate / own 1-thread rate)")
+    print(header)
+    for name in variants():
+        base = rates[(name, 1)]
+        print(f"  {name:26} " + "".join(f"{rates[(name, t)] / base:9.2f}x" for t in THREAD_COUNTS))
+    cost = rates[("AtomicInteger", 1)] / rates[("locked +=", 1)]
+    print(f"\nAtomicInteger 1-thread rate / locked += 1-thread rate: {cost:.2f}x")
+    _results.save(
+        "counters",
+        {
+            "ops_per_thread": ops,
+            "repeats": REPEATS,
+            "rates": [
+                {"variant": name, "threads": t, "ops_per_second": rates[(name, t)]}
+                for name in variants()
+                for t in THREAD_COUNTS
+            ],
+            "atomic_integer_vs_locked_1t": cost,
+        },
+    )
+
+
+if __name__ == "__main__":
+    main()

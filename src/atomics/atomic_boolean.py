@@ -1,0 +1,124 @@
+"""AtomicBoolean: a flag whose test-and-set operations are atomic on every build.
+
+Guarantees
+----------
+* Every method is atomic (linearizable). Writes hold the instance's lock; ``get`` and
+  truthiness read one attribute, which is atomic on its own, so they take no lock.
+* Only ``bool`` values are accepted (``TypeError`` otherwise): ``flag.set(1)`` or
+  ``flag.set("yes")`` are usually bugs, and truthiness conversion would hide them.
+* A call that raises leaves the value unchanged. Mutable, so unhashable; ``copy.copy``
+  gives an independent AtomicBoolean with the current value; pickling stores the value.
+
+>>> ready = AtomicBoolean()
+>>> ready.compare_and_set(False, True)   # only one thread wins this
+True
+>>> ready.compare_and_set(False, True)
+False
+>>> bool(ready), ready.toggle(), ready.get()
+(True, False, False)
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+__all__ = ["AtomicBoolean"]
+
+
+def _check_bool(value: object, name: str) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be a bool, got {type(value).__name__}")
+    return value
+
+
+class AtomicBoolean:
+    """A boolean with atomic get-and-set, compare-and-set and toggle.
+
+    >>> AtomicBoolean(True)
+    AtomicBoolean(True)
+    """
+
+    __slots__ = ("__weakref__", "_lock", "_value")
+
+    def __init__(self, initial: bool = False) -> None:
+        self._value = _check_bool(initial, "initial")
+        self._lock = threading.Lock()  # guards every write of self._value
+
+    def get(self) -> bool:
+        """The current value. Atomic, lock-free.
+
+        >>> AtomicBoolean(True).get()
+        True
+        """
+        return self._value
+
+    def set(self, value: bool) -> None:
+        """Set the value. Atomic (holds the lock, so it cannot split a compare-and-set).
+
+        >>> f = AtomicBoolean(); f.set(True); f.get()
+        True
+        """
+        value = _check_bool(value, "value")
+        with self._lock:
+            self._value = value
+
+    def get_and_set(self, value: bool) -> bool:
+        """Set the value; return the previous one. Atomic.
+
+        >>> AtomicBoolean().get_and_set(True)
+        False
+        """
+        value = _check_bool(value, "value")
+        with self._lock:
+            old, self._value = self._value, value
+        return old
+
+    def compare_and_set(self, expect: bool, update: bool) -> bool:
+        """If the value is ``expect``, set it to ``update`` and return True; else False.
+        Atomic: of many threads racing ``compare_and_set(False, True)``, exactly one wins.
+
+        >>> AtomicBoolean().compare_and_set(True, False)
+        False
+        """
+        expect = _check_bool(expect, "expect")
+        update = _check_bool(update, "update")
+        with self._lock:
+            if self._value is not expect:
+                return False
+            self._value = update
+            return True
+
+    def toggle(self) -> bool:
+        """Flip the value; return the **new** value. Atomic.
+
+        >>> AtomicBoolean().toggle()
+        True
+        """
+        with self._lock:
+            self._value = new = not self._value
+        return new
+
+    def __bool__(self) -> bool:
+        return self._value
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, AtomicBoolean):
+            return self._value is other._value
+        if isinstance(other, bool):
+            return self._value is other
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]  # mutable
+
+    def __repr__(self) -> str:
+        return f"AtomicBoolean({self._value})"
+
+    def __copy__(self) -> AtomicBoolean:
+        return AtomicBoolean(self._value)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> AtomicBoolean:
+        return AtomicBoolean(self._value)
+
+    def __reduce__(self) -> tuple[type[AtomicBoolean], tuple[bool]]:
+        return (AtomicBoolean, (self._value,))

@@ -1,0 +1,354 @@
+"""AtomicInteger: an int whose read-modify-write operations are atomic on every build.
+
+On a free-threaded build, ``counter += 1`` on a shared int attribute is a read, an add and
+a write: two threads can read the same value and one increment is lost. AtomicInteger makes
+each such operation one indivisible step.
+
+Guarantees
+----------
+* Every method is **atomic** (linearizable): it takes effect at one instant between its
+  call and its return. Writes and read-modify-writes hold the instance's lock; ``get`` reads
+  one attribute, which is atomic on its own, so reads take no lock. (The lock is taken with
+  ``with``, not ``acquire()``/``try``/``finally``: measured at 4 threads, the latter was
+  1.1x faster on 3.13t but collapsed to 0.17x on 3.11, where the GIL can switch threads
+  right after ``acquire()`` returns, with the lock held -- a lock convoy.)
+* Progress: blocking (a lock), with no user code under the lock -- the ``*_update`` and
+  ``*_accumulate`` methods call the function *outside* the lock in a compare-and-set retry
+  loop, so the function may be called more than once under contention and must be free of
+  side effects (as in ``java.util.concurrent``). Fairness: none.
+* A call that raises (bad argument, a function that raises or returns a non-int) leaves
+  the value unchanged.
+* ``bool`` is rejected wherever an int is expected (``TypeError``): ``True`` as a counter
+  value is almost always a bug; use :class:`~atomics.AtomicBoolean`. Other ``int``
+  subclasses are accepted and stored as plain ``int``.
+* Mutable, so unhashable. ``copy.copy`` and ``copy.deepcopy`` give a new, independent
+  AtomicInteger holding the current value; pickling stores the value only.
+
+Names, and Java's
+-----------------
+=======================  =======================  ==============================
+this class               java.util.concurrent     returns
+=======================  =======================  ==============================
+``get``/``set``          ``get``/``set``          value / None
+``get_and_set``          ``getAndSet``            old value
+``compare_and_set``      ``compareAndSet``        True if it was set
+``compare_and_exchange`` ``compareAndExchange``   the witness (value seen)
+``add_and_get``          ``addAndGet``            new value
+``get_and_add``          ``getAndAdd``            old value
+``increment_and_get``    ``incrementAndGet``      new value
+``get_and_increment``    ``getAndIncrement``      old value
+``decrement_and_get``    ``decrementAndGet``      new value
+``get_and_decrement``    ``getAndDecrement``      old value
+``update_and_get``       ``updateAndGet``         new value
+``get_and_update``       ``getAndUpdate``         old value
+``accumulate_and_get``   ``accumulateAndGet``     new value
+``get_and_accumulate``   ``getAndAccumulate``     old value
+=======================  =======================  ==============================
+
+>>> hits = AtomicInteger()
+>>> hits.increment_and_get()
+1
+>>> hits += 10
+>>> hits
+AtomicInteger(11)
+>>> hits.compare_and_set(11, 0), int(hits)
+(True, 0)
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+__all__ = ["AtomicInteger"]
+
+
+def _check_int(value: object, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int (not bool), got {type(value).__name__}")
+    return int(value)
+
+
+class AtomicInteger:
+    """An integer with atomic read-modify-write operations (see the module's Guarantees).
+
+    >>> n = AtomicInteger(5)
+    >>> n.get_and_add(3), n.get()
+    (5, 8)
+    """
+
+    __slots__ = ("__weakref__", "_lock", "_value")
+
+    def __init__(self, initial: int = 0) -> None:
+        self._value = _check_int(initial, "initial")
+        self._lock = threading.Lock()  # guards every write of self._value
+
+    # --- reads and writes ------------------------------------------------------------------
+    def get(self) -> int:
+        """The current value. Atomic, lock-free (one attribute read).
+
+        >>> AtomicInteger(3).get()
+        3
+        """
+        return self._value
+
+    def set(self, value: int) -> None:
+        """Set the value. Atomic; holds the lock so that it cannot land inside another
+        thread's read-modify-write (which would then overwrite it).
+
+        >>> n = AtomicInteger(); n.set(4); n.get()
+        4
+        """
+        value = _check_int(value, "value")
+        with self._lock:
+            self._value = value
+
+    def get_and_set(self, value: int) -> int:
+        """Set the value; return the previous one. Atomic.
+
+        >>> n = AtomicInteger(1); n.get_and_set(2), n.get()
+        (1, 2)
+        """
+        value = _check_int(value, "value")
+        with self._lock:
+            old, self._value = self._value, value
+        return old
+
+    def compare_and_set(self, expect: int, update: int) -> bool:
+        """If the value equals ``expect``, set it to ``update`` and return True; else
+        return False and change nothing. Atomic.
+
+        >>> n = AtomicInteger(1); n.compare_and_set(1, 5), n.compare_and_set(1, 6), n.get()
+        (True, False, 5)
+        """
+        return self.compare_and_exchange(expect, update) == expect
+
+    def compare_and_exchange(self, expect: int, update: int) -> int:
+        """If the value equals ``expect``, set it to ``update``. Return the value seen (the
+        *witness*): equal to ``expect`` exactly when the exchange happened. Atomic.
+
+        >>> n = AtomicInteger(1); n.compare_and_exchange(0, 5), n.compare_and_exchange(1, 5)
+        (1, 1)
+        """
+        expect = _check_int(expect, "expect")
+        update = _check_int(update, "update")
+        with self._lock:
+            witness = self._value
+            if witness == expect:
+                self._value = update
+        return witness
+
+    # --- arithmetic ------------------------------------------------------------------------
+    def add_and_get(self, delta: int) -> int:
+        """Add ``delta``; return the new value. Atomic.
+
+        >>> AtomicInteger(1).add_and_get(2)
+        3
+        """
+        delta = _check_int(delta, "delta")
+        with self._lock:
+            self._value = new = self._value + delta
+        return new
+
+    def get_and_add(self, delta: int) -> int:
+        """Add ``delta``; return the previous value. Atomic.
+
+        >>> AtomicInteger(1).get_and_add(2)
+        1
+        """
+        delta = _check_int(delta, "delta")
+        with self._lock:
+            old = self._value
+            self._value = old + delta
+        return old
+
+    def increment_and_get(self) -> int:
+        """Add 1; return the new value. Atomic.
+
+        >>> AtomicInteger().increment_and_get()
+        1
+        """
+        with self._lock:
+            self._value = new = self._value + 1
+        return new
+
+    def get_and_increment(self) -> int:
+        """Add 1; return the previous value. Atomic.
+
+        >>> AtomicInteger().get_and_increment()
+        0
+        """
+        with self._lock:
+            old = self._value
+            self._value = old + 1
+        return old
+
+    def decrement_and_get(self) -> int:
+        """Subtract 1; return the new value. Atomic.
+
+        >>> AtomicInteger().decrement_and_get()
+        -1
+        """
+        with self._lock:
+            self._value = new = self._value - 1
+        return new
+
+    def get_and_decrement(self) -> int:
+        """Subtract 1; return the previous value. Atomic.
+
+        >>> AtomicInteger().get_and_decrement()
+        0
+        """
+        with self._lock:
+            old = self._value
+            self._value = old - 1
+        return old
+
+    # --- functional updates (retry loop; fn may run more than once) ---------------------------
+    def _update(self, fn: Callable[[int], int]) -> tuple[int, int]:
+        """Apply ``fn`` with compare-and-set retries; return (old, new)."""
+        while True:
+            old = self._value  # lock-free read; the compare below validates it
+            new = _check_int(fn(old), "the function's result")
+            with self._lock:
+                if self._value == old:  # unchanged since the read: commit
+                    self._value = new
+                    return old, new
+            # Another thread changed the value while fn ran: run fn again on the new value.
+
+    def update_and_get(self, fn: Callable[[int], int]) -> int:
+        """Set the value to ``fn(value)``; return the new value. Atomic.
+
+        ``fn`` runs outside the lock and is retried if another thread changed the value in
+        the meantime, so it may be called several times: keep it free of side effects. If
+        it raises, or returns a non-int (``TypeError``), the value is unchanged.
+
+        >>> AtomicInteger(3).update_and_get(lambda v: v * 2)
+        6
+        """
+        return self._update(fn)[1]
+
+    def get_and_update(self, fn: Callable[[int], int]) -> int:
+        """Set the value to ``fn(value)``; return the previous value. Atomic; ``fn`` as in
+        :meth:`update_and_get`.
+
+        >>> AtomicInteger(3).get_and_update(lambda v: v * 2)
+        3
+        """
+        return self._update(fn)[0]
+
+    def accumulate_and_get(self, x: int, fn: Callable[[int, int], int]) -> int:
+        """Set the value to ``fn(value, x)``; return the new value. Atomic; ``fn`` as in
+        :meth:`update_and_get`.
+
+        >>> AtomicInteger(3).accumulate_and_get(10, max)
+        10
+        """
+        x = _check_int(x, "x")
+        return self._update(lambda v: fn(v, x))[1]
+
+    def get_and_accumulate(self, x: int, fn: Callable[[int, int], int]) -> int:
+        """Set the value to ``fn(value, x)``; return the previous value. Atomic.
+
+        >>> AtomicInteger(3).get_and_accumulate(10, max)
+        3
+        """
+        x = _check_int(x, "x")
+        return self._update(lambda v: fn(v, x))[0]
+
+    # --- in-place operators: each one atomic read-modify-write ------------------------------
+    def _inplace(
+        self, operand: object, op: Callable[[int, int], int], symbol: str
+    ) -> AtomicInteger:
+        operand = _check_int(operand, f"the right operand of {symbol}")
+        with self._lock:
+            self._value = op(self._value, operand)  # may raise (// 0): value unchanged
+        return self
+
+    def __iadd__(self, other: int) -> AtomicInteger:
+        return self._inplace(other, int.__add__, "+=")
+
+    def __isub__(self, other: int) -> AtomicInteger:
+        return self._inplace(other, int.__sub__, "-=")
+
+    def __imul__(self, other: int) -> AtomicInteger:
+        return self._inplace(other, int.__mul__, "*=")
+
+    def __ifloordiv__(self, other: int) -> AtomicInteger:
+        return self._inplace(other, int.__floordiv__, "//=")
+
+    def __imod__(self, other: int) -> AtomicInteger:
+        return self._inplace(other, int.__mod__, "%=")
+
+    def __ipow__(self, other: int) -> AtomicInteger:
+        if isinstance(other, int) and not isinstance(other, bool) and other < 0:
+            raise ValueError("**= with a negative exponent would not give an int")
+        return self._inplace(other, int.__pow__, "**=")
+
+    def __ilshift__(self, other: int) -> AtomicInteger:
+        return self._inplace(other, int.__lshift__, "<<=")
+
+    def __irshift__(self, other: int) -> AtomicInteger:
+        return self._inplace(other, int.__rshift__, ">>=")
+
+    def __iand__(self, other: int) -> AtomicInteger:
+        return self._inplace(other, int.__and__, "&=")
+
+    def __ior__(self, other: int) -> AtomicInteger:
+        return self._inplace(other, int.__or__, "|=")
+
+    def __ixor__(self, other: int) -> AtomicInteger:
+        return self._inplace(other, int.__xor__, "^=")
+
+    # --- conversions, comparisons, copying ---------------------------------------------------
+    def __int__(self) -> int:
+        return self._value
+
+    def __index__(self) -> int:
+        return self._value
+
+    def __bool__(self) -> bool:
+        return self._value != 0
+
+    def __repr__(self) -> str:
+        return f"AtomicInteger({self._value})"
+
+    @staticmethod
+    def _other(other: object) -> int | None:
+        if isinstance(other, AtomicInteger):
+            return other._value
+        if isinstance(other, int) and not isinstance(other, bool):
+            return other
+        return None
+
+    def __eq__(self, other: object) -> bool:
+        value = self._other(other)
+        return NotImplemented if value is None else self._value == value
+
+    def __lt__(self, other: object) -> bool:
+        value = self._other(other)
+        return NotImplemented if value is None else self._value < value
+
+    def __le__(self, other: object) -> bool:
+        value = self._other(other)
+        return NotImplemented if value is None else self._value <= value
+
+    def __gt__(self, other: object) -> bool:
+        value = self._other(other)
+        return NotImplemented if value is None else self._value > value
+
+    def __ge__(self, other: object) -> bool:
+        value = self._other(other)
+        return NotImplemented if value is None else self._value >= value
+
+    __hash__ = None  # type: ignore[assignment]  # mutable: an AtomicInteger is no dict key
+
+    def __copy__(self) -> AtomicInteger:
+        return AtomicInteger(self._value)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> AtomicInteger:
+        return AtomicInteger(self._value)
+
+    def __reduce__(self) -> tuple[type[AtomicInteger], tuple[int]]:
+        return (AtomicInteger, (self._value,))

@@ -1,0 +1,148 @@
+"""AtomicReference[T]: a shared reference with atomic swap and compare-and-set by identity.
+
+Guarantees
+----------
+* Every method is atomic (linearizable). Writes hold the instance's lock; ``get`` reads one
+  attribute, atomic on its own, so it takes no lock.
+* ``compare_and_set`` compares by **identity** (``is``), as Java does: equal but distinct
+  objects do not match. Use it with the object you read from ``get``.
+* ``update_and_get``/``get_and_update`` call the function *outside* the lock in a
+  compare-and-set retry loop: under contention it may be called more than once, so it must
+  be free of side effects; no user code ever runs under the lock (so the function may use
+  this reference without deadlock). If it raises, the reference is unchanged.
+* The referent itself is not protected: mutating a shared list through ``get()`` is as racy
+  as ever. Store immutable values (tuples, frozen dataclasses) and replace them.
+* Mutable, so unhashable. ``copy.copy`` gives a new AtomicReference to the same object;
+  ``copy.deepcopy`` one to a deep copy of it; pickling stores the referent.
+
+>>> config = AtomicReference(("v1", 10))
+>>> old = config.get()
+>>> config.compare_and_set(old, ("v2", 20))
+True
+>>> config.compare_and_set(old, ("v3", 30))   # old is no longer current
+False
+>>> config.get()
+('v2', 20)
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
+
+__all__ = ["AtomicReference"]
+
+T = TypeVar("T")
+
+
+class AtomicReference(Generic[T]):
+    """A reference to an object, swapped atomically.
+
+    >>> AtomicReference[int](1)
+    AtomicReference(1)
+    """
+
+    __slots__ = ("__weakref__", "_lock", "_value")
+
+    def __init__(self, initial: T) -> None:
+        self._value = initial
+        self._lock = threading.Lock()  # guards every write of self._value
+
+    def get(self) -> T:
+        """The current referent. Atomic, lock-free.
+
+        >>> AtomicReference("a").get()
+        'a'
+        """
+        return self._value
+
+    def set(self, value: T) -> None:
+        """Refer to ``value``. Atomic (holds the lock, so it cannot split a compare-and-set).
+
+        >>> r = AtomicReference(1); r.set(2); r.get()
+        2
+        """
+        with self._lock:
+            self._value = value
+
+    def get_and_set(self, value: T) -> T:
+        """Refer to ``value``; return the previous referent. Atomic.
+
+        >>> AtomicReference(1).get_and_set(2)
+        1
+        """
+        with self._lock:
+            old, self._value = self._value, value
+        return old
+
+    def compare_and_set(self, expect: T, update: T) -> bool:
+        """If the referent **is** ``expect``, refer to ``update`` and return True; else
+        return False and change nothing. Atomic.
+
+        >>> a, b = [1], [1]
+        >>> r = AtomicReference(a)
+        >>> r.compare_and_set(b, [2]), r.compare_and_set(a, [3])   # equal is not enough
+        (False, True)
+        """
+        with self._lock:
+            if self._value is not expect:
+                return False
+            self._value = update
+            return True
+
+    def compare_and_exchange(self, expect: T, update: T) -> T:
+        """If the referent is ``expect``, refer to ``update``. Return the referent seen
+        (the witness): it is ``expect`` exactly when the exchange happened. Atomic.
+
+        >>> r = AtomicReference("x"); r.compare_and_exchange("y", "z")
+        'x'
+        """
+        with self._lock:
+            witness = self._value
+            if witness is expect:
+                self._value = update
+        return witness
+
+    def _update(self, fn: Callable[[T], T]) -> tuple[T, T]:
+        while True:
+            old = self._value  # lock-free read; validated by identity below
+            new = fn(old)
+            with self._lock:
+                if self._value is old:
+                    self._value = new
+                    return old, new
+            # Changed while fn ran: call fn again on the new referent.
+
+    def update_and_get(self, fn: Callable[[T], T]) -> T:
+        """Refer to ``fn(current)``; return the new referent. Atomic; ``fn`` may be called
+        more than once (retry loop, outside the lock).
+
+        >>> AtomicReference((1,)).update_and_get(lambda t: t + (2,))
+        (1, 2)
+        """
+        return self._update(fn)[1]
+
+    def get_and_update(self, fn: Callable[[T], T]) -> T:
+        """Refer to ``fn(current)``; return the previous referent. Atomic; ``fn`` may be
+        called more than once.
+
+        >>> AtomicReference((1,)).get_and_update(lambda t: t + (2,))
+        (1,)
+        """
+        return self._update(fn)[0]
+
+    def __repr__(self) -> str:
+        return f"AtomicReference({self._value!r})"
+
+    __hash__ = None  # type: ignore[assignment]  # mutable
+
+    def __copy__(self) -> AtomicReference[T]:
+        return AtomicReference(self._value)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> AtomicReference[T]:
+        return AtomicReference(copy.deepcopy(self._value, memo))
+
+    def __reduce__(self) -> tuple[type[AtomicReference[Any]], tuple[Any]]:
+        return (AtomicReference, (self._value,))

@@ -1,0 +1,258 @@
+"""StripedCounter: a LongAdder-style counter that scales with the number of writing threads.
+
+One AtomicInteger written by every thread serialises them on its lock, and on a
+free-threaded build even lock-free method calls on *one shared object* contend on that
+object's reference count (measured on 3.13t, 2 threads: 0.7-0.85x the speed of one thread).
+StripedCounter gives every writing thread a cell of its own -- its stripe -- so that writers
+never share one, and adds the cells up when read.
+
+Design
+------
+* Each cell has two fields, each with a single writer: ``added``, written only by the
+  thread that owns the cell (a plain ``+=`` on an attribute no other thread writes needs no
+  lock), and ``taken``, written only under the counter's lock by :meth:`reset` and
+  :meth:`sum_then_reset`. A cell's contribution is ``added - taken``.
+* :meth:`add`, :meth:`increment`, :meth:`decrement` find the calling thread's cell through a
+  ``threading.local``. That still touches the shared counter and its local object on every
+  call; :meth:`handle` returns a :class:`CounterHandle` created by, and private to, the
+  calling thread, whose hot path touches only objects that thread created. Use a handle in
+  hot loops.
+* When a thread exits (or a handle is garbage-collected), its cell's count is folded into a
+  ``retired`` total, so that many short-lived threads do not grow the counter without bound.
+
+Guarantees
+----------
+* ``add``/``increment``/``decrement`` (and a handle's) are atomic and never lost:
+  each is counted exactly once by the sums that follow it.
+* :meth:`sum` is exact when no add is in flight (for example after the writers were
+  joined). While threads add, it is *weakly consistent*: it includes every add that returned
+  before ``sum()`` was called, may include adds concurrent with it, and is not a snapshot of
+  one instant (as ``java.util.concurrent.atomic.LongAdder.sum``).
+* :meth:`sum_then_reset` returns what was added since the previous reset, and each add
+  lands in exactly one such result (an add concurrent with it is counted now or by the next
+  one, never both, never neither). :meth:`reset` is the same with the result discarded.
+* A :class:`CounterHandle` must be used only by the thread that created it: another thread
+  gets ``RuntimeError`` (two writers on one cell could lose updates).
+* Mutable, so unhashable. ``copy.copy`` gives an independent counter starting at the
+  current sum; pickling stores the sum.
+
+>>> requests = StripedCounter()
+>>> requests.increment(); requests.add(10)
+>>> requests.sum()
+11
+>>> mine = requests.handle()        # in a worker thread's hot loop
+>>> for _ in range(5):
+...     mine.increment()
+>>> requests.sum_then_reset(), requests.sum()
+(16, 0)
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from typing import Any
+
+__all__ = ["CounterHandle", "StripedCounter"]
+
+_get_ident = threading.get_ident
+
+
+def _check_int(value: object, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int (not bool), got {type(value).__name__}")
+    return value
+
+
+class _Cell:
+    """One stripe: ``added`` has one writer (the owning thread), ``taken`` another (the
+    counter, under its lock). Each field is written by one thread only, so neither needs a
+    lock; readers see a recent value of each (attribute reads are atomic)."""
+
+    __slots__ = ("added", "taken")
+
+    def __init__(self) -> None:
+        self.added = 0
+        self.taken = 0
+
+
+class CounterHandle:
+    """A thread's private view of a :class:`StripedCounter`: add, increment, decrement.
+
+    Created by :meth:`StripedCounter.handle`; use it only in the thread that created it.
+
+    >>> c = StripedCounter(); h = c.handle(); h.add(3); h.decrement(); c.sum()
+    2
+    """
+
+    __slots__ = ("__weakref__", "_cell", "_owner")
+
+    def __init__(self, cell: _Cell) -> None:
+        self._cell = cell
+        self._owner = _get_ident()
+
+    @staticmethod
+    def _wrong_thread() -> RuntimeError:
+        return RuntimeError(
+            "a CounterHandle may only be used by the thread that created it; "
+            "call counter.handle() in each thread"
+        )
+
+    def add(self, n: int) -> None:
+        """Add ``n`` (an int). Atomic; lock-free; touches only this thread's objects."""
+        if _get_ident() != self._owner:
+            raise self._wrong_thread()
+        self._cell.added += _check_int(n, "n")  # single writer: this thread
+
+    def increment(self) -> None:
+        """Add 1. Atomic; lock-free."""
+        if _get_ident() != self._owner:
+            raise self._wrong_thread()
+        self._cell.added += 1  # single writer: this thread
+
+    def decrement(self) -> None:
+        """Subtract 1. Atomic; lock-free."""
+        if _get_ident() != self._owner:
+            raise self._wrong_thread()
+        self._cell.added -= 1  # single writer: this thread
+
+
+class _ThreadSlot:
+    """What the counter's ``threading.local`` holds for one thread: its cell. Dropped when
+    the thread exits, which retires the cell (see ``StripedCounter._retire``)."""
+
+    __slots__ = ("__weakref__", "cell")
+
+    def __init__(self, cell: _Cell) -> None:
+        self.cell = cell
+
+
+class StripedCounter:
+    """A counter with one cell per writing thread; reads add the cells up.
+
+    See the module documentation for the guarantees.
+
+    >>> c = StripedCounter(5)
+    >>> c.decrement(); c.sum()
+    4
+    """
+
+    __slots__ = ("__weakref__", "_cells", "_local", "_lock", "_retired")
+
+    def __init__(self, initial: int = 0) -> None:
+        # _lock guards: the _cells list, _retired, and every cell's ``taken`` field.
+        self._lock = threading.Lock()
+        self._cells: list[_Cell] = []
+        self._retired = _check_int(initial, "initial")
+        self._local = threading.local()
+
+    # --- cells ---------------------------------------------------------------------------------
+    def _new_cell(self, owner: object) -> _Cell:
+        """A cell registered with this counter and retired when ``owner`` is collected."""
+        cell = _Cell()
+        with self._lock:
+            self._cells.append(cell)
+        weakref.finalize(owner, StripedCounter._retire, weakref.ref(self), cell)
+        return cell
+
+    @staticmethod
+    def _retire(counter_ref: weakref.ref[StripedCounter], cell: _Cell) -> None:
+        # The owner is gone, so nothing writes ``added`` any more: fold the cell's count.
+        counter = counter_ref()
+        if counter is None:
+            return
+        with counter._lock:
+            counter._retired += cell.added - cell.taken
+            counter._cells.remove(cell)
+
+    def _thread_cell(self) -> _Cell:
+        try:
+            slot: _ThreadSlot = self._local.slot
+        except AttributeError:
+            slot = _ThreadSlot(_Cell())  # placeholder cell, replaced just below
+            slot.cell = self._new_cell(slot)
+            self._local.slot = slot
+        return slot.cell
+
+    def handle(self) -> CounterHandle:
+        """A new handle for the calling thread: its hot path touches only objects this
+        thread created. Keep one per thread for the thread's lifetime; when it is garbage
+        collected its count is kept (folded into the counter).
+
+        >>> c = StripedCounter(); c.handle().increment(); c.sum()
+        1
+        """
+        handle = CounterHandle(_Cell())
+        handle._cell = self._new_cell(handle)
+        return handle
+
+    # --- writes --------------------------------------------------------------------------------
+    def add(self, n: int) -> None:
+        """Add ``n`` (an int) in the calling thread's cell. Atomic; lock-free after the
+        thread's first call.
+
+        >>> c = StripedCounter(); c.add(-3); c.sum()
+        -3
+        """
+        n = _check_int(n, "n")
+        self._thread_cell().added += n  # single writer: the calling thread owns this cell
+
+    def increment(self) -> None:
+        """Add 1. Atomic; lock-free after the thread's first call."""
+        self._thread_cell().added += 1  # single writer
+
+    def decrement(self) -> None:
+        """Subtract 1. Atomic; lock-free after the thread's first call."""
+        self._thread_cell().added -= 1  # single writer
+
+    # --- reads ---------------------------------------------------------------------------------
+    def sum(self) -> int:
+        """The total. Exact when no add is in flight; weakly consistent during adds (see
+        the module's Guarantees). Holds the lock while it reads the cells (O(cells)).
+
+        >>> StripedCounter(7).sum()
+        7
+        """
+        with self._lock:
+            return self._retired + sum(cell.added - cell.taken for cell in self._cells)
+
+    def sum_then_reset(self) -> int:
+        """Return the total and start again from zero, losing and double-counting nothing:
+        each add is counted by exactly one call. Holds the lock.
+
+        >>> c = StripedCounter(); c.add(4); c.sum_then_reset(), c.sum()
+        (4, 0)
+        """
+        with self._lock:
+            total, self._retired = self._retired, 0
+            for cell in self._cells:
+                added = cell.added  # one read: adds after it stay for the next reset
+                total += added - cell.taken
+                cell.taken = added
+            return total
+
+    def reset(self) -> None:
+        """Start again from zero (as :meth:`sum_then_reset`, result discarded)."""
+        self.sum_then_reset()
+
+    def __int__(self) -> int:
+        return self.sum()
+
+    def __repr__(self) -> str:
+        return f"StripedCounter({self.sum()})"
+
+    __hash__ = None  # type: ignore[assignment]  # mutable
+
+    def __copy__(self) -> StripedCounter:
+        return StripedCounter(self.sum())
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> StripedCounter:
+        return StripedCounter(self.sum())
+
+    def __reduce__(self) -> tuple[type[StripedCounter], tuple[int]]:
+        return (StripedCounter, (self.sum(),))
+
+    def statistics(self) -> dict[str, int]:
+        """Debugging figures: live cells (threads and handles) and the retired total."""
+        with self._lock:
+            return {"cells": len(self._cells), "retired": self._retired}

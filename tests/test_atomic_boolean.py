@@ -1,0 +1,134 @@
+"""AtomicBoolean: every method, bad input, linearizability with a negative control."""
+
+from __future__ import annotations
+
+import copy
+import pickle
+import threading
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from atomics import AtomicBoolean, runtime
+from atomics.testing import SETTINGS, Scenario, assert_linearizable, find_violation, scenarios
+
+
+def test_methods() -> None:
+    flag = AtomicBoolean()
+    assert flag.get() is False and not flag
+    flag.set(True)
+    assert flag.get() is True and flag
+    assert flag.get_and_set(False) is True
+    assert flag.compare_and_set(False, True) is True
+    assert flag.compare_and_set(False, True) is False
+    assert flag.toggle() is False
+    assert flag.toggle() is True
+    assert flag == True and flag == AtomicBoolean(True) and flag != AtomicBoolean()  # noqa: E712
+    assert repr(flag) == "AtomicBoolean(True)"
+    with pytest.raises(TypeError):
+        hash(flag)
+
+
+@pytest.mark.parametrize("bad", [0, 1, None, "yes", 1.0])
+def test_only_bools_accepted(bad: Any) -> None:
+    with pytest.raises(TypeError, match="initial must be a bool"):
+        AtomicBoolean(bad)
+    flag = AtomicBoolean()
+    with pytest.raises(TypeError, match="value must be a bool"):
+        flag.set(bad)
+    with pytest.raises(TypeError, match="value must be a bool"):
+        flag.get_and_set(bad)
+    with pytest.raises(TypeError, match="expect must be a bool"):
+        flag.compare_and_set(bad, True)
+    with pytest.raises(TypeError, match="update must be a bool"):
+        flag.compare_and_set(False, bad)
+    assert flag.get() is False
+
+
+def test_copy_and_pickle() -> None:
+    flag = AtomicBoolean(True)
+    for other in (copy.copy(flag), copy.deepcopy(flag), pickle.loads(pickle.dumps(flag))):
+        assert other.get() is True
+        other.set(False)
+        assert flag.get() is True
+
+
+class BoolModel:
+    def __init__(self) -> None:
+        self.value = False
+
+    def get(self) -> bool:
+        return self.value
+
+    def set(self, v: bool) -> None:
+        self.value = v
+
+    def get_and_set(self, v: bool) -> bool:
+        old, self.value = self.value, v
+        return old
+
+    def compare_and_set(self, e: bool, u: bool) -> bool:
+        if self.value is e:
+            self.value = u
+            return True
+        return False
+
+    def toggle(self) -> bool:
+        self.value = not self.value
+        return self.value
+
+
+BOOLS = st.booleans()
+OPERATIONS: dict[str, Any] = {
+    "get": None,
+    "set": st.tuples(BOOLS),
+    "get_and_set": st.tuples(BOOLS),
+    "compare_and_set": st.tuples(BOOLS, BOOLS),
+    "toggle": None,
+}
+
+
+@settings(SETTINGS, max_examples=20)
+@given(scenario=scenarios(OPERATIONS))
+def test_atomic_boolean_is_linearizable(scenario: Scenario) -> None:
+    assert_linearizable(scenario, AtomicBoolean, BoolModel)
+
+
+class RacyToggle(AtomicBoolean):
+    def toggle(self) -> bool:
+        new = not self._value  # read ...
+        self._value = new  # ... write, with no lock between
+        return new
+
+
+@pytest.mark.skipif(
+    not runtime.free_threading_active(),
+    reason="no switch between read and write with the GIL: the race cannot happen",
+)
+def test_linearizability_test_catches_a_racy_toggle() -> None:
+    assert find_violation({"toggle": None, "get": None}, RacyToggle, BoolModel, attempts=3)
+
+
+def test_exactly_one_thread_wins_the_flag() -> None:
+    for _ in range(50):
+        flag = AtomicBoolean()
+        start = threading.Barrier(4, timeout=30)
+        wins = [False] * 4
+
+        def race(
+            slot: int,
+            flag: AtomicBoolean = flag,
+            start: threading.Barrier = start,
+            wins: list[bool] = wins,
+        ) -> None:
+            start.wait()
+            wins[slot] = flag.compare_and_set(False, True)
+
+        threads = [threading.Thread(target=race, args=(i,)) for i in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+        assert wins.count(True) == 1

@@ -1,0 +1,378 @@
+"""AtomicInteger: every method, bad input, linearizability, bulk stress, negative controls."""
+
+from __future__ import annotations
+
+import copy
+import pickle
+import threading
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from atomics import AtomicInteger, runtime
+from atomics.testing import (
+    SETTINGS,
+    Scenario,
+    assert_linearizable,
+    bulk_stress,
+    find_violation,
+    scenarios,
+)
+
+needs_free_threading = pytest.mark.skipif(
+    not runtime.free_threading_active(),
+    reason="with the GIL, an unlocked read-modify-write is not interrupted between its read "
+    "and its write (switches happen only at calls and backward jumps), so it cannot be caught",
+)
+
+
+# --- unit tests ------------------------------------------------------------------------------
+def test_initial_and_get_set() -> None:
+    assert AtomicInteger().get() == 0
+    n = AtomicInteger(5)
+    assert n.get() == 5
+    n.set(-2)
+    assert n.get() == -2
+    assert n.get_and_set(7) == -2
+    assert n.get() == 7
+
+
+def test_compare_and_set_and_exchange() -> None:
+    n = AtomicInteger(1)
+    assert n.compare_and_set(1, 2) is True
+    assert n.compare_and_set(1, 3) is False
+    assert n.get() == 2
+    assert n.compare_and_exchange(9, 4) == 2  # failed: witness is the current value
+    assert n.get() == 2
+    assert n.compare_and_exchange(2, 4) == 2  # succeeded: witness equals expect
+    assert n.get() == 4
+
+
+def test_add_increment_decrement_both_flavours() -> None:
+    n = AtomicInteger(10)
+    assert n.add_and_get(5) == 15
+    assert n.get_and_add(-5) == 15
+    assert n.increment_and_get() == 11
+    assert n.get_and_increment() == 11
+    assert n.decrement_and_get() == 11
+    assert n.get_and_decrement() == 11
+    assert n.get() == 10
+
+
+def test_functional_updates() -> None:
+    n = AtomicInteger(3)
+    assert n.update_and_get(lambda v: v * 10) == 30
+    assert n.get_and_update(lambda v: v + 1) == 30
+    assert n.accumulate_and_get(100, max) == 100
+    assert n.get_and_accumulate(5, lambda v, x: v - x) == 100
+    assert n.get() == 95
+
+
+def test_function_that_raises_or_returns_non_int_leaves_value() -> None:
+    n = AtomicInteger(3)
+    with pytest.raises(ZeroDivisionError):
+        n.update_and_get(lambda v: v // 0)
+    with pytest.raises(TypeError, match="the function's result must be an int"):
+        n.update_and_get(lambda v: 1.5)  # type: ignore[arg-type,return-value]
+    assert n.get() == 3
+
+
+def test_inplace_operators_are_atomic_and_return_self() -> None:
+    n = AtomicInteger(6)
+    same = n
+    n += 4
+    n -= 2
+    n *= 3
+    n //= 4
+    n %= 4
+    n **= 3
+    n <<= 2
+    n >>= 1
+    n |= 1
+    n &= 0b1111
+    n ^= 0b10
+    assert n is same
+    expected = 6
+    expected += 4
+    expected -= 2
+    expected *= 3
+    expected //= 4
+    expected %= 4
+    expected **= 3
+    expected <<= 2
+    expected >>= 1
+    expected |= 1
+    expected &= 0b1111
+    expected ^= 0b10
+    assert n.get() == expected
+
+
+def test_inplace_errors_leave_value_unchanged() -> None:
+    n = AtomicInteger(6)
+    with pytest.raises(ZeroDivisionError):
+        n //= 0
+    with pytest.raises(ValueError, match="negative exponent"):
+        n **= -1
+    with pytest.raises(TypeError, match=r"right operand of \+="):
+        n += 1.0  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        n /= 2  # type: ignore[operator]
+    assert n.get() == 6
+
+
+@pytest.mark.parametrize("bad", [1.0, "1", None, True, False, [1]])
+def test_non_int_input_raises_type_error_naming_the_argument(bad: Any) -> None:
+    with pytest.raises(TypeError, match="initial must be an int"):
+        AtomicInteger(bad)
+    n = AtomicInteger(1)
+    for call, name in [
+        (lambda: n.set(bad), "value"),
+        (lambda: n.get_and_set(bad), "value"),
+        (lambda: n.compare_and_set(bad, 1), "expect"),
+        (lambda: n.compare_and_set(1, bad), "update"),
+        (lambda: n.compare_and_exchange(1, bad), "update"),
+        (lambda: n.add_and_get(bad), "delta"),
+        (lambda: n.get_and_add(bad), "delta"),
+        (lambda: n.accumulate_and_get(bad, max), "x"),
+        (lambda: n.get_and_accumulate(bad, max), "x"),
+    ]:
+        with pytest.raises(TypeError, match=f"{name} must be an int"):
+            call()
+    assert n.get() == 1
+
+
+def test_int_subclass_is_stored_as_int() -> None:
+    class MyInt(int):
+        pass
+
+    n = AtomicInteger(MyInt(3))
+    assert type(n.get()) is int
+
+
+def test_conversions_comparisons_repr() -> None:
+    n = AtomicInteger(3)
+    assert int(n) == 3
+    assert [10, 20, 30, 40][n] == 40  # __index__
+    assert bool(n) and not bool(AtomicInteger())
+    assert n == 3 and n == AtomicInteger(3) and n != 4
+    assert n < 4 and n <= 3 and n > 2 and n >= 3
+    assert AtomicInteger(1) < AtomicInteger(2)
+    assert n != "3"
+    assert repr(n) == "AtomicInteger(3)"
+    with pytest.raises(TypeError):
+        hash(n)
+    with pytest.raises(TypeError):
+        _ = n < "x"  # type: ignore[operator]
+
+
+def test_copy_and_pickle_hold_the_value_independently() -> None:
+    n = AtomicInteger(5)
+    for other in (copy.copy(n), copy.deepcopy(n), pickle.loads(pickle.dumps(n))):
+        assert isinstance(other, AtomicInteger)
+        assert other == 5
+        other.increment_and_get()
+        assert n.get() == 5
+
+
+# --- linearizability -----------------------------------------------------------------------
+class IntModel:
+    """The sequential model: a plain int."""
+
+    def __init__(self) -> None:
+        self.value = 0
+
+    def get(self) -> int:
+        return self.value
+
+    def set(self, v: int) -> None:
+        self.value = v
+
+    def get_and_set(self, v: int) -> int:
+        old, self.value = self.value, v
+        return old
+
+    def compare_and_set(self, e: int, u: int) -> bool:
+        if self.value == e:
+            self.value = u
+            return True
+        return False
+
+    def compare_and_exchange(self, e: int, u: int) -> int:
+        old = self.value
+        if old == e:
+            self.value = u
+        return old
+
+    def add_and_get(self, d: int) -> int:
+        self.value += d
+        return self.value
+
+    def get_and_add(self, d: int) -> int:
+        self.value += d
+        return self.value - d
+
+    def increment_and_get(self) -> int:
+        return self.add_and_get(1)
+
+    def get_and_decrement(self) -> int:
+        return self.get_and_add(-1)
+
+    def update_and_get(self, fn: Any) -> int:
+        self.value = fn(self.value)
+        return self.value
+
+
+def double(v: int) -> int:
+    return 2 * v
+
+
+def negate(v: int) -> int:
+    return -v
+
+
+SMALL = st.integers(0, 3)
+OPERATIONS: dict[str, Any] = {
+    "get": None,
+    "set": st.tuples(SMALL),
+    "get_and_set": st.tuples(SMALL),
+    "compare_and_set": st.tuples(SMALL, SMALL),
+    "compare_and_exchange": st.tuples(SMALL, SMALL),
+    "add_and_get": st.tuples(st.integers(1, 2)),
+    "get_and_add": st.tuples(st.integers(1, 2)),
+    "increment_and_get": None,
+    "get_and_decrement": None,
+    "update_and_get": st.tuples(st.sampled_from([double, negate])),
+}
+
+
+@settings(SETTINGS, max_examples=20)
+@given(scenario=scenarios(OPERATIONS))
+def test_atomic_integer_is_linearizable(scenario: Scenario) -> None:
+    assert_linearizable(scenario, AtomicInteger, IntModel)
+
+
+class RacyAtomicInteger(AtomicInteger):
+    """Negative control: increments and adds without the lock."""
+
+    def increment_and_get(self) -> int:
+        current = self._value
+        self._value = current + 1
+        return current + 1
+
+    def add_and_get(self, delta: int) -> int:
+        current = self._value
+        self._value = current + delta
+        return current + delta
+
+
+@needs_free_threading
+def test_linearizability_test_catches_a_racy_integer() -> None:
+    violation = find_violation(OPERATIONS, RacyAtomicInteger, IntModel, attempts=3)
+    assert violation is not None
+
+
+# --- bulk stress ---------------------------------------------------------------------------
+THREADS, OPERATIONS_PER_THREAD = 8, 100_000
+
+
+def mixed_operation(counter: AtomicInteger) -> Any:
+    """Operation i of thread t: a mix of writes whose deltas are tallied per thread."""
+    box = [counter]
+
+    def operation(tally: list[int], t: int, i: int) -> None:
+        kind = i % 4
+        if kind == 0:
+            counter.increment_and_get()
+            tally[0] += 1
+        elif kind == 1:
+            counter.get_and_add(t + 1)
+            tally[0] += t + 1
+        elif kind == 2:
+            box[0] += 2  # the in-place operator: atomic, rebinds box[0] to the same object
+            tally[0] += 2
+        else:
+            counter.decrement_and_get()
+            tally[0] -= 1
+
+    return operation
+
+
+def run_mixed(counter: AtomicInteger) -> tuple[int, int, float]:
+    result = bulk_stress(
+        mixed_operation(counter),
+        threads=THREADS,
+        operations=OPERATIONS_PER_THREAD,
+        thread_state=lambda t: [0],
+    )
+    return counter.get(), sum(tally[0] for tally in result.states), result.overlap
+
+
+def test_bulk_mixed_operations_sum_exactly() -> None:
+    final, expected, overlap = run_mixed(AtomicInteger())
+    assert final == expected
+    if runtime.free_threading_active():
+        assert overlap > 0.5  # the threads really ran at the same time
+
+
+@needs_free_threading
+def test_bulk_stress_reports_lost_updates_of_a_racy_integer() -> None:
+    final, expected, _ = run_mixed(RacyAtomicInteger())
+    assert final != expected
+
+
+def test_bulk_compare_and_set_retry_loops_lose_nothing() -> None:
+    counter = AtomicInteger()
+
+    def cas_increment(retries: list[int], t: int, i: int) -> None:
+        while True:
+            current = counter.get()
+            if counter.compare_and_set(current, current + 1):
+                return
+            retries[0] += 1
+
+    result = bulk_stress(
+        cas_increment, threads=THREADS, operations=20_000, thread_state=lambda t: [0]
+    )
+    assert counter.get() == result.operations
+
+
+def test_functional_update_retries_under_contention_lose_nothing() -> None:
+    counter = AtomicInteger()
+    calls = [0] * 4  # one slot per thread
+
+    def op(state: None, t: int, i: int) -> None:
+        def bump(v: int) -> int:
+            calls[t] += 1
+            return v + 1
+
+        counter.update_and_get(bump)
+
+    result = bulk_stress(op, threads=4, operations=20_000)
+    assert counter.get() == result.operations
+    assert sum(calls) >= result.operations  # retried calls are allowed, lost ones are not
+
+
+def test_concurrent_compare_and_set_has_exactly_one_winner() -> None:
+    for _ in range(50):
+        n = AtomicInteger(0)
+        start = threading.Barrier(4, timeout=30)
+        wins: list[bool] = [False] * 4
+
+        def race(
+            slot: int,
+            n: AtomicInteger = n,
+            start: threading.Barrier = start,
+            wins: list[bool] = wins,
+        ) -> None:
+            start.wait()
+            wins[slot] = n.compare_and_set(0, slot + 1)
+
+        threads = [threading.Thread(target=race, args=(i,)) for i in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+        assert wins.count(True) == 1
+        assert n.get() == wins.index(True) + 1

@@ -1,0 +1,141 @@
+"""AtomicReference: every method, identity semantics, linearizability, retry loops."""
+
+from __future__ import annotations
+
+import copy
+import pickle
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from atomics import AtomicReference, runtime
+from atomics.testing import (
+    SETTINGS,
+    Scenario,
+    assert_linearizable,
+    bulk_stress,
+    find_violation,
+    scenarios,
+)
+
+
+def test_methods_and_identity() -> None:
+    a, b = [1], [1]
+    ref: AtomicReference[list[int]] = AtomicReference(a)
+    assert ref.get() is a
+    assert ref.compare_and_set(b, [2]) is False  # equal but not identical
+    assert ref.compare_and_exchange(b, [2]) is a
+    assert ref.get() is a
+    c = [3]
+    assert ref.compare_and_set(a, c) is True
+    assert ref.get_and_set(b) is c
+    ref.set(a)
+    assert ref.get() is a
+    assert repr(ref) == "AtomicReference([1])"
+    with pytest.raises(TypeError):
+        hash(ref)
+
+
+def test_functional_updates_and_failure_leaves_reference() -> None:
+    ref = AtomicReference((1,))
+    assert ref.update_and_get(lambda t: (*t, 2)) == (1, 2)
+    assert ref.get_and_update(lambda t: (*t, 3)) == (1, 2)
+    before = ref.get()
+    with pytest.raises(ZeroDivisionError):
+        ref.update_and_get(lambda t: (1 // 0,))
+    assert ref.get() is before
+
+
+def test_function_may_use_the_reference_without_deadlock() -> None:
+    ref = AtomicReference(1)
+    assert ref.update_and_get(lambda v: v + ref.get()) == 2  # fn runs outside the lock
+
+
+def test_copy_semantics_and_pickle() -> None:
+    inner = [1, 2]
+    ref = AtomicReference(inner)
+    assert copy.copy(ref).get() is inner
+    deep = copy.deepcopy(ref).get()
+    assert deep == inner and deep is not inner
+    assert pickle.loads(pickle.dumps(ref)).get() == inner
+
+
+class RefModel:
+    def __init__(self) -> None:
+        self.value: Any = None
+
+    def get(self) -> Any:
+        return self.value
+
+    def set(self, v: Any) -> None:
+        self.value = v
+
+    def get_and_set(self, v: Any) -> Any:
+        old, self.value = self.value, v
+        return old
+
+    def compare_and_set(self, e: Any, u: Any) -> bool:
+        if self.value is e:
+            self.value = u
+            return True
+        return False
+
+    def update_and_get(self, fn: Any) -> Any:
+        self.value = fn(self.value)
+        return self.value
+
+
+# Interned objects, so that identity is meaningful across the model and the real object.
+VALUES = st.sampled_from([None, "a", "b", "c"])
+
+
+def successor(v: Any) -> Any:
+    return {None: "a", "a": "b", "b": "c", "c": None}[v]
+
+
+OPERATIONS: dict[str, Any] = {
+    "get": None,
+    "set": st.tuples(VALUES),
+    "get_and_set": st.tuples(VALUES),
+    "compare_and_set": st.tuples(VALUES, VALUES),
+    "update_and_get": st.tuples(st.just(successor)),
+}
+
+
+@settings(SETTINGS, max_examples=20)
+@given(scenario=scenarios(OPERATIONS))
+def test_atomic_reference_is_linearizable(scenario: Scenario) -> None:
+    assert_linearizable(scenario, lambda: AtomicReference(None), RefModel)
+
+
+class CheckThenSetReference(AtomicReference[Any]):
+    def compare_and_set(self, expect: Any, update: Any) -> bool:
+        if self._value is not expect:  # check ...
+            return False
+        self._value = update  # ... then act, without the lock
+        return True
+
+
+@pytest.mark.skipif(
+    not runtime.free_threading_active(),
+    reason="no switch between check and set with the GIL: the race cannot happen",
+)
+def test_linearizability_test_catches_check_then_set() -> None:
+    ops = {"compare_and_set": OPERATIONS["compare_and_set"], "get": None}
+    assert find_violation(ops, lambda: CheckThenSetReference(None), RefModel, attempts=3)
+
+
+def test_update_retry_loops_lose_nothing() -> None:
+    ref: AtomicReference[tuple[int, ...]] = AtomicReference(())
+    result = bulk_stress(
+        lambda s, t, i: ref.update_and_get(lambda old: (*old[-3:], t)),
+        threads=4,
+        operations=5_000,
+    )
+    counter: AtomicReference[int] = AtomicReference(0)
+    bulk_stress(
+        lambda s, t, i: counter.update_and_get(lambda v: v + 1), threads=4, operations=5_000
+    )
+    assert counter.get() == result.operations
