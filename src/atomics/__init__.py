@@ -8,6 +8,7 @@ Layout: one module per structure; this module only re-exports the public names.
 * :class:`AtomicInteger`, :class:`AtomicBoolean`, :class:`AtomicReference` -- atomic
   read-modify-write on one shared value;
 * :class:`StripedCounter` -- a LongAdder-style counter that scales with writing threads;
+* :class:`ShardedDict` -- a striped-lock concurrent mapping with atomic per-key compute;
 * :mod:`atomics.runtime` -- is this a free-threaded build, is the GIL off right now?
 * :mod:`atomics.testing` -- the stress harness and linearizability checker (imported on
   its own: ``from atomics.testing import ...``).
@@ -24,13 +25,17 @@ from atomics.atomic_boolean import AtomicBoolean
 from atomics.atomic_integer import AtomicInteger
 from atomics.atomic_reference import AtomicReference
 from atomics.runtime import free_threading_active, gil_disabled_build, gil_enabled
+from atomics.sharded_dict import DELETE, MISSING, ShardedDict
 from atomics.striped_counter import CounterHandle, StripedCounter
 
 __all__ = [
+    "DELETE",
+    "MISSING",
     "AtomicBoolean",
     "AtomicInteger",
     "AtomicReference",
     "CounterHandle",
+    "ShardedDict",
     "StripedCounter",
     "free_threading_active",
     "gil_disabled_build",

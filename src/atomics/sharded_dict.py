@@ -1,0 +1,619 @@
+"""ShardedDict: a striped-lock concurrent mapping with atomic per-key compound operations.
+
+Keys are spread over ``stripes`` shards by ``hash(key) % stripes``; each shard is a plain
+``dict`` with its own lock. Threads that write different keys mostly take different locks
+and write different dicts, so they do not serialise on one lock (a lock convoy) nor all
+write one dict (on free-threaded builds, one dict written by every thread collapses).
+
+Guarantees
+----------
+* **Reads take no lock** (``d[k]``, ``get``, ``in``): each is one operation on one shard's
+  dict, which is atomic on its own (internally locked on free-threaded builds, under the
+  GIL otherwise), and every write to that key happens as one dict operation under the
+  stripe lock, so a read sees the value before or after any write, never a mix.
+* **Writes and compound operations take exactly one stripe lock** and are atomic with
+  respect to every other operation on the same key: ``d[k] = v``, ``del``, ``pop``,
+  ``setdefault``, ``get_or_create``, ``compute``, ``compute_if_present``,
+  ``compute_if_absent``, ``merge``, ``increment``, ``compare_and_set``, ``replace``,
+  ``pop_if``.
+* **User functions** (``compute``'s ``fn``, ``get_or_create``'s ``factory`` ...) are called
+  exactly once per operation, under the stripe lock. If one raises, the mapping is unchanged
+  and the exception propagates. Inside it the function may *read* this ShardedDict, but any
+  operation that would take a lock of it raises ``RuntimeError`` instead of deadlocking
+  (a lock is not re-entrant, and a second stripe could deadlock against another thread).
+* **Whole-map operations** (``clear``, ``copy``, ``snapshot``, ``==``, ``popitem`` when it
+  must search) take every stripe lock in index order, through one helper, so no two
+  operations can deadlock. ``snapshot()`` is a consistent point-in-time ``dict``.
+* **Iteration** (``iter``, ``keys``, ``values``, ``items``) is weakly consistent: it never
+  raises "changed size during iteration" and never yields a key twice; it visits shard by
+  shard, each shard as it was when the iterator reached it, so it yields every key present
+  for the whole iteration, no key absent for the whole iteration, and may or may not yield
+  keys added or removed meanwhile. Order: by shard, not by insertion (as
+  ``ConcurrentHashMap``) -- the one difference from ``dict`` in a single-threaded program.
+* ``len()`` sums the shards' sizes without locking: exact when no write is in flight;
+  during writes it counts every key present for the whole call and no key absent for the
+  whole call. ``update`` and ``|=`` are atomic per key, not as a whole.
+* Fairness: none (``threading.Lock``). Keys must be hashable (``TypeError`` as ``dict``).
+
+>>> d = ShardedDict(a=1)
+>>> d["b"] = 2
+>>> d.increment("hits"); d.increment("hits", 5)
+1
+6
+>>> d.compute("a", lambda v: v + 10)
+11
+>>> sorted(d.items())
+[('a', 11), ('b', 2), ('hits', 6)]
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import (
+    Callable,
+    Hashable,
+    ItemsView,
+    Iterable,
+    Iterator,
+    KeysView,
+    Mapping,
+    MutableMapping,
+    ValuesView,
+)
+from contextlib import contextmanager
+from typing import Any, Generic, TypeVar, cast, overload
+
+from atomics import runtime
+
+__all__ = ["DELETE", "MISSING", "LockedEntry", "ShardedDict"]
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+D = TypeVar("D")
+
+
+class _Sentinel:
+    __slots__ = ("_name",)
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __repr__(self) -> str:
+        return self._name
+
+    def __reduce__(self) -> str:
+        return self._name
+
+
+MISSING: Any = _Sentinel("MISSING")
+"""Passed to ``compute``'s function for an absent key; returned when a key ends up absent."""
+
+DELETE: Any = _Sentinel("DELETE")
+"""Returned by a ``compute``/``merge`` function to remove the key."""
+
+
+def default_stripes(cpus: int | None = None) -> int:
+    """Several stripes per core, a power of two, at least 16.
+
+    With 4 stripes per core, two threads writing random keys meet on the same stripe about
+    1 time in 4 x cores; more stripes cost memory and slow whole-map operations.
+
+    >>> default_stripes(2), default_stripes(16)
+    (16, 64)
+    """
+    wanted = 4 * (cpus if cpus is not None else runtime.cpu_count())
+    stripes = 16
+    while stripes < wanted:
+        stripes *= 2
+    return stripes
+
+
+# Which ShardedDicts the current thread is running user code of (a set of ids), so that a
+# write from inside a compute function fails fast instead of deadlocking.
+_in_user_code = threading.local()
+
+
+def _reentered(d: ShardedDict[Any, Any]) -> RuntimeError:
+    return RuntimeError(
+        "ShardedDict: this operation was called from inside a function running under one of "
+        "its stripe locks (compute, merge, get_or_create, locked(), ...); reads are allowed "
+        "there, writes are not: they could deadlock. Return the new value instead."
+    )
+
+
+class LockedEntry(Generic[K, V]):
+    """One key of a ShardedDict, with its stripe lock held: see :meth:`ShardedDict.locked`."""
+
+    __slots__ = ("_key", "_shard")
+
+    def __init__(self, shard: dict[K, V], key: K) -> None:
+        self._shard = shard
+        self._key = key
+
+    @property
+    def key(self) -> K:
+        """The key."""
+        return self._key
+
+    @property
+    def present(self) -> bool:
+        """Whether the key is in the mapping."""
+        return self._key in self._shard
+
+    def get(self, default: Any = None) -> Any:
+        """The value, or ``default`` if the key is absent."""
+        return self._shard.get(self._key, default)
+
+    def set(self, value: V) -> None:
+        """Set the value."""
+        self._shard[self._key] = value
+
+    def delete(self) -> None:
+        """Remove the key (nothing happens if it is absent)."""
+        self._shard.pop(self._key, None)
+
+
+class ShardedDict(MutableMapping[K, V]):
+    """A concurrent mapping: the ``dict`` API plus atomic per-key compound operations.
+
+    ``ShardedDict(data=(), /, *, stripes=None, **kwargs)`` is built like ``dict``; ``stripes``
+    (an int >= 1) defaults to :func:`default_stripes`. See the module's Guarantees.
+
+    >>> ShardedDict([("x", 1)], y=2) == {"x": 1, "y": 2}
+    True
+    """
+
+    __slots__ = ("__weakref__", "_locks", "_shards", "_stripes")
+
+    def __init__(
+        self,
+        data: Mapping[K, V] | Iterable[tuple[K, V]] = (),
+        /,
+        *,
+        stripes: int | None = None,
+        **kwargs: V,
+    ) -> None:
+        if stripes is None:
+            stripes = default_stripes()
+        elif isinstance(stripes, bool) or not isinstance(stripes, int):
+            raise TypeError(f"stripes must be an int, got {type(stripes).__name__}")
+        elif stripes < 1:
+            raise ValueError(f"stripes must be at least 1, got {stripes}")
+        self._stripes = stripes
+        self._shards: list[dict[K, V]] = [{} for _ in range(stripes)]
+        # _locks[i] guards every write to _shards[i]; taken in index order when several are.
+        self._locks = [threading.Lock() for _ in range(stripes)]
+        if data or kwargs:
+            self.update(data, **kwargs)
+
+    # --- locking helpers -------------------------------------------------------------------------
+    def _index(self, key: object) -> int:
+        return hash(key) % self._stripes  # raises TypeError for an unhashable key, as dict does
+
+    def _check_not_reentered(self) -> None:
+        active = getattr(_in_user_code, "ids", None)
+        if active and id(self) in active:
+            raise _reentered(self)
+
+    @contextmanager
+    def _user_code(self) -> Iterator[None]:
+        """Mark the current thread as running user code under one of our locks."""
+        active: set[int] | None = getattr(_in_user_code, "ids", None)
+        if active is None:
+            active = _in_user_code.ids = set()
+        active.add(id(self))
+        try:
+            yield
+        finally:
+            active.discard(id(self))
+
+    @contextmanager
+    def _all_stripes(self) -> Iterator[None]:
+        """Hold every stripe lock, taken in index order (the one place that takes several)."""
+        self._check_not_reentered()
+        taken = 0
+        try:
+            for lock in self._locks:
+                lock.acquire()
+                taken += 1
+            yield
+        finally:
+            for lock in self._locks[:taken]:
+                lock.release()
+
+    # --- reads: no lock (one atomic dict operation each) --------------------------------------
+    def __getitem__(self, key: K) -> V:
+        value = self._shards[self._index(key)].get(key, MISSING)
+        if value is MISSING:
+            raise KeyError(key)
+        return cast(V, value)
+
+    @overload
+    def get(self, key: K, /) -> V | None: ...
+    @overload
+    def get(self, key: K, default: V | D, /) -> V | D: ...
+
+    def get(self, key: K, default: Any = None, /) -> Any:
+        """The value for ``key``, or ``default``. Lock-free and atomic.
+
+        >>> ShardedDict(a=1).get("b", 0)
+        0
+        """
+        return self._shards[self._index(key)].get(key, default)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._shards[self._index(key)]
+
+    def __len__(self) -> int:
+        # Each shard's len() is atomic; the sum is exact when no write is in flight.
+        return sum(len(shard) for shard in self._shards)
+
+    def __iter__(self) -> Iterator[K]:
+        for index, shard in enumerate(self._shards):
+            if not shard:
+                continue
+            with self._locks[index]:  # a stable copy of this shard's keys
+                keys = list(shard)
+            yield from keys
+
+    def _iter_items(self) -> Iterator[tuple[K, V]]:
+        for index, shard in enumerate(self._shards):
+            if not shard:
+                continue
+            with self._locks[index]:
+                items = list(shard.items())
+            yield from items
+
+    def keys(self) -> KeysView[K]:
+        """A view of the keys (weakly consistent iteration; see the module docstring)."""
+        return KeysView(self)
+
+    def values(self) -> ValuesView[V]:
+        """A view of the values, iterated shard by shard like the keys."""
+        return _ValuesView(self)
+
+    def items(self) -> ItemsView[K, V]:
+        """A view of (key, value) pairs; each pair is one consistent reading of that key."""
+        return _ItemsView(self)
+
+    def snapshot(self) -> dict[K, V]:
+        """A consistent point-in-time copy as a plain ``dict`` (holds every stripe lock).
+
+        >>> ShardedDict(a=1).snapshot()
+        {'a': 1}
+        """
+        result: dict[K, V] = {}
+        with self._all_stripes():
+            for shard in self._shards:
+                result.update(shard)
+        return result
+
+    # --- single-key writes: one stripe lock --------------------------------------------------
+    def __setitem__(self, key: K, value: V) -> None:
+        # Locked although one dict store is atomic: a store must not land between a
+        # compute's read and its write on the same key.
+        index = self._index(key)
+        self._check_not_reentered()
+        with self._locks[index]:
+            shard = self._shards[index]
+            shard[key] = value
+
+    def __delitem__(self, key: K) -> None:
+        index = self._index(key)
+        self._check_not_reentered()
+        with self._locks[index]:
+            shard = self._shards[index]
+            del shard[key]
+
+    _no_default: Any = object()
+
+    def pop(self, key: K, default: Any = _no_default, /) -> Any:
+        """Remove ``key`` and return its value, or ``default``; KeyError if absent without one."""
+        index = self._index(key)
+        self._check_not_reentered()
+        with self._locks[index]:
+            shard = self._shards[index]
+            if default is self._no_default:
+                return shard.pop(key)
+            return shard.pop(key, default)
+
+    def setdefault(self, key: K, default: Any = None, /) -> Any:
+        """``d[key]`` if present, else store and return ``default``. Atomic.
+
+        >>> d = ShardedDict(); d.setdefault("k", []).append(1); d["k"]
+        [1]
+        """
+        index = self._index(key)
+        self._check_not_reentered()
+        with self._locks[index]:
+            shard = self._shards[index]
+            return shard.setdefault(key, default)
+
+    def popitem(self) -> tuple[K, V]:
+        """Remove and return some (key, value) pair; ``KeyError`` if empty. Atomic.
+
+        Which pair is not specified (dict's is the last inserted; here, the last of the
+        first non-empty shard).
+        """
+        for index, shard in enumerate(self._shards):
+            if shard:
+                self._check_not_reentered()
+                with self._locks[index]:
+                    if shard:  # re-checked under the lock
+                        return shard.popitem()
+        raise KeyError("popitem(): dictionary is empty")
+
+    def clear(self) -> None:
+        """Remove every key; atomic (holds every stripe lock)."""
+        with self._all_stripes():
+            for shard in self._shards:
+                shard.clear()
+
+    # --- atomic compound operations (user code runs once, under the stripe lock) ------------
+    def get_or_create(self, key: K, factory: Callable[[], V]) -> V:
+        """``d[key]``; if absent, store and return ``factory()``. The factory runs at most
+        once per key even when many threads race for it (under the stripe lock).
+
+        >>> d = ShardedDict(); d.get_or_create("k", list) is d.get_or_create("k", list)
+        True
+        """
+        index = self._index(key)
+        value = self._shards[index].get(key, MISSING)  # lock-free fast path
+        if value is not MISSING:
+            return cast(V, value)
+        self._check_not_reentered()
+        with self._locks[index]:
+            shard = self._shards[index]
+            value = shard.get(key, MISSING)
+            if value is MISSING:
+                with self._user_code():
+                    value = factory()
+                shard[key] = value
+            return cast(V, value)
+
+    def compute(self, key: K, fn: Callable[[Any], Any]) -> Any:
+        """Set ``key`` to ``fn(current)``, where ``current`` is the value or ``MISSING``;
+        ``fn`` may return ``DELETE`` to remove the key. Returns the new value, or ``MISSING``
+        if the key ends absent. Atomic; ``fn`` runs exactly once, under the stripe lock.
+
+        >>> d = ShardedDict()
+        >>> d.compute("n", lambda v: 1 if v is MISSING else v + 1)
+        1
+        >>> d.compute("n", lambda v: DELETE), "n" in d
+        (MISSING, False)
+        """
+        index = self._index(key)
+        self._check_not_reentered()
+        with self._locks[index]:
+            shard = self._shards[index]
+            current = shard.get(key, MISSING)
+            with self._user_code():
+                new = fn(current)
+            return self._store(shard, key, current, new)
+
+    @staticmethod
+    def _store(shard: dict[K, V], key: K, current: Any, new: Any) -> Any:
+        if new is DELETE or new is MISSING:
+            if current is not MISSING:
+                del shard[key]
+            return MISSING
+        shard[key] = new
+        return new
+
+    def compute_if_present(self, key: K, fn: Callable[[V], Any]) -> Any:
+        """If ``key`` is present, set it to ``fn(value)`` (``DELETE`` removes it); return the
+        new value, or ``MISSING`` if absent (``fn`` is then not called). Atomic.
+
+        >>> ShardedDict(a=1).compute_if_present("a", lambda v: v * 5)
+        5
+        """
+        index = self._index(key)
+        self._check_not_reentered()
+        with self._locks[index]:
+            shard = self._shards[index]
+            current = shard.get(key, MISSING)
+            if current is MISSING:
+                return MISSING
+            with self._user_code():
+                new = fn(current)
+            return self._store(shard, key, current, new)
+
+    def compute_if_absent(self, key: K, fn: Callable[[K], Any]) -> Any:
+        """If ``key`` is absent, store ``fn(key)`` (unless it is ``DELETE``); return the value
+        now stored, or ``MISSING``. ``fn`` runs at most once per call, under the lock.
+
+        >>> ShardedDict().compute_if_absent("ab", len)
+        2
+        """
+        index = self._index(key)
+        self._check_not_reentered()
+        with self._locks[index]:
+            shard = self._shards[index]
+            current = shard.get(key, MISSING)
+            if current is not MISSING:
+                return current
+            with self._user_code():
+                new = fn(key)
+            return self._store(shard, key, current, new)
+
+    def merge(self, key: K, value: V, fn: Callable[[V, V], Any]) -> Any:
+        """Store ``value`` if ``key`` is absent, else ``fn(current, value)`` (``DELETE``
+        removes the key); return the new value or ``MISSING``. Atomic.
+
+        >>> d = ShardedDict(); d.merge("k", [1], list.__add__); d.merge("k", [2], list.__add__)
+        [1]
+        [1, 2]
+        """
+        index = self._index(key)
+        self._check_not_reentered()
+        with self._locks[index]:
+            shard = self._shards[index]
+            current = shard.get(key, MISSING)
+            if current is MISSING:
+                shard[key] = value
+                return value
+            with self._user_code():
+                new = fn(current, value)
+            return self._store(shard, key, current, new)
+
+    def increment(self, key: K, delta: Any = 1, default: Any = 0) -> Any:
+        """``d[key] = d.get(key, default) + delta``, atomically; return the new value.
+
+        >>> d = ShardedDict(); d.increment("k"), d.increment("k", 10)
+        (1, 11)
+        """
+        index = self._index(key)
+        self._check_not_reentered()
+        with self._locks[index]:
+            shard = self._shards[index]
+            shard[key] = new = shard.get(key, default) + delta  # may raise: nothing stored
+            return new
+
+    def compare_and_set(self, key: K, expected: Any, new: V) -> bool:
+        """If ``d[key] == expected`` (or ``expected`` is ``MISSING`` and the key is absent),
+        set it to ``new`` and return True; else return False. Atomic.
+
+        >>> d = ShardedDict(); d.compare_and_set("k", MISSING, 1), d.compare_and_set("k", 0, 2)
+        (True, False)
+        """
+        index = self._index(key)
+        self._check_not_reentered()
+        with self._locks[index]:
+            shard = self._shards[index]
+            current = shard.get(key, MISSING)
+            if current is MISSING:
+                matches = expected is MISSING
+            else:
+                matches = expected is not MISSING and (current is expected or current == expected)
+            if matches:
+                shard[key] = new
+            return matches
+
+    def replace(self, key: K, old: Any, new: V) -> bool:
+        """If ``key`` is present with a value equal to ``old``, set it to ``new``; return
+        whether it did. Atomic (``ConcurrentHashMap.replace(key, old, new)``).
+
+        >>> ShardedDict(a=1).replace("a", 1, 2)
+        True
+        """
+        if old is MISSING:
+            return False
+        return self.compare_and_set(key, old, new)
+
+    def pop_if(self, key: K, predicate: Callable[[V], bool]) -> Any:
+        """Remove ``key`` if present and ``predicate(value)`` is true; return the removed
+        value, or ``MISSING``. Atomic; ``predicate`` runs once, under the lock.
+
+        >>> d = ShardedDict(a=1, b=2); d.pop_if("a", lambda v: v > 1), d.pop_if("b", bool)
+        (MISSING, 2)
+        """
+        index = self._index(key)
+        self._check_not_reentered()
+        with self._locks[index]:
+            shard = self._shards[index]
+            current = shard.get(key, MISSING)
+            if current is MISSING:
+                return MISSING
+            with self._user_code():
+                remove = predicate(current)
+            if remove:
+                del shard[key]
+                return current
+            return MISSING
+
+    @contextmanager
+    def locked(self, key: K) -> Iterator[LockedEntry[K, V]]:
+        """Hold ``key``'s stripe lock for a multi-step update; yields a :class:`LockedEntry`.
+
+        Other threads' operations on keys of the same stripe wait. Inside the block, use the
+        entry (``get``/``set``/``delete``); other writes to this ShardedDict raise
+        ``RuntimeError`` (they could deadlock).
+
+        >>> d = ShardedDict(n=1)
+        >>> with d.locked("n") as entry:
+        ...     entry.set(entry.get() * 10)
+        >>> d["n"]
+        10
+        """
+        index = self._index(key)
+        self._check_not_reentered()
+        with self._locks[index], self._user_code():
+            yield LockedEntry(self._shards[index], key)
+
+    # --- whole-map and dict-compatibility ------------------------------------------------------
+    def copy(self) -> ShardedDict[K, V]:
+        """A new ShardedDict with a consistent copy of the contents and the same stripes."""
+        return ShardedDict(self.snapshot(), stripes=self._stripes)
+
+    __copy__ = copy
+
+    @classmethod
+    def fromkeys(cls, iterable: Iterable[K], value: Any = None, /) -> ShardedDict[K, Any]:
+        """A new ShardedDict with keys from ``iterable``, each set to ``value``."""
+        result: ShardedDict[K, Any] = cls()
+        for key in iterable:
+            result[key] = value
+        return result
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, ShardedDict):
+            return self.snapshot() == other.snapshot()  # one map at a time: no lock ordering
+        if isinstance(other, Mapping):
+            return self.snapshot() == dict(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"ShardedDict({self.snapshot()!r})"
+
+    def __or__(self, other: object) -> ShardedDict[K, V]:
+        if not isinstance(other, Mapping):
+            return NotImplemented
+        result = self.copy()
+        result.update(other)
+        return result
+
+    def __ror__(self, other: object) -> ShardedDict[K, V]:
+        if not isinstance(other, Mapping):
+            return NotImplemented
+        result: ShardedDict[K, V] = ShardedDict(other, stripes=self._stripes)
+        result.update(self.snapshot())
+        return result
+
+    def __ior__(self, other: Any) -> ShardedDict[K, V]:  # type: ignore[misc]
+        self.update(other)
+        return self
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild, (self.snapshot(), self._stripes))
+
+    @property
+    def stripes(self) -> int:
+        """The number of stripes (shards)."""
+        return self._stripes
+
+    def statistics(self) -> dict[str, Any]:
+        """Debugging figures: stripes and the number of keys in each shard."""
+        return {"stripes": self._stripes, "shard_sizes": [len(s) for s in self._shards]}
+
+    def _check_invariants(self) -> None:
+        """Every key lives in the shard its hash selects (tests call this)."""
+        for index, shard in enumerate(self._shards):
+            for key in list(shard):
+                assert self._index(key) == index, f"{key!r} in shard {index}"
+
+
+def _rebuild(data: dict[Any, Any], stripes: int) -> ShardedDict[Any, Any]:
+    return ShardedDict(data, stripes=stripes)
+
+
+class _ValuesView(ValuesView[V]):
+    def __iter__(self) -> Iterator[V]:
+        for _, value in cast(Any, self)._mapping._iter_items():
+            yield value
+
+
+class _ItemsView(ItemsView[K, V]):
+    def __iter__(self) -> Iterator[tuple[K, V]]:
+        yield from cast(Any, self)._mapping._iter_items()

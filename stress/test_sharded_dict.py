@@ -1,0 +1,70 @@
+"""Long runs for ShardedDict: 8 threads x 100,000 operations per round until the budget is
+spent; increments sum exactly, compute loses nothing, factories run once per key."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from atomics import MISSING, ShardedDict
+from atomics.testing import bulk_stress
+
+THREADS, OPERATIONS = 8, 100_000
+
+
+def rounds(seconds: float) -> Iterator[int]:
+    deadline = time.monotonic() + seconds
+    done = 0
+    while done == 0 or time.monotonic() < deadline:
+        yield done
+        done += 1
+
+
+def test_increments_sum_exactly(stress_seconds: float) -> None:
+    for _ in rounds(stress_seconds / 3):
+        d: ShardedDict[int, int] = ShardedDict()
+
+        def op(tally: dict[int, int], t: int, i: int, d: ShardedDict[int, int] = d) -> None:
+            key = (i * 7919 + t) % 1000
+            d.increment(key)
+            tally[key] = tally.get(key, 0) + 1
+
+        result = bulk_stress(op, threads=THREADS, operations=OPERATIONS, thread_state=lambda t: {})
+        expected: dict[int, int] = {}
+        for tally in result.states:
+            for key, count in tally.items():
+                expected[key] = expected.get(key, 0) + count
+        assert d.snapshot() == expected
+
+
+def test_compute_and_merge_lose_nothing(stress_seconds: float) -> None:
+    for _ in rounds(stress_seconds / 3):
+        d: ShardedDict[int, Any] = ShardedDict()
+
+        def op(state: None, t: int, i: int, d: ShardedDict[int, Any] = d) -> None:
+            if i % 2:
+                d.compute(i % 100, lambda v: 1 if v is MISSING else v + 1)
+            else:
+                d.merge(1000 + i % 100, 1, lambda a, b: a + b)
+
+        result = bulk_stress(op, threads=THREADS, operations=OPERATIONS // 4)
+        assert sum(d.values()) == result.operations
+
+
+def test_get_or_create_once_per_key(stress_seconds: float) -> None:
+    for _ in rounds(stress_seconds / 3):
+        d: ShardedDict[int, object] = ShardedDict()
+        calls = [0] * THREADS
+
+        def op(
+            state: None, t: int, i: int, d: ShardedDict[int, object] = d, calls: list[int] = calls
+        ) -> None:
+            def factory() -> object:
+                calls[t] += 1
+                return object()
+
+            d.get_or_create(i % 10_000, factory)
+
+        bulk_stress(op, threads=THREADS, operations=OPERATIONS // 4)
+        assert sum(calls) == len(d) == 10_000
