@@ -361,10 +361,8 @@ class MapModel:
 
     def compare_and_set(self, key: Any, expected: Any, new: Any) -> bool:
         current = self.data.get(key, MISSING)
-        if (
-            (current is MISSING
-            and expected is MISSING)
-            or (current is not MISSING and expected is not MISSING and current == expected)
+        if (current is MISSING and expected is MISSING) or (
+            current is not MISSING and expected is not MISSING and current == expected
         ):
             self.data[key] = new
             return True
