@@ -202,6 +202,7 @@ class ShardedDict(MutableMapping[K, V]):
         elif stripes < 1:
             raise ValueError(f"stripes must be at least 1, got {stripes}")
         self._stripes = stripes
+
         # _locks[i] guards every write to _shards[i]; taken in index order when several are.
         def make() -> tuple[list[dict[K, V]], list[threading.Lock]]:
             return [{} for _ in range(stripes)], [threading.Lock() for _ in range(stripes)]
