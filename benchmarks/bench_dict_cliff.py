@@ -1,0 +1,93 @@
+"""Benchmark: the cross-thread dict cliff on free-threaded CPython, and what avoids it.
+
+One reader thread does ``get`` on a 1,000-key map; what varies is which thread created the
+dict, the stored keys, and the lookup key objects. Reported as M gets/s (median of 3).
+docs/sharded_dict.md explains the results. Usage: python benchmarks/bench_dict_cliff.py
+"""
+
+from __future__ import annotations
+
+import statistics
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import _results
+from atomics import ShardedDict, runtime
+
+KEYS, OPS = 1_000, 50_000
+
+
+def in_exited_thread(make: Callable[[], Any]) -> Any:
+    box: list[Any] = []
+    helper = threading.Thread(target=lambda: box.append(make()))
+    helper.start()
+    helper.join()
+    return box[0]
+
+
+def read_rate(get_map: Callable[[], Any], lookup_keys: Callable[[], list[int]]) -> float:
+    """M gets/s of one reader thread; ``get_map`` and ``lookup_keys`` run in the reader."""
+    result: list[float] = []
+
+    def reader() -> None:
+        mapping, keys = get_map(), lookup_keys()
+        get = mapping.get
+        began = time.perf_counter()
+        for i in range(OPS):
+            get(keys[i % len(keys)])
+        result.append(OPS / (time.perf_counter() - began) / 1e6)
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    thread.join()
+    return result[0]
+
+
+def main() -> None:
+    info = runtime.runtime_info()
+    print(f"{info.description}, {info.cpu_count} CPUs; 1 reader thread, {KEYS:,} keys")
+    main_keys = list(range(300, 300 + KEYS))  # made by this (main) thread, which stays alive
+    main_dict = dict.fromkeys(main_keys, 0)
+    exited_dict = in_exited_thread(lambda: dict.fromkeys(range(300, 300 + KEYS), 0))
+    main_sharded = ShardedDict(dict.fromkeys(main_keys, 0))
+    exited_sharded = in_exited_thread(lambda: ShardedDict(dict.fromkeys(range(300, 1300), 0)))
+
+    def distinct() -> list[int]:  # equal to the stored keys, but new objects (made here)
+        return [int(str(k)) for k in range(300, 300 + KEYS)]
+
+    cases: dict[str, tuple[Callable[[], Any], Callable[[], list[int]]]] = {
+        "dict made by the reader, same key objects": (
+            lambda: dict.fromkeys(range(300, 300 + KEYS), 0),
+            lambda: list(range(300, 1300)),
+        ),
+        "dict made by live main thread, same key objects": (lambda: main_dict, lambda: main_keys),
+        "dict made by an exited thread, its key objects": (
+            lambda: exited_dict,
+            lambda: list(exited_dict),
+        ),
+        "ShardedDict, keys made by live main, distinct lookups": (lambda: main_sharded, distinct),
+        "ShardedDict, keys made by live main, same objects": (
+            lambda: main_sharded,
+            lambda: main_keys,
+        ),
+        "ShardedDict, keys made by exited thread, distinct lookups": (
+            lambda: exited_sharded,
+            distinct,
+        ),
+        "ShardedDict, small-int keys (immortal)": (
+            lambda: main_sharded_small,
+            lambda: list(range(256)),
+        ),
+    }
+    main_sharded_small = ShardedDict(dict.fromkeys(range(256), 0))
+    rows = {}
+    for name, (get_map, keys) in cases.items():
+        rows[name] = statistics.median(read_rate(get_map, keys) for _ in range(3))
+        print(f"  {name:58} {rows[name]:6.2f} M gets/s")
+    _results.save("dict_cliff", {"keys": KEYS, "ops": OPS, "rates": rows})
+
+
+if __name__ == "__main__":
+    main()
