@@ -3,21 +3,10 @@ budget is spent; every round must sum exactly."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
-
 from atomics import AtomicInteger, AtomicReference, StripedCounter
-from atomics.testing import bulk_stress
+from atomics.testing import bulk_stress, rounds
 
 THREADS, OPERATIONS = 8, 100_000
-
-
-def rounds(seconds: float) -> Iterator[int]:
-    deadline = time.monotonic() + seconds
-    done = 0
-    while done == 0 or time.monotonic() < deadline:
-        yield done
-        done += 1
 
 
 def test_atomic_integer_mixed(stress_seconds: float) -> None:

@@ -3,8 +3,6 @@ caught in every round (free-threaded build only; see tests/testing/test_controls
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -12,7 +10,14 @@ from hypothesis import Phase, given, settings
 from hypothesis.errors import Flaky
 
 from atomics import runtime
-from atomics.testing import SETTINGS, LinearizabilityError, Scenario, assert_linearizable, scenarios
+from atomics.testing import (
+    SETTINGS,
+    LinearizabilityError,
+    Scenario,
+    assert_linearizable,
+    rounds,
+    scenarios,
+)
 from atomics.testing import controls as c
 
 TABLES = c.operation_tables()
@@ -36,16 +41,6 @@ def one_round(name: str, factory: Any, model: Any) -> bool:
     except (LinearizabilityError, Flaky):
         return True
     return False
-
-
-def rounds(seconds: float) -> Iterator[int]:
-    """Round numbers 0, 1, ... for ``seconds`` (at least one round)."""
-    deadline = time.monotonic() + seconds
-    yield 0
-    done = 1
-    while time.monotonic() < deadline:
-        yield done
-        done += 1
 
 
 @pytest.mark.parametrize("name", PAIRS)

@@ -3,22 +3,12 @@ spent; increments sum exactly, compute loses nothing, factories run once per key
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
 from typing import Any
 
 from atomics import MISSING, ShardedDict
-from atomics.testing import bulk_stress
+from atomics.testing import bulk_stress, rounds
 
 THREADS, OPERATIONS = 8, 100_000
-
-
-def rounds(seconds: float) -> Iterator[int]:
-    deadline = time.monotonic() + seconds
-    done = 0
-    while done == 0 or time.monotonic() < deadline:
-        yield done
-        done += 1
 
 
 def test_increments_sum_exactly(stress_seconds: float) -> None:

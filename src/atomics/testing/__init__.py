@@ -35,7 +35,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from atomics.testing.bulk import BulkResult, bulk_stress, overlap_fraction
+from atomics.testing.bulk import BulkResult, bulk_stress, overlap_fraction, rounds
 from atomics.testing.checker import CheckResult, Verdict, check_history
 from atomics.testing.history import Call, OpRecord, Raised
 from atomics.testing.linearizability import (
@@ -74,6 +74,7 @@ __all__ = [
     "forced_switching",
     "format_report",
     "overlap_fraction",
+    "rounds",
     "scenarios",
     "small_keys",
     "small_values",

@@ -17,7 +17,7 @@ import bisect
 import threading
 import time
 from array import array
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -25,7 +25,7 @@ from atomics import runtime
 from atomics.testing.runner import HarnessError, HarnessTimeout, dump_all_stacks, forced_switching
 from atomics.testing.stats import stats
 
-__all__ = ["BulkResult", "bulk_stress", "overlap_fraction"]
+__all__ = ["BulkResult", "bulk_stress", "overlap_fraction", "rounds"]
 
 S = TypeVar("S")
 MAX_SAMPLES_PER_THREAD = 2000  # operations per thread tested for overlap, evenly spaced
@@ -174,3 +174,17 @@ def bulk_stress(
     stats.bulk_operations += result.operations
     stats.bulk_overlapping += result.overlap * result.operations
     return result
+
+
+def rounds(seconds: float) -> Iterator[int]:
+    """Round numbers 0, 1, 2, ... until ``seconds`` have passed (always at least one round):
+    the loop of a time-budgeted stress test.
+
+    >>> list(rounds(0))
+    [0]
+    """
+    deadline = time.monotonic() + seconds
+    done = 0
+    while done == 0 or time.monotonic() < deadline:
+        yield done
+        done += 1
