@@ -127,15 +127,34 @@ def test_linearizability_test_catches_check_then_set() -> None:
     assert find_violation(ops, lambda: CheckThenSetReference(None), RefModel, attempts=3)
 
 
-def test_update_retry_loops_lose_nothing() -> None:
-    ref: AtomicReference[tuple[int, ...]] = AtomicReference(())
+def count_with_updates(ref: AtomicReference[int]) -> tuple[int, int]:
     result = bulk_stress(
-        lambda s, t, i: ref.update_and_get(lambda old: (*old[-3:], t)),
-        threads=4,
-        operations=5_000,
+        lambda s, t, i: ref.update_and_get(lambda v: v + 1), threads=4, operations=5_000
     )
-    counter: AtomicReference[int] = AtomicReference(0)
-    bulk_stress(
-        lambda s, t, i: counter.update_and_get(lambda v: v + 1), threads=4, operations=5_000
-    )
-    assert counter.get() == result.operations
+    return ref.get(), result.operations
+
+
+def test_update_retry_loops_lose_nothing() -> None:
+    value, operations = count_with_updates(AtomicReference(0))
+    assert value == operations
+
+
+class BlindUpdateReference(AtomicReference[Any]):
+    """Negative control: update reads, applies fn, and writes without re-checking."""
+
+    __slots__ = ()
+
+    def _update(self, fn: Any) -> tuple[Any, Any]:
+        old = self._value
+        new = fn(old)
+        self.set(new)  # no compare: a concurrent update in between is overwritten
+        return old, new
+
+
+@pytest.mark.skipif(
+    not runtime.free_threading_active(),
+    reason="no switch between read and write with the GIL: the race cannot happen",
+)
+def test_update_test_catches_a_blind_update() -> None:
+    value, operations = count_with_updates(BlindUpdateReference(0))
+    assert value < operations

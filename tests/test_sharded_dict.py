@@ -16,6 +16,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from atomics import DELETE, MISSING, ShardedDict, runtime
 from atomics.testing import (
     SETTINGS,
+    HarnessError,
     Scenario,
     assert_linearizable,
     bulk_stress,
@@ -485,8 +486,22 @@ def test_bulk_compute_never_loses_an_update() -> None:
     assert sum(d.values()) == result.operations
 
 
-def test_bulk_get_or_create_calls_each_factory_once() -> None:
-    d: ShardedDict[int, object] = ShardedDict()
+class CheckThenActGetOrCreate(ShardedDict[Any, Any]):
+    """Negative control: get_or_create checks, then creates and stores, with no lock."""
+
+    __slots__ = ()
+
+    def get_or_create(self, key: Any, factory: Any) -> Any:
+        shard = self._shards[self._index(key)]
+        value = shard.get(key, MISSING)
+        if value is MISSING:
+            value = shard[key] = factory()
+        return value
+
+
+def factory_calls(cls: type[ShardedDict[Any, Any]]) -> tuple[int, int]:
+    """(factory calls, keys) after 8 threads race get_or_create over 500 keys."""
+    d = cls()
     calls: list[int] = [0] * THREADS  # one slot per thread
 
     def op(seen: dict[int, object], t: int, i: int) -> None:
@@ -499,13 +514,37 @@ def test_bulk_get_or_create_calls_each_factory_once() -> None:
         seen[key] = d.get_or_create(key, factory)
 
     result = bulk_stress(op, threads=THREADS, operations=5_000, thread_state=lambda t: {})
-    assert sum(calls) == 500  # one factory call per key, whoever won the race
-    for seen in result.states:
-        assert all(value is d[key] for key, value in seen.items())  # everyone got the winner
+    if cls is ShardedDict:
+        for seen in result.states:  # everyone got the winner's object
+            assert all(value is d[key] for key, value in seen.items())
+    return sum(calls), len(d)
 
 
-def test_iteration_during_writes_never_raises_or_repeats() -> None:
-    d: ShardedDict[int, int] = ShardedDict(dict.fromkeys(range(0, 2000, 2), 0), stripes=8)
+def test_bulk_get_or_create_calls_each_factory_once() -> None:
+    assert factory_calls(ShardedDict) == (500, 500)
+
+
+@needs_free_threading
+def test_bulk_stress_catches_check_then_act_get_or_create() -> None:
+    for _ in range(3):  # a race needs two threads on one new key at once: allow retries
+        calls, keys = factory_calls(CheckThenActGetOrCreate)
+        if calls > keys:
+            return
+    pytest.fail("the racy get_or_create never called a factory twice")
+
+
+class LiveIteration(ShardedDict[Any, Any]):
+    """Negative control: iterates the live shard dicts, without a per-shard copy."""
+
+    __slots__ = ()
+
+    def __iter__(self) -> Any:
+        for shard in self._shards:
+            yield from shard
+
+
+def iterate_during_writes(cls: type[ShardedDict[Any, Any]]) -> None:
+    d = cls(dict.fromkeys(range(0, 2000, 2), 0), stripes=8)
     stable = set(range(0, 2000, 2))  # never removed
 
     def op(state: None, t: int, i: int) -> None:
@@ -513,8 +552,6 @@ def test_iteration_during_writes_never_raises_or_repeats() -> None:
             keys = list(d)  # thread 0 iterates while the others write
             assert len(keys) == len(set(keys)), "a key was yielded twice"
             assert stable <= set(keys), "a key present throughout was skipped"
-            items = list(d.items())
-            assert len(items) == len({k for k, _ in items})
         else:
             key = 1 + 2 * ((i * 31 + t) % 1000)  # odd keys come and go
             if i % 2:
@@ -523,3 +560,24 @@ def test_iteration_during_writes_never_raises_or_repeats() -> None:
                 d.pop(key, None)
 
     bulk_stress(op, threads=4, operations=300)
+
+
+def test_iteration_during_writes_never_raises_or_repeats() -> None:
+    iterate_during_writes(ShardedDict)
+    d = ShardedDict({1: 1})
+    assert list(d.items()) == [(1, 1)]
+
+
+@pytest.mark.skipif(
+    not runtime.free_threading_active(),
+    reason="with the GIL, list() drains the live shard iterator in C without a thread switch, "
+    "so writers never resize a shard mid-iteration",
+)
+def test_iteration_test_catches_live_iteration() -> None:
+    # Iterating a dict that another thread resizes raises "changed size during iteration".
+    def five_rounds() -> None:
+        for _ in range(5):
+            iterate_during_writes(LiveIteration)
+
+    with pytest.raises(HarnessError, match="changed size during iteration"):
+        five_rounds()

@@ -175,23 +175,51 @@ def test_bulk_mixed_adds_sum_exactly() -> None:
     assert c.sum() == sum(tally[0] for _, tally in result.states)
 
 
-def test_sum_then_reset_counts_each_add_exactly_once() -> None:
-    c = StripedCounter()
+def harvest_during_adds(counter: StripedCounter) -> tuple[int, int]:
+    """(harvested + left, adds made) with one thread resetting while 4 threads add."""
     done = threading.Event()
     harvested: list[int] = []
 
     def harvester() -> None:
         while not done.is_set():
-            harvested.append(c.sum_then_reset())
+            harvested.append(counter.sum_then_reset())
 
     thread = threading.Thread(target=harvester)
     thread.start()
     try:
-        result = bulk_stress(lambda s, t, i: c.increment(), threads=4, operations=50_000)
+        result = bulk_stress(lambda s, t, i: counter.increment(), threads=4, operations=50_000)
     finally:
         done.set()
         thread.join(30)
-    assert sum(harvested) + c.sum() == result.operations
+    return sum(harvested) + counter.sum(), result.operations
+
+
+def test_sum_then_reset_counts_each_add_exactly_once() -> None:
+    total, adds = harvest_during_adds(StripedCounter())
+    assert total == adds
+
+
+class ZeroingResetCounter(StripedCounter):
+    """Negative control: resets by zeroing the owners' ``added`` fields (two writers)."""
+
+    __slots__ = ()
+
+    def sum_then_reset(self) -> int:
+        with self._lock:
+            total, self._retired = self._retired, 0
+            for cell in self._cells:
+                total += cell.added - cell.taken
+                cell.added = cell.taken = 0  # races with the owner's +=
+            return total
+
+
+@needs_free_threading
+def test_harvest_test_catches_a_zeroing_reset() -> None:
+    for _ in range(3):
+        total, adds = harvest_during_adds(ZeroingResetCounter())
+        if total != adds:
+            return
+    pytest.fail("zeroing the owners' cells never lost or doubled an add")
 
 
 class SharedCellCounter(StripedCounter):
