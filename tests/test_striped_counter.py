@@ -227,7 +227,7 @@ class SharedCellCounter(StripedCounter):
 
     def __init__(self) -> None:
         super().__init__()
-        self._shared = self._new_cell(self)
+        self._shared = self._new_cell()
 
     __slots__ = ("_shared",)
 

@@ -147,13 +147,16 @@ class StripedCounter:
         self._local = threading.local()
 
     # --- cells ---------------------------------------------------------------------------------
-    def _new_cell(self, owner: object) -> _Cell:
-        """A cell registered with this counter and retired when ``owner`` is collected."""
+    def _new_cell(self) -> _Cell:
+        """A cell registered with this counter (its count is part of every sum)."""
         cell = _Cell()
         with self._lock:
             self._cells.append(cell)
-        weakref.finalize(owner, StripedCounter._retire, weakref.ref(self), cell)
         return cell
+
+    def _retire_when_gone(self, owner: object, cell: _Cell) -> None:
+        """Fold ``cell`` into the retired total once ``owner`` is garbage-collected."""
+        weakref.finalize(owner, StripedCounter._retire, weakref.ref(self), cell)
 
     @staticmethod
     def _retire(counter_ref: weakref.ref[StripedCounter], cell: _Cell) -> None:
@@ -169,8 +172,8 @@ class StripedCounter:
         try:
             slot: _ThreadSlot = self._local.slot
         except AttributeError:
-            slot = _ThreadSlot(_Cell())  # placeholder cell, replaced just below
-            slot.cell = self._new_cell(slot)
+            slot = _ThreadSlot(self._new_cell())
+            self._retire_when_gone(slot, slot.cell)
             self._local.slot = slot
         return slot.cell
 
@@ -182,8 +185,8 @@ class StripedCounter:
         >>> c = StripedCounter(); c.handle().increment(); c.sum()
         1
         """
-        handle = CounterHandle(_Cell())
-        handle._cell = self._new_cell(handle)
+        handle = CounterHandle(self._new_cell())
+        self._retire_when_gone(handle, handle._cell)
         return handle
 
     # --- writes --------------------------------------------------------------------------------
