@@ -22,7 +22,6 @@ from __future__ import annotations
 import statistics
 import sys
 import threading
-import time
 from collections.abc import Callable
 
 import _results
@@ -38,22 +37,17 @@ class Box:
 
 def run(threads: int, ops: int, make_op: Callable[[], Callable[[], object]]) -> float:
     """Seconds for ``threads`` threads doing ``ops`` calls of their own ``make_op()``."""
-    start = threading.Barrier(threads + 1)
 
-    def work() -> None:
+    def prepare(t: int) -> Callable[[], None]:
         op = make_op()  # made in this thread (a handle must be)
-        start.wait()
-        for _ in range(ops):
-            op()
 
-    workers = [threading.Thread(target=work) for _ in range(threads)]
-    for worker in workers:
-        worker.start()
-    start.wait()
-    began = time.perf_counter()
-    for worker in workers:
-        worker.join()
-    return time.perf_counter() - began
+        def body() -> None:
+            for _ in range(ops):
+                op()
+
+        return body
+
+    return _results.time_threads(threads, prepare)
 
 
 def variants() -> dict[str, Callable[[], Callable[[], Callable[[], object]]]]:

@@ -22,7 +22,6 @@ import random
 import statistics
 import sys
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -148,24 +147,18 @@ def variants(workload: str, keys: int) -> dict[str, Callable[[], Callable[[], Op
 
 
 def run(threads: int, keys: int, make_op: Callable[[], Op]) -> float:
-    start = threading.Barrier(threads + 1)
-
-    def work(seed: int) -> None:
+    def prepare(seed: int) -> Callable[[], None]:
         op = make_op()
         rng = random.Random(seed)
         chosen = [rng.randrange(keys) for _ in range(OPS)]
-        start.wait()
-        for i, key in enumerate(chosen):
-            op(key, i)
 
-    workers = [threading.Thread(target=work, args=(t,)) for t in range(threads)]
-    for worker in workers:
-        worker.start()
-    start.wait()
-    began = time.perf_counter()
-    for worker in workers:
-        worker.join()
-    return time.perf_counter() - began
+        def body() -> None:
+            for i, key in enumerate(chosen):
+                op(key, i)
+
+        return body
+
+    return _results.time_threads(threads, prepare)
 
 
 def main() -> None:
