@@ -51,3 +51,37 @@ def time_threads(threads: int, prepare: Callable[[int], Callable[[], object]]) -
     for worker in workers:
         worker.join()
     return time.perf_counter() - began
+
+
+def rate_threads(
+    threads: int, prepare: Callable[[int], Callable[[], int]], seconds: float
+) -> float:
+    """Aggregate operations per second of ``threads`` threads running for ``seconds``.
+
+    ``prepare(t)`` runs in thread t before the common start (so what it makes belongs to
+    that thread) and returns a step: it does a batch of operations and returns how many.
+    Each thread repeats its step until the time is up; its last batch counts in full, and
+    the rate divides by the time until the last thread stopped.
+    """
+    start = threading.Barrier(threads + 1)
+    stop = threading.Event()
+    done = [0] * threads
+
+    def work(t: int) -> None:
+        step = prepare(t)
+        start.wait()
+        count = 0
+        while not stop.is_set():
+            count += step()
+        done[t] = count
+
+    workers = [threading.Thread(target=work, args=(t,)) for t in range(threads)]
+    for worker in workers:
+        worker.start()
+    start.wait()
+    began = time.perf_counter()
+    stop.wait(seconds)  # a measurement window, not synchronisation: the threads poll `stop`
+    stop.set()
+    for worker in workers:
+        worker.join()
+    return sum(done) / (time.perf_counter() - began)

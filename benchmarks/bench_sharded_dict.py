@@ -2,15 +2,19 @@
 only, where that is safe) vs ``ft_utils.ConcurrentDict`` (when it is installed), at 1/2/4/8
 threads, on three workloads over two key spaces.
 
-Workloads (each thread does OPS operations on keys drawn at random by that thread):
+Workloads (each thread runs over keys drawn at random by that thread, for SECONDS):
 * read-heavy: 90% ``get``, 10% set;
 * write-heavy: 100% set;
 * increment-heavy: 100% ``d[k] += 1`` done atomically (``increment`` for ShardedDict; under
   the lock for dict + Lock; not offered for the plain dict, where it would be a race).
 
-The map is filled by the main thread before the threads start -- so every thread works on
-entries another (still alive) thread created, the normal case in a swarm -- plus a control
-where each thread fills and uses a ShardedDict of its own ("private ShardedDict").
+The map is filled by the main thread before the threads start and the threads look keys up
+with ints they made themselves -- so every thread works on entries another (still alive)
+thread created, the normal case in a swarm, and the case that hits the cross-thread cliff
+described in docs/sharded_dict.md. Variants marked "interned keys" use ``sys.intern(str(k))``
+keys instead (immortal objects on 3.13t, which avoid that cliff); "handles" use one
+``ShardedDict.handle()`` per thread; "private ShardedDict" is the control where each thread
+fills and uses a map of its own (the same loop on thread-private objects).
 
 Every variant runs in the same process, interleaved; medians of REPEATS; figures are
 aggregate operations per second and ratios. Usage: python benchmarks/bench_sharded_dict.py
@@ -29,7 +33,8 @@ import _results
 from atomics import ShardedDict, runtime
 
 REPEATS = 3
-OPS = 10_000
+SECONDS = float(__import__("os").environ.get("BENCH_SECONDS", "0.2"))  # per measurement
+BATCH = 2_000  # keys each thread draws, then cycles through
 THREAD_COUNTS = (1, 2, 4, 8)
 KEY_SPACES = (1_000, 100_000)
 WORKLOADS = ("read-heavy", "write-heavy", "increment-heavy")
@@ -40,49 +45,37 @@ except ImportError:  # not installed, or does not build on this interpreter
     ConcurrentDict = None
 
 
-Op = Callable[[int, int], object]  # (key, i) -> ...
+Step = Callable[[list[Any]], int]  # runs one batch over these keys, returns the count
 
 
-def sharded(d: ShardedDict[int, int], workload: str) -> Op:
+def int_key(k: int) -> Any:
+    return k
+
+
+def interned_key(k: int) -> Any:
+    return sys.intern(str(k))
+
+
+def sharded_step(d: ShardedDict[Any, int], workload: str) -> Step:
     get, increment = d.get, d.increment
 
-    def read_heavy(key: int, i: int) -> object:
-        if i % 10:
-            return get(key)
-        d[key] = i
-        return None
-
-    def write_heavy(key: int, i: int) -> object:
-        d[key] = i
-        return None
-
-    def increment_heavy(key: int, i: int) -> object:
-        return increment(key)
-
-    return {
-        "read-heavy": read_heavy,
-        "write-heavy": write_heavy,
-        "increment-heavy": increment_heavy,
-    }[workload]
-
-
-def locked_dict(d: dict[int, int], lock: threading.Lock, workload: str) -> Op:
-    def read_heavy(key: int, i: int) -> object:
-        with lock:
+    def read_heavy(keys: list[Any]) -> int:
+        for i, key in enumerate(keys):
             if i % 10:
-                return d.get(key)
-            d[key] = i
-            return None
+                get(key)
+            else:
+                d[key] = i
+        return len(keys)
 
-    def write_heavy(key: int, i: int) -> object:
-        with lock:
+    def write_heavy(keys: list[Any]) -> int:
+        for i, key in enumerate(keys):
             d[key] = i
-        return None
+        return len(keys)
 
-    def increment_heavy(key: int, i: int) -> object:
-        with lock:
-            d[key] = d.get(key, 0) + 1
-        return None
+    def increment_heavy(keys: list[Any]) -> int:
+        for key in keys:
+            increment(key)
+        return len(keys)
 
     return {
         "read-heavy": read_heavy,
@@ -91,97 +84,139 @@ def locked_dict(d: dict[int, int], lock: threading.Lock, workload: str) -> Op:
     }[workload]
 
 
-def plain_dict(d: Any, workload: str) -> Op | None:
-    if workload == "increment-heavy":
-        return None  # a read-add-write on a plain dict loses updates: not a valid variant
+def locked_step(d: dict[Any, int], lock: threading.Lock, workload: str) -> Step:
+    def read_heavy(keys: list[Any]) -> int:
+        for i, key in enumerate(keys):
+            with lock:
+                if i % 10:
+                    d.get(key)
+                else:
+                    d[key] = i
+        return len(keys)
 
-    def read_heavy(key: int, i: int) -> object:
-        if i % 10:
-            return d.get(key) if hasattr(d, "get") else d[key]
-        d[key] = i
-        return None
+    def write_heavy(keys: list[Any]) -> int:
+        for i, key in enumerate(keys):
+            with lock:
+                d[key] = i
+        return len(keys)
 
-    def write_heavy(key: int, i: int) -> object:
-        d[key] = i
-        return None
+    def increment_heavy(keys: list[Any]) -> int:
+        for key in keys:
+            with lock:
+                d[key] = d.get(key, 0) + 1
+        return len(keys)
+
+    return {
+        "read-heavy": read_heavy,
+        "write-heavy": write_heavy,
+        "increment-heavy": increment_heavy,
+    }[workload]
+
+
+def plain_step(d: Any, workload: str) -> Step:
+    # Only single operations: a read-add-write on a plain dict loses updates.
+    def read_heavy(keys: list[Any]) -> int:
+        for i, key in enumerate(keys):
+            if i % 10:
+                d.get(key)
+            else:
+                d[key] = i
+        return len(keys)
+
+    def write_heavy(keys: list[Any]) -> int:
+        for i, key in enumerate(keys):
+            d[key] = i
+        return len(keys)
 
     return read_heavy if workload == "read-heavy" else write_heavy
 
 
-def variants(workload: str, keys: int) -> dict[str, Callable[[], Callable[[], Op]] | None]:
-    """name -> setup (main thread) returning a per-thread op maker (run in each thread)."""
+Variant = tuple[Callable[[], Callable[[], Step]], Callable[[int], Any]]
 
-    def filled() -> dict[int, int]:
-        return dict.fromkeys(range(keys), 0)
 
-    def v_sharded() -> Callable[[], Op]:
-        d = ShardedDict(filled())
-        return lambda: sharded(d, workload)
+def variants(workload: str, keys: int) -> dict[str, Variant]:
+    """name -> (setup in the main thread returning a per-thread step maker, key maker)."""
 
-    def v_locked() -> Callable[[], Op]:
-        d, lock = filled(), threading.Lock()
-        return lambda: locked_dict(d, lock, workload)
+    def filled(key: Callable[[int], Any]) -> dict[Any, int]:
+        return {key(k): 0 for k in range(keys)}
 
-    def v_plain() -> Callable[[], Op]:
-        d = filled()
-        return lambda: plain_dict(d, workload)  # type: ignore[return-value]
+    def v_sharded(key: Callable[[int], Any], per_thread_handle: bool) -> Callable[[], Any]:
+        def setup() -> Callable[[], Step]:
+            d = ShardedDict(filled(key))
+            if per_thread_handle:
+                return lambda: sharded_step(d.handle(), workload)
+            return lambda: sharded_step(d, workload)
 
-    def v_private() -> Callable[[], Op]:
-        return lambda: sharded(ShardedDict(filled()), workload)  # filled by the thread itself
+        return setup
 
-    def v_ft_utils() -> Callable[[], Op]:
+    def v_locked(key: Callable[[int], Any]) -> Callable[[], Any]:
+        def setup() -> Callable[[], Step]:
+            d, lock = filled(key), threading.Lock()
+            return lambda: locked_step(d, lock, workload)
+
+        return setup
+
+    def v_plain() -> Callable[[], Step]:
+        d = filled(int_key)
+        return lambda: plain_step(d, workload)
+
+    def v_private() -> Callable[[], Step]:
+        return lambda: sharded_step(ShardedDict(filled(int_key)), workload)  # made by the thread
+
+    def v_ft_utils() -> Callable[[], Step]:
         d = ConcurrentDict()
-        for key in range(keys):
-            d[key] = 0
-        return lambda: plain_dict(d, workload)  # type: ignore[return-value]
+        for k in range(keys):
+            d[k] = 0
+        return lambda: plain_step(d, workload)
 
-    table: dict[str, Callable[[], Callable[[], Op]] | None] = {
-        "ShardedDict": v_sharded,
-        "dict + Lock": v_locked,
-        "plain dict": v_plain if workload != "increment-heavy" else None,
-        "private ShardedDict": v_private,
+    table: dict[str, Variant] = {
+        "ShardedDict": (v_sharded(int_key, False), int_key),
+        "ShardedDict handles": (v_sharded(int_key, True), int_key),
+        "dict + Lock": (v_locked(int_key), int_key),
+        "handles, interned keys": (v_sharded(interned_key, True), interned_key),
+        "dict + Lock, interned": (v_locked(interned_key), interned_key),
+        "private ShardedDict": (v_private, int_key),
     }
-    if ConcurrentDict is not None and workload != "increment-heavy":
-        table["ft_utils.ConcurrentDict"] = v_ft_utils
-    return {name: make for name, make in table.items() if make is not None}
+    if workload != "increment-heavy":
+        table["plain dict"] = (v_plain, int_key)
+        if ConcurrentDict is not None:
+            table["ft_utils.ConcurrentDict"] = (v_ft_utils, int_key)
+    return table
 
 
-def run(threads: int, keys: int, make_op: Callable[[], Op]) -> float:
-    def prepare(seed: int) -> Callable[[], None]:
-        op = make_op()
+def run(threads: int, keys: int, variant: Variant) -> float:
+    setup, key = variant
+    make_step = setup()
+
+    def prepare(seed: int) -> Callable[[], int]:
+        step = make_step()
         rng = random.Random(seed)
-        chosen = [rng.randrange(keys) for _ in range(OPS)]
+        chosen = [key(rng.randrange(keys)) for _ in range(BATCH)]
+        return lambda: step(chosen)
 
-        def body() -> None:
-            for i, key in enumerate(chosen):
-                op(key, i)
-
-        return body
-
-    return _results.time_threads(threads, prepare)
+    return _results.rate_threads(threads, prepare, SECONDS)
 
 
 def main() -> None:
     info = runtime.runtime_info()
     print(
-        f"{info.description}, {info.cpu_count} CPUs; {OPS:,} operations per thread, "
+        f"{info.description}, {info.cpu_count} CPUs; {SECONDS} s per measurement, "
         f"median of {REPEATS}; ft_utils: {'installed' if ConcurrentDict else 'not installed'}"
     )
     rows = []
     for keys in KEY_SPACES:
         for workload in WORKLOADS:
-            timings: dict[tuple[str, int], list[float]] = {}
+            table = variants(workload, keys)
+            rates: dict[tuple[str, int], list[float]] = {}
             for _ in range(REPEATS):
                 for threads in THREAD_COUNTS:
-                    for name, setup in variants(workload, keys).items():
-                        timings.setdefault((name, threads), []).append(
-                            run(threads, keys, setup())  # type: ignore[misc]
-                        )
+                    for name, variant in table.items():
+                        rates.setdefault((name, threads), []).append(run(threads, keys, variant))
             print(f"\n{workload}, {keys:,} keys: aggregate M ops/s (and x its own 1 thread)")
-            for name in variants(workload, keys):
-                rates = {t: t * OPS / statistics.median(timings[(name, t)]) for t in THREAD_COUNTS}
+            for name in table:
+                median = {t: statistics.median(rates[(name, t)]) for t in THREAD_COUNTS}
                 cells = "".join(
-                    f"{rates[t] / 1e6:7.2f} ({rates[t] / rates[1]:4.2f}x)" for t in THREAD_COUNTS
+                    f"{median[t] / 1e6:7.2f} ({median[t] / median[1]:4.2f}x)" for t in THREAD_COUNTS
                 )
                 print(f"  {name:24}{cells}")
                 rows.extend(
@@ -190,7 +225,8 @@ def main() -> None:
                         "workload": workload,
                         "variant": name,
                         "threads": t,
-                        "ops_per_second": rates[t],
+                        "ops_per_second": median[t],
+                        "runs": rates[(name, t)],
                     }
                     for t in THREAD_COUNTS
                 )
@@ -198,7 +234,7 @@ def main() -> None:
     _results.save(
         "sharded_dict",
         {
-            "ops_per_thread": OPS,
+            "seconds": SECONDS,
             "repeats": REPEATS,
             "rows": rows,
             "ft_utils": ConcurrentDict is not None,

@@ -281,6 +281,22 @@ def test_writes_from_inside_a_user_function_raise_instead_of_deadlocking() -> No
     assert d == {"a": 4, "b": 2}
 
 
+def test_handle_is_a_view_with_the_same_api() -> None:
+    d: ShardedDict[str, int] = ShardedDict(a=1, stripes=4)
+    h = d.handle()
+    assert type(h) is ShardedDict and h.stripes == 4 and h == d
+    h["b"] = 2
+    assert d.increment("b") == 3 and h["b"] == 3
+    del d["a"]
+    assert "a" not in h and h.snapshot() == {"b": 3}
+    assert h.handle() == d and pickle.loads(pickle.dumps(h)) == d
+    with pytest.raises(RuntimeError, match="inside a function"):
+        d.compute("b", lambda v: h.setdefault("c", v))  # re-entry through a handle
+    with pytest.raises(RuntimeError, match="inside a function"):
+        h.compute("b", lambda v: d.pop("b"))  # and into the map from a handle's function
+    assert d.snapshot() == {"b": 3}
+
+
 def test_locked_entry() -> None:
     d = ShardedDict(n=1)
     with d.locked("n") as entry:
@@ -461,23 +477,61 @@ def test_linearizability_test_catches_check_then_act_compute() -> None:
 THREADS, OPERATIONS_PER_THREAD = 8, 10_000
 
 
-def test_bulk_increments_per_key_sum_exactly() -> None:
-    d: ShardedDict[int, int] = ShardedDict()
+def increment_counts(
+    cls: type[ShardedDict[int, int]], view: Any
+) -> tuple[dict[int, int], dict[int, int]]:
+    """(the map's contents, the increments made) after 8 threads increment 64 shared keys,
+    each through ``view(d)`` made in its own thread (the map itself, or a handle)."""
+    d = cls()
 
-    def op(tally: dict[int, int], t: int, i: int) -> None:
+    def op(state: tuple[Any, dict[int, int]], t: int, i: int) -> None:
+        target, tally = state
         key = (i * 7 + t) % 64
-        d.increment(key)
+        target.increment(key)
         tally[key] = tally.get(key, 0) + 1
 
     result = bulk_stress(
-        op, threads=THREADS, operations=OPERATIONS_PER_THREAD, thread_state=lambda t: {}
+        op,
+        threads=THREADS,
+        operations=OPERATIONS_PER_THREAD,
+        thread_state=lambda t: (view(d), {}),
     )
     expected: dict[int, int] = {}
-    for tally in result.states:
+    for _, tally in result.states:
         for key, count in tally.items():
             expected[key] = expected.get(key, 0) + count
-    assert d.snapshot() == expected
     d._check_invariants()
+    return d.snapshot(), expected
+
+
+def test_bulk_increments_per_key_sum_exactly() -> None:
+    contents, expected = increment_counts(ShardedDict, lambda d: d)
+    assert contents == expected
+
+
+def test_bulk_increments_through_per_thread_handles_sum_exactly() -> None:
+    contents, expected = increment_counts(ShardedDict, lambda d: d.handle())
+    assert contents == expected
+
+
+class PrivateLockHandles(ShardedDict[Any, Any]):
+    """Negative control: handles share the shards but get locks of their own."""
+
+    __slots__ = ()
+
+    def handle(self) -> ShardedDict[Any, Any]:
+        view = super().handle()
+        view._locks = tuple(threading.Lock() for _ in view._locks)
+        return view
+
+
+@needs_free_threading
+def test_bulk_handle_test_catches_handles_with_private_locks() -> None:
+    for _ in range(3):  # lost updates need two threads in one key's read-add-write at once
+        contents, expected = increment_counts(PrivateLockHandles, lambda d: d.handle())
+        if contents != expected:
+            return
+    pytest.fail("handles with private locks never lost an increment")
 
 
 def test_bulk_compute_never_loses_an_update() -> None:

@@ -9,6 +9,9 @@ Layout: one module per structure; this module only re-exports the public names.
   read-modify-write on one shared value;
 * :class:`StripedCounter` -- a LongAdder-style counter that scales with writing threads;
 * :class:`ShardedDict` -- a striped-lock concurrent mapping with atomic per-key compute;
+* :class:`BoundedQueue` -- a bounded MPMC FIFO queue, a drop-in for ``queue.Queue(maxsize)``
+  with batches and a ``shutdown`` that returns what it drops (``ShutDown`` is
+  ``queue.ShutDown`` on 3.13+);
 * :mod:`atomics.runtime` -- is this a free-threaded build, is the GIL off right now?
 * :mod:`atomics.testing` -- the stress harness and linearizability checker (imported on
   its own: ``from atomics.testing import ...``).
@@ -24,6 +27,7 @@ from atomics import runtime
 from atomics.atomic_boolean import AtomicBoolean
 from atomics.atomic_integer import AtomicInteger
 from atomics.atomic_reference import AtomicReference
+from atomics.bounded_queue import BoundedQueue, ShutDown
 from atomics.runtime import free_threading_active, gil_disabled_build, gil_enabled
 from atomics.sharded_dict import DELETE, MISSING, ShardedDict
 from atomics.striped_counter import CounterHandle, StripedCounter
@@ -34,8 +38,10 @@ __all__ = [
     "AtomicBoolean",
     "AtomicInteger",
     "AtomicReference",
+    "BoundedQueue",
     "CounterHandle",
     "ShardedDict",
+    "ShutDown",
     "StripedCounter",
     "free_threading_active",
     "gil_disabled_build",

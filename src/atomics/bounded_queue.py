@@ -1,0 +1,396 @@
+"""BoundedQueue: a bounded multi-producer multi-consumer FIFO queue, a drop-in for
+``queue.Queue(maxsize)`` with batch operations and ``shutdown`` that returns what it drops.
+
+Design
+------
+One lock guards the items (a ``deque``), the unfinished-task count and the shutdown flag,
+with one Condition per wait reason on it (``queue.Queue``'s and ``ArrayBlockingQueue``'s
+layout): *not empty* for consumers, *not full* for producers, *all tasks done* for
+``join``. Unlike ``queue.Queue`` it counts its sleepers and notifies only when someone is
+asleep, which is most of the cost of ``queue.Queue`` when nobody waits. The two-lock
+alternative (separate producer and consumer locks, as Michael & Scott and Java's
+``LinkedBlockingQueue``) was built and measured; in pure Python it needs a third lock for
+the shared count and was slower on the free-threaded build: see ``docs/bounded_queue.md``.
+
+Why bounded only: an unbounded queue hides overload until memory runs out; ``maxsize`` must
+be an int >= 1 (``queue.Queue``'s ``maxsize=0`` meaning "unbounded" is not offered).
+
+Guarantees
+----------
+* **Linearizable**: every operation takes the one lock; each takes effect at one instant
+  inside its call. FIFO: items come out in the order their puts took effect; a
+  ``put_many`` batch is contiguous (no other item lands inside it).
+* **The bound is never exceeded**, even transiently: room is checked and items appended
+  under the same lock hold.
+* **Raising leaves the queue unchanged**: ``Full``, ``Empty``, ``ShutDown``, ``ValueError``
+  and ``TypeError`` are raised before anything is added or removed. ``put_many`` is
+  all-or-nothing, so a timeout or shutdown neither loses nor half-inserts a batch.
+* **Blocking**: ``block=False`` never waits; ``timeout=None`` waits as long as needed; a
+  timeout ``t`` waits at most ``t`` seconds plus scheduling slack, then raises ``Full``
+  (puts) or ``Empty`` (gets). A negative timeout is a ``ValueError``, as in ``queue``.
+* **No lost wake-ups**: every state change that can let a sleeper proceed notifies under
+  the lock (sleepers that cannot use it pass it on or wait again).
+* **Shutdown** (``queue.Queue.shutdown``'s semantics, 3.13): afterwards every put raises
+  ``ShutDown``; gets return what is left, then raise ``ShutDown``; every blocked producer
+  and consumer wakes at once. ``shutdown(immediate=True)`` also empties the queue, marks
+  the removed items done for ``join``, and *returns* them, so nothing is dropped silently.
+* ``qsize``, ``empty`` and ``full`` take the lock, as ``queue.Queue``'s do: exact at an
+  instant during the call (stale as soon as it returns). Without it they could see a
+  ``get_many`` half done -- the deque's length is read atomically, but a batch is taken one
+  item at a time.
+* Fairness: none. Waiters are woken in the order ``threading.Condition`` wakes them (FIFO
+  in CPython), but a thread arriving between the wake-up and the sleeper running may go
+  first.
+
+Exceptions are the standard library's own ``queue.Full``, ``queue.Empty`` and (3.13+)
+``queue.ShutDown``; on older Pythons ``atomics.ShutDown`` is a compatible stand-in.
+
+>>> q = BoundedQueue(2)
+>>> q.put("a"); q.put_nowait("b"); q.full()
+True
+>>> q.get()
+'a'
+>>> q.put_many(["c"]); q.get_many(10)
+['b', 'c']
+>>> q.shutdown()
+[]
+>>> list(q)
+[]
+"""
+
+from __future__ import annotations
+
+import queue
+import sys
+import threading
+import time
+from collections import deque
+from collections.abc import Iterable, Iterator
+from typing import Generic, TypeVar
+
+__all__ = ["BoundedQueue", "Empty", "Full", "ShutDown"]
+
+T = TypeVar("T")
+
+Full = queue.Full
+Empty = queue.Empty
+
+if sys.version_info >= (3, 13):
+    from queue import ShutDown
+else:  # a compatible stand-in (queue.ShutDown is new in 3.13)
+
+    class ShutDown(Exception):
+        """Raised by a put on, or a get from an empty, queue that was shut down."""
+
+
+def _check_timeout(timeout: float | None) -> float | None:
+    """The deadline for ``timeout`` seconds from now (None: no deadline)."""
+    if timeout is None:
+        return None
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+        raise TypeError(f"timeout must be a number or None, got {type(timeout).__name__}")
+    if timeout < 0:
+        raise ValueError("'timeout' must be a non-negative number")
+    return time.monotonic() + timeout
+
+
+def _check_count(name: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+    if value < 1:
+        raise ValueError(f"{name} must be at least 1, got {value}")
+    return value
+
+
+class BoundedQueue(Generic[T]):
+    """A bounded MPMC FIFO queue; replaces ``queue.Queue(maxsize)``. See the module's
+    Guarantees.
+
+    ``maxsize``: an int >= 1 (``TypeError``/``ValueError`` otherwise).
+
+    >>> q = BoundedQueue(8); q.put(1); q.get()
+    1
+    """
+
+    __slots__ = (
+        "_all_done",
+        "_batch_putters",
+        "_getters",
+        "_items",
+        "_lock",
+        "_maxsize",
+        "_not_empty",
+        "_not_full",
+        "_putters",
+        "_shutdown",
+        "_unfinished",
+    )
+
+    def __init__(self, maxsize: int) -> None:
+        self._maxsize = _check_count("maxsize", maxsize)
+        self._items: deque[T] = deque()
+        # One lock guards everything below; each Condition is one reason to wait on it.
+        self._lock = threading.Lock()
+        self._not_empty = threading.Condition(self._lock)
+        self._not_full = threading.Condition(self._lock)
+        self._all_done = threading.Condition(self._lock)
+        self._getters = 0  # threads asleep on _not_empty
+        self._putters = 0  # threads asleep on _not_full ...
+        self._batch_putters = 0  # ... of which need room for more than one item
+        self._unfinished = 0  # items put and not yet task_done()
+        self._shutdown = False
+
+    # --- introspection ---------------------------------------------------------------------
+    @property
+    def maxsize(self) -> int:
+        """The capacity (fixed at construction)."""
+        return self._maxsize
+
+    @property
+    def is_shutdown(self) -> bool:
+        """Whether :meth:`shutdown` was called (as ``queue.Queue.is_shutdown``)."""
+        return self._shutdown
+
+    def qsize(self) -> int:
+        """The number of items, exact at some instant during the call.
+
+        >>> BoundedQueue(4).qsize()
+        0
+        """
+        with self._lock:  # not a batch half taken (see the module's Guarantees)
+            return len(self._items)
+
+    def empty(self) -> bool:
+        """``qsize() == 0`` at some instant during the call."""
+        with self._lock:
+            return not self._items
+
+    def full(self) -> bool:
+        """``qsize() >= maxsize`` at some instant during the call."""
+        with self._lock:
+            return len(self._items) >= self._maxsize
+
+    def __repr__(self) -> str:
+        state = ", shut down" if self._shutdown else ""
+        return f"<BoundedQueue maxsize={self._maxsize} qsize={self.qsize()}{state}>"
+
+    def __reduce__(self) -> str:
+        raise TypeError("cannot pickle a BoundedQueue (it holds locks and waiting threads)")
+
+    # --- waiting helpers (called with the lock held) ---------------------------------------
+    def _wait_for_room(self, needed: int, block: bool, deadline: float | None) -> None:
+        """Return once ``needed`` slots are free; raise ShutDown or Full (queue unchanged)."""
+        while True:
+            if self._shutdown:
+                raise ShutDown
+            if self._maxsize - len(self._items) >= needed:
+                return
+            if not block:
+                raise Full
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                self._pass_on_room()  # a notify we consumed may be someone else's
+                raise Full
+            self._putters += 1
+            self._batch_putters += needed > 1
+            try:
+                self._not_full.wait(remaining)
+            finally:
+                self._putters -= 1
+                self._batch_putters -= needed > 1
+
+    def _wait_for_items(self, block: bool, deadline: float | None) -> None:
+        """Return once an item is present; raise ShutDown or Empty (queue unchanged)."""
+        while not self._items:
+            if self._shutdown:
+                raise ShutDown
+            if not block:
+                raise Empty
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                raise Empty
+            self._getters += 1
+            try:
+                self._not_empty.wait(remaining)
+            finally:
+                self._getters -= 1
+
+    def _added(self, count: int) -> None:
+        """After ``count`` items went in: wake consumers, and pass on leftover room."""
+        self._unfinished += count
+        if self._getters:
+            self._not_empty.notify(count)
+        self._pass_on_room()
+
+    def _removed(self, count: int) -> None:
+        """After ``count`` items came out: wake producers that may now fit."""
+        if self._putters:
+            if self._batch_putters:
+                # A batch producer may need more room than was freed; waking only it could
+                # strand a single-item producer that would fit. Wake all; the rest re-wait.
+                self._not_full.notify_all()
+            else:
+                self._not_full.notify(count)
+        if self._items and self._getters:
+            self._not_empty.notify()  # items left: the next consumer need not wait
+
+    def _pass_on_room(self) -> None:
+        if self._putters and len(self._items) < self._maxsize:
+            self._not_full.notify()
+
+    # --- single items ------------------------------------------------------------------------
+    def put(self, item: T, block: bool = True, timeout: float | None = None) -> None:
+        """Append ``item``, waiting for room as ``queue.Queue.put`` does.
+
+        ``block=False``: raise ``Full`` at once if there is no room. Otherwise wait up to
+        ``timeout`` seconds (``None``: without limit) and raise ``Full`` if still no room.
+        Raises ``ShutDown`` if the queue is or becomes shut down while waiting.
+
+        >>> q = BoundedQueue(1); q.put("x"); q.put("y", timeout=0.01)
+        Traceback (most recent call last):
+        queue.Full
+        """
+        deadline = _check_timeout(timeout)
+        with self._lock:
+            self._wait_for_room(1, block, deadline)
+            self._items.append(item)
+            self._added(1)
+
+    def put_nowait(self, item: T) -> None:
+        """``put(item, block=False)``."""
+        self.put(item, block=False)
+
+    def get(self, block: bool = True, timeout: float | None = None) -> T:
+        """Remove and return the oldest item, waiting as ``queue.Queue.get`` does.
+
+        ``block=False``: raise ``Empty`` at once if there is none. Otherwise wait up to
+        ``timeout`` seconds (``None``: without limit) and raise ``Empty`` if still none.
+        After shutdown, returns the items left, then raises ``ShutDown``.
+
+        >>> q = BoundedQueue(2); q.put(1); q.get(timeout=1)
+        1
+        """
+        deadline = _check_timeout(timeout)
+        with self._lock:
+            self._wait_for_items(block, deadline)
+            item = self._items.popleft()
+            self._removed(1)
+            return item
+
+    def get_nowait(self) -> T:
+        """``get(block=False)``."""
+        return self.get(block=False)
+
+    # --- batches -----------------------------------------------------------------------------
+    def put_many(
+        self, items: Iterable[T], block: bool = True, timeout: float | None = None
+    ) -> None:
+        """Append every item of ``items``, all at once or not at all.
+
+        Waits (as :meth:`put`) until there is room for the whole batch, then appends it in
+        one step, contiguous and in order. On ``Full`` (``block=False`` or the timeout) or
+        ``ShutDown`` nothing was added. A batch longer than ``maxsize`` could never fit:
+        ``ValueError``. ``items`` is read into a list first, outside the lock.
+
+        >>> q = BoundedQueue(4); q.put_many("abc"); q.drain()
+        ['a', 'b', 'c']
+        """
+        batch = list(items)
+        if len(batch) > self._maxsize:
+            raise ValueError(
+                f"items: a batch of {len(batch)} can never fit a queue of maxsize {self._maxsize}"
+            )
+        deadline = _check_timeout(timeout)
+        with self._lock:
+            self._wait_for_room(len(batch), block, deadline)
+            if batch:
+                self._items.extend(batch)
+                self._added(len(batch))
+
+    def get_many(self, max_items: int, block: bool = True, timeout: float | None = None) -> list[T]:
+        """Remove and return up to ``max_items`` of the oldest items, oldest first.
+
+        Waits (as :meth:`get`) for at least one item, then takes up to ``max_items`` of
+        those present without waiting for more. ``Empty`` on ``block=False`` or timeout;
+        after shutdown, ``ShutDown`` once drained. ``max_items``: an int >= 1.
+
+        >>> q = BoundedQueue(4); q.put_many([1, 2, 3]); q.get_many(2), q.get_many(2)
+        ([1, 2], [3])
+        """
+        _check_count("max_items", max_items)
+        deadline = _check_timeout(timeout)
+        with self._lock:
+            self._wait_for_items(block, deadline)
+            items = self._items
+            count = min(max_items, len(items))
+            batch = [items.popleft() for _ in range(count)]
+            self._removed(count)
+            return batch
+
+    def drain(self) -> list[T]:
+        """Remove and return every item present now, oldest first; never blocks or raises
+        (``[]`` when empty, shut down or not).
+
+        >>> q = BoundedQueue(4); q.put(1); q.drain(), q.drain()
+        ([1], [])
+        """
+        with self._lock:
+            batch = list(self._items)
+            self._items.clear()
+            if batch:
+                self._removed(len(batch))
+            return batch
+
+    def __iter__(self) -> Iterator[T]:
+        """Yield items as :meth:`get` returns them (blocking) until the queue is shut down
+        and drained. Does not call :meth:`task_done`.
+
+        >>> q = BoundedQueue(4); q.put_many([1, 2]); _ = q.shutdown(); list(q)
+        [1, 2]
+        """
+        while True:
+            try:
+                yield self.get()
+            except ShutDown:
+                return
+
+    # --- tasks and shutdown ------------------------------------------------------------------
+    def task_done(self) -> None:
+        """Mark one item taken earlier as processed (``queue.Queue.task_done``); raises
+        ``ValueError`` if called more times than items were put."""
+        with self._lock:
+            if self._unfinished <= 0:
+                raise ValueError("task_done() called too many times")
+            self._unfinished -= 1
+            if self._unfinished == 0:
+                self._all_done.notify_all()
+
+    def join(self) -> None:
+        """Block until every item put has been marked done (``queue.Queue.join``)."""
+        with self._lock:
+            while self._unfinished:
+                self._all_done.wait()
+
+    def shutdown(self, immediate: bool = False) -> list[T]:
+        """Shut the queue down, as ``queue.Queue.shutdown`` (3.13), and return what it dropped.
+
+        Puts raise ``ShutDown`` from now on; gets return the items left, then raise
+        ``ShutDown``. Every blocked producer and consumer wakes now. ``immediate=True``
+        also removes every item, marks each done for :meth:`join`, and returns them
+        (oldest first); otherwise returns ``[]``. Calling it again is harmless.
+
+        >>> q = BoundedQueue(4); q.put_many("ab"); q.shutdown(immediate=True)
+        ['a', 'b']
+        """
+        with self._lock:
+            self._shutdown = True
+            dropped: list[T] = []
+            if immediate:
+                dropped = list(self._items)
+                self._items.clear()
+                self._unfinished = max(0, self._unfinished - len(dropped))
+                if self._unfinished == 0:
+                    self._all_done.notify_all()
+            self._not_empty.notify_all()
+            self._not_full.notify_all()
+            return dropped
