@@ -12,17 +12,25 @@ THREADS, OPERATIONS = 8, 100_000
 
 
 def test_increments_sum_exactly(stress_seconds: float) -> None:
-    for _ in rounds(stress_seconds / 3):
+    # Alternate rounds increment through the shared map and through per-thread handles.
+    for round_number in rounds(stress_seconds / 3):
         d: ShardedDict[int, int] = ShardedDict()
+        use_handles = round_number % 2 == 1
 
-        def op(tally: dict[int, int], t: int, i: int, d: ShardedDict[int, int] = d) -> None:
+        def op(state: tuple[ShardedDict[int, int], dict[int, int]], t: int, i: int) -> None:
+            target, tally = state
             key = (i * 7919 + t) % 1000
-            d.increment(key)
+            target.increment(key)
             tally[key] = tally.get(key, 0) + 1
 
-        result = bulk_stress(op, threads=THREADS, operations=OPERATIONS, thread_state=lambda t: {})
+        def thread_state(
+            t: int, d: ShardedDict[int, int] = d, use_handles: bool = use_handles
+        ) -> tuple[ShardedDict[int, int], dict[int, int]]:
+            return (d.handle() if use_handles else d), {}
+
+        result = bulk_stress(op, threads=THREADS, operations=OPERATIONS, thread_state=thread_state)
         expected: dict[int, int] = {}
-        for tally in result.states:
+        for _, tally in result.states:
             for key, count in tally.items():
                 expected[key] = expected.get(key, 0) + count
         assert d.snapshot() == expected

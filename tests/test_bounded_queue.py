@@ -24,8 +24,8 @@ from atomics.testing import (
     SETTINGS,
     Scenario,
     assert_linearizable,
-    bulk_stress,
     find_violation,
+    mpmc_stress,
     scenarios,
     small_values,
 )
@@ -310,55 +310,17 @@ def test_linearizability_test_catches_check_then_act_put() -> None:
 
 # --- bulk MPMC stress ---------------------------------------------------------------------------
 # Short runs here; stress/test_bounded_queue.py moves well over 10^6 items.
-def mpmc(factory: Callable[[], BoundedQueue[Any]], pairs: int, per_producer: int) -> int:
-    """``pairs`` producers and ``pairs`` consumers move ``pairs * per_producer`` unique items
-    through one queue; checks exactly-once delivery and per-producer order at each consumer.
-    Returns the largest size any thread saw (must not exceed maxsize)."""
-    q = factory()
-    batch = 8
-
-    def op(state: dict[str, Any], t: int, i: int) -> None:
-        if t < pairs:  # producer t: items (t, 0), (t, 1), ...; single puts and batches
-            if i % 2:
-                q.put((t, i))
-            else:
-                q.put_many([(t, i)])
-        else:  # consumer: takes as many items as a producer makes
-            if i % 4 == 0 and state["owed"] >= batch:
-                got = q.get_many(batch, timeout=60)
-            else:
-                got = [q.get(timeout=60)]
-            state["got"].extend(got)
-            state["owed"] -= len(got)
-        state["seen"] = max(state["seen"], q.qsize())
-
-    def thread_state(t: int) -> dict[str, Any]:
-        return {"got": [], "owed": per_producer, "seen": 0}
-
-    # Consumers may finish early (batches): they stop taking once they have their share.
-    def guarded(state: dict[str, Any], t: int, i: int) -> None:
-        if t >= pairs and state["owed"] <= 0:
-            return
-        op(state, t, i)
-
-    result = bulk_stress(
-        guarded, threads=2 * pairs, operations=per_producer, thread_state=thread_state
-    )
-    consumed = [state["got"] for state in result.states[pairs:]]
-    everything = [item for got in consumed for item in got]
-    expected = {(t, i) for t in range(pairs) for i in range(per_producer)}
-    assert len(everything) == len(expected) and set(everything) == expected  # exactly once
-    for got in consumed:  # each producer's items arrive in order at each consumer
-        last: dict[int, int] = {}
-        for producer, i in got:
-            assert last.get(producer, -1) < i, f"producer {producer}'s items out of order"
-            last[producer] = i
-    return max(state["seen"] for state in result.states)
-
-
-def test_bulk_mpmc_delivers_every_item_once_in_order_within_the_bound() -> None:
+@pytest.mark.parametrize("batch", [1, 8])
+def test_bulk_mpmc_delivers_every_item_once_in_order_within_the_bound(batch: int) -> None:
     for pairs in (1, 2, 4):
-        assert mpmc(lambda: BoundedQueue(16), pairs, 5_000) <= 16
+        result = mpmc_stress(
+            lambda: BoundedQueue(16),
+            producers=pairs,
+            consumers=pairs,
+            items_per_producer=4_000,
+            batch=batch,
+        )
+        assert result.items == pairs * 4_000 and result.max_size_seen <= 16
 
 
 class CheckThenActBlockingPut(BoundedQueue[Any]):
@@ -377,7 +339,10 @@ class CheckThenActBlockingPut(BoundedQueue[Any]):
 
 def test_bulk_stress_catches_an_overfilling_put() -> None:
     for _ in range(3):
-        if mpmc(lambda: CheckThenActBlockingPut(2), 4, 5_000) > 2:
+        result = mpmc_stress(
+            lambda: CheckThenActBlockingPut(2), producers=4, consumers=4, items_per_producer=5_000
+        )
+        if result.max_size_seen > 2:
             return
     pytest.fail("the check-then-act put never overfilled the queue")
 

@@ -105,31 +105,52 @@ def test_cli_info() -> None:
     assert f"cpu_count:             {runtime.cpu_count()}" in lines
 
 
-def test_cli_demo_prints_facts_and_table() -> None:
+def test_cli_demo_prints_facts_and_the_swarm_table() -> None:
     done = subprocess.run(
         [
             sys.executable,
             "-m",
             "atomics",
             "demo",
-            "--iterations",
+            "--threads",
+            "1,2",
+            "--agents",
+            "3",
+            "--steps",
+            "4",
+            "--work",
             "2000",
-            "--repeats",
-            "1",
-            "--max-threads",
-            "2",
         ],
         capture_output=True,
         text=True,
         timeout=60,
         check=True,
     )
-    assert runtime.describe() in done.stdout
-    assert "speedup" in done.stdout
-    rows = [line.split() for line in done.stdout.splitlines()]
-    table = [row for row in rows if len(row) == 5 and row[0].isdigit()]
-    assert [row[0] for row in table] == ["1", "2"]
-    assert table[0][3] == "1.00x"
+    out = done.stdout
+    assert runtime.describe() in out and "sys._is_gil_enabled()" in out
+    assert f"sys._is_gil_enabled()  {runtime.gil_enabled()}" in out
+    rows = [line.split() for line in out.splitlines()]
+    table = [row for row in rows if len(row) >= 6 and row[-5].isdigit() and row[-3].endswith("x")]
+    # (knowledge base, threads, seconds, speedup, insights, lost) for both knowledge bases
+    assert [(row[-5], row[-2], row[-1]) for row in table] == [
+        ("1", "12", "0"),
+        ("2", "12", "0"),
+        ("1", "12", "0"),
+        ("2", "12", "0"),
+    ]
+    assert table[0][-3] == "1.00x" and "subscriber saw 12 findings" in out
+
+
+def test_cli_demo_rejects_bad_arguments() -> None:
+    for args in (["--threads", "0"], ["--threads", "a,b"], ["--agents", "0"]):
+        done = subprocess.run(
+            [sys.executable, "-m", "atomics", "demo", *args],
+            check=False,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 2 and "demo" in done.stderr
 
 
 def test_cli_rejects_unknown_command() -> None:

@@ -12,6 +12,8 @@ Layout: one module per structure; this module only re-exports the public names.
 * :class:`BoundedQueue` -- a bounded MPMC FIFO queue, a drop-in for ``queue.Queue(maxsize)``
   with batches and a ``shutdown`` that returns what it drops (``ShutDown`` is
   ``queue.ShutDown`` on 3.13+);
+* :class:`KnowledgeBase` -- shared knowledge for agent swarms: per-topic insight logs, a
+  versioned world model, subscriptions, atomic saves;
 * :mod:`atomics.runtime` -- is this a free-threaded build, is the GIL off right now?
 * :mod:`atomics.testing` -- the stress harness and linearizability checker (imported on
   its own: ``from atomics.testing import ...``).
@@ -28,21 +30,45 @@ from atomics.atomic_boolean import AtomicBoolean
 from atomics.atomic_integer import AtomicInteger
 from atomics.atomic_reference import AtomicReference
 from atomics.bounded_queue import BoundedQueue, ShutDown
+from atomics.knowledge_base import (
+    ANY,
+    Conflict,
+    Cursor,
+    Insight,
+    KnowledgeBase,
+    KnowledgeBaseClosed,
+    Lag,
+    Subscription,
+    SubscriptionOverflow,
+    WorldEntry,
+    WorldEvent,
+)
 from atomics.runtime import free_threading_active, gil_disabled_build, gil_enabled
 from atomics.sharded_dict import DELETE, MISSING, ShardedDict
 from atomics.striped_counter import CounterHandle, StripedCounter
 
 __all__ = [
+    "ANY",
     "DELETE",
     "MISSING",
     "AtomicBoolean",
     "AtomicInteger",
     "AtomicReference",
     "BoundedQueue",
+    "Conflict",
     "CounterHandle",
+    "Cursor",
+    "Insight",
+    "KnowledgeBase",
+    "KnowledgeBaseClosed",
+    "Lag",
     "ShardedDict",
     "ShutDown",
     "StripedCounter",
+    "Subscription",
+    "SubscriptionOverflow",
+    "WorldEntry",
+    "WorldEvent",
     "free_threading_active",
     "gil_disabled_build",
     "gil_enabled",

@@ -27,21 +27,34 @@ def _info() -> int:
     return 0
 
 
+def _thread_list(text: str) -> list[int]:
+    try:
+        counts = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a comma-separated list of ints: {text!r}") from None
+    if not counts or min(counts) < 1:
+        raise argparse.ArgumentTypeError("thread counts must be at least 1")
+    return counts
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse ``argv`` and run the chosen command; return the exit status."""
     parser = argparse.ArgumentParser(prog="python -m atomics", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("info", help="print the runtime facts")
-    demo_parser = commands.add_parser("demo", help="agent workload speedups at 1..N threads")
-    demo_parser.add_argument(
-        "--iterations",
-        type=int,
-        default=2_000_000,
-        help="work per agent (default 2,000,000 loop iterations)",
+    demo_parser = commands.add_parser(
+        "demo", help="the Research Swarm on a KnowledgeBase at 1..N threads"
     )
-    demo_parser.add_argument("--repeats", type=int, default=3, help="runs per size (median)")
     demo_parser.add_argument(
-        "--max-threads", type=int, default=None, help="largest thread count to run"
+        "--threads",
+        type=_thread_list,
+        default=None,
+        help="thread counts, comma-separated (default: 1, 2, 4, ... up to the CPU count)",
+    )
+    demo_parser.add_argument("--agents", type=int, default=8, help="agents (default 8)")
+    demo_parser.add_argument("--steps", type=int, default=20, help="steps per agent (default 20)")
+    demo_parser.add_argument(
+        "--work", type=int, default=150_000, help="reasoning iterations per step (default 150,000)"
     )
     stress_parser = commands.add_parser("stress", help="run the stress/ suites with a summary")
     stress_parser.add_argument("paths", nargs="*", default=["stress"], help="default: stress/")
@@ -55,10 +68,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         from atomics.testing.cli import run_stress
 
         return run_stress(args.paths, args.seconds)
-    if args.iterations < 1 or args.repeats < 1:
-        parser.error("--iterations and --repeats must be at least 1")
-    demo.main(iterations=args.iterations, repeats=args.repeats, max_threads=args.max_threads)
-    return 0
+    if min(args.agents, args.steps, args.work) < 1:
+        parser.error("--agents, --steps and --work must be at least 1")
+    return demo.main(threads=args.threads, agents=args.agents, steps=args.steps, work=args.work)
 
 
 if __name__ == "__main__":

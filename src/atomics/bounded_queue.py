@@ -250,11 +250,18 @@ class BoundedQueue(Generic[T]):
         Traceback (most recent call last):
         queue.Full
         """
-        deadline = _check_timeout(timeout)
+        deadline = None if timeout is None else _check_timeout(timeout)
+        items = self._items
         with self._lock:
-            self._wait_for_room(1, block, deadline)
-            self._items.append(item)
-            self._added(1)
+            # The common case inline (the helpers are the general path): room, not shut down.
+            if self._shutdown or len(items) >= self._maxsize:
+                self._wait_for_room(1, block, deadline)
+            items.append(item)
+            self._unfinished += 1
+            if self._getters:
+                self._not_empty.notify()
+            if self._putters and len(items) < self._maxsize:
+                self._not_full.notify()  # room left: pass it on
 
     def put_nowait(self, item: T) -> None:
         """``put(item, block=False)``."""
@@ -270,11 +277,16 @@ class BoundedQueue(Generic[T]):
         >>> q = BoundedQueue(2); q.put(1); q.get(timeout=1)
         1
         """
-        deadline = _check_timeout(timeout)
+        deadline = None if timeout is None else _check_timeout(timeout)
+        items = self._items
         with self._lock:
-            self._wait_for_items(block, deadline)
-            item = self._items.popleft()
-            self._removed(1)
+            if not items:  # the common case (an item present) inline
+                self._wait_for_items(block, deadline)
+            item = items.popleft()
+            if self._putters:
+                self._removed(1)
+            elif self._getters and items:
+                self._not_empty.notify()  # items left: the next consumer need not wait
             return item
 
     def get_nowait(self) -> T:

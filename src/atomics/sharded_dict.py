@@ -34,6 +34,9 @@ Guarantees
   during writes it counts every key present for the whole call and no key absent for the
   whole call. ``update`` and ``|=`` are atomic per key, not as a whole.
 * Fairness: none (``threading.Lock``). Keys must be hashable (``TypeError`` as ``dict``).
+* ``handle()`` gives a per-thread view with the same contents, API and guarantees (it shares
+  the shards and locks); it only saves the contended reference counting of one shared
+  object on free-threaded builds.
 
 >>> d = ShardedDict(a=1)
 >>> d["b"] = 2
@@ -565,9 +568,10 @@ class ShardedDict(MutableMapping[K, V]):
         the calling thread. Why: on free-threaded builds each method call on a shared object
         bumps reference counts that every thread shares (the map itself, its tuples of shards
         and locks), and those contended atomic updates alone cost scaling (measured in
-        ``docs/sharded_dict.md``: 2-thread writes through one shared map ran at 0.7-1.0x one
-        thread, through per-thread handles 1.3-1.9x). A handle is correct from any thread; it
-        is only faster in the thread that made it. Make one per thread, e.g. at thread start.
+        ``docs/sharded_dict.md``, 3.13t: 2-thread writes through one shared map ran at
+        1.00-1.09x one thread, through per-thread handles 1.48-1.81x). A handle is correct
+        from any thread; it is only faster in the thread that made it. Make one per thread,
+        e.g. at thread start.
 
         >>> d = ShardedDict(); h = d.handle(); h["k"] = 1; h.increment("k"); d["k"]
         2

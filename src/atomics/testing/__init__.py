@@ -13,6 +13,8 @@ own objects on free-threaded builds. Modules:
   tests, and the failure report;
 * :mod:`~atomics.testing.bulk` -- :func:`bulk_stress` for invariants over millions of
   operations, with an overlap figure;
+* :mod:`~atomics.testing.queues` -- :func:`mpmc_stress`, exactly-once, per-producer order
+  and bound checks for any ``queue.Queue``-like object;
 * :mod:`~atomics.testing.controls` -- deliberately broken objects and their correct twins.
 
 See docs/testing.md. In ten lines::
@@ -46,6 +48,7 @@ from atomics.testing.linearizability import (
     find_violation,
     format_report,
 )
+from atomics.testing.queues import MPMCResult, mpmc_stress
 from atomics.testing.runner import HarnessError, HarnessTimeout, WorkerPool, forced_switching
 from atomics.testing.scenario import Scenario, fixed_scenario, scenarios, small_keys, small_values
 from atomics.testing.stats import HarnessStats, stats
@@ -59,6 +62,7 @@ __all__ = [
     "HarnessStats",
     "HarnessTimeout",
     "LinearizabilityError",
+    "MPMCResult",
     "OpRecord",
     "Raised",
     "Scenario",
@@ -73,6 +77,7 @@ __all__ = [
     "fixed_scenario",
     "forced_switching",
     "format_report",
+    "mpmc_stress",
     "overlap_fraction",
     "rounds",
     "scenarios",

@@ -1,0 +1,339 @@
+"""The KnowledgeBase's storage interface, and its in-process implementation.
+
+:class:`Storage` is the narrow interface the :class:`~atomics.KnowledgeBase` is written
+against -- world get / compute / scan, log append / read / wait, subscribe (backlog plus
+registration as one step), export / import -- so that a networked backend can be added later
+without changing agent code. :class:`MemoryStorage` is the embedded default, built from the
+package's primitives:
+
+* the **log**: one :class:`TopicLog` per topic (a lock and a ``deque``; ``seq`` assigned under
+  that lock with the append, so per topic it is gap-free and totally ordered), found through
+  a :class:`~atomics.ShardedDict` of topics; explicit insight ids in a ShardedDict
+  ``id -> Insight``, whose ``get_or_create`` makes a retried id return the stored insight;
+* the **world**: a ShardedDict ``key -> WorldEntry``; every write is one ``compute`` on the
+  key's stripe, so versions step by exactly 1. Deleted keys keep a tombstone (their version)
+  so that a compare-and-set cannot mistake a re-created key for the old one (no ABA);
+* **publication**: the storage calls ``on_insight``/``on_world`` under the topic's lock or
+  the key's stripe lock, so events reach subscribers in seq (version) order.
+
+Lock order, the one way locks are ever nested (so nothing can deadlock): id-index stripe ->
+registry lock -> topic locks (several: by topic name) -> world stripes -> subscription
+queues. (An insight with an explicit id takes its id stripe, then creates the topic if need
+be and takes the topic lock; a subscriber with ``since`` and ``export`` take the registry
+lock, then topic locks, then -- ``export`` -- every world stripe; writers publish to
+subscription queues last.)
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from typing import Any, NamedTuple, Protocol
+
+from atomics.sharded_dict import DELETE, MISSING, ShardedDict
+
+__all__ = ["Insight", "MemoryStorage", "NewInsight", "Storage", "TopicLog", "WorldEntry"]
+
+
+@dataclass(frozen=True)
+class Insight:
+    """One entry of a topic's log. ``seq`` is per topic: 0, 1, 2, ... with no gaps."""
+
+    topic: str
+    seq: int
+    id: str
+    agent_id: str
+    content: Any
+    meta: Mapping[str, Any] | None
+    timestamp: float
+
+
+class WorldEntry(NamedTuple):
+    """A world-model key's current state: ``(value, version, agent_id, timestamp)``."""
+
+    value: Any
+    version: int
+    agent_id: str
+    timestamp: float
+
+
+class NewInsight(NamedTuple):
+    """An insight to append (its topic and seq are assigned by the log)."""
+
+    id: str | None
+    agent_id: str
+    content: Any
+    meta: Mapping[str, Any] | None
+    timestamp: float
+
+
+# A deleted key's tombstone keeps its version (so versions never repeat for a key).
+DELETED: Any = MISSING
+
+
+class Storage(Protocol):
+    """What the KnowledgeBase needs from a backend."""
+
+    on_insight: Callable[[Insight], None]  # called in seq order per topic
+    on_world: Callable[[str, WorldEntry], None]  # called in version order per key
+
+    def log_append(self, topic: str, records: Sequence[NewInsight]) -> list[Insight]: ...
+    def log_read(self, topic: str, after: int, limit: int | None) -> list[Insight]: ...
+    def log_latest(self, topic: str, n: int) -> list[Insight]: ...
+    def log_topics(self) -> list[str]: ...
+    def log_count(self) -> int: ...
+    def log_tips(self) -> dict[str, int]: ...
+    def log_wait(self, tips: Mapping[str, int], timeout: float | None) -> bool: ...
+    def log_subscribe(
+        self,
+        topics: Callable[[str], bool],
+        since: Mapping[str, int],
+        register: Callable[[list[Insight]], None],
+    ) -> None: ...
+    def world_get(self, key: str) -> WorldEntry | None: ...
+    def world_compute(
+        self, key: str, fn: Callable[[WorldEntry | None], WorldEntry | None]
+    ) -> WorldEntry | None: ...
+    def world_scan(self, prefix: str) -> dict[str, WorldEntry]: ...
+    def export(self) -> dict[str, Any]: ...
+    def import_state(self, state: Mapping[str, Any]) -> None: ...
+
+
+class TopicLog:
+    """One topic's append-only log (with optional retention of the newest ``retain``)."""
+
+    __slots__ = ("entries", "lock", "next_seq")
+
+    def __init__(self, retain: int | None) -> None:
+        self.lock = threading.Lock()  # guards both fields; seq is assigned under it
+        self.entries: deque[Insight] = deque(maxlen=retain)
+        self.next_seq = 0
+
+    def read(self, after: int, limit: int | None) -> list[Insight]:
+        """Entries with seq > ``after`` (caller holds the lock)."""
+        entries = self.entries
+        first = self.next_seq - len(entries)  # seq of entries[0]
+        start = max(0, after + 1 - first)
+        stop = len(entries) if limit is None else min(len(entries), start + limit)
+        if start == 0 and stop == len(entries):
+            return list(entries)
+        return [entries[i] for i in range(start, stop)]
+
+
+def _every_topic(topic: str) -> bool:
+    return True
+
+
+class MemoryStorage:
+    """The in-process :class:`Storage` (see the module docstring)."""
+
+    def __init__(self, *, retain_per_topic: int | None = None, stripes: int | None = None) -> None:
+        self.retain = retain_per_topic
+        self.topics: ShardedDict[str, TopicLog] = ShardedDict(stripes=stripes)
+        self.by_id: ShardedDict[str, Insight] = ShardedDict(stripes=stripes)
+        self.world: ShardedDict[str, WorldEntry] = ShardedDict(stripes=stripes)
+        # Held while a topic is created or a subscriber registers with a backlog: a topic
+        # cannot appear between a subscriber's backlog read and its registration.
+        self.registry_lock = threading.Lock()
+        self.appended = threading.Condition(threading.Lock())  # log_wait's wake-up
+        self.waiters = 0  # under appended's lock
+        self.on_insight: Callable[[Insight], None] = lambda insight: None
+        self.on_world: Callable[[str, WorldEntry], None] = lambda key, entry: None
+
+    # --- log -------------------------------------------------------------------------------------
+    def _log(self, topic: str) -> TopicLog:
+        log = self.topics.get(topic)
+        if log is None:
+            with self.registry_lock:
+                log = self.topics.get_or_create(topic, lambda: TopicLog(self.retain))
+        return log
+
+    def log_append(self, topic: str, records: Sequence[NewInsight]) -> list[Insight]:
+        """Append ``records`` to ``topic``; a record whose explicit id is stored already
+        returns the stored insight instead (and changes nothing, not even creating the
+        topic). Records without ids get contiguous seqs."""
+        if all(record.id is None for record in records):
+            return self._append_locked(self._log(topic), topic, records)
+        out = []
+        for record in records:
+            if record.id is None:
+                out.extend(self._append_locked(self._log(topic), topic, [record]))
+                continue
+            stored = self.by_id.get(record.id)  # a retry: no lock needed to find it
+            if stored is None:
+                # get_or_create: the factory runs at most once per id, under the id's stripe.
+                def append_one(record: NewInsight = record) -> Insight:
+                    return self._append_locked(self._log(topic), topic, [record])[0]
+
+                stored = self.by_id.get_or_create(record.id, append_one)
+            out.append(stored)
+        return out
+
+    def _append_locked(
+        self, log: TopicLog, topic: str, records: Sequence[NewInsight]
+    ) -> list[Insight]:
+        out = []
+        with log.lock:
+            seq = log.next_seq
+            for record in records:
+                insight = Insight(
+                    topic,
+                    seq,
+                    record.id if record.id is not None else f"{topic}#{seq}",
+                    record.agent_id,
+                    record.content,
+                    record.meta,
+                    record.timestamp,
+                )
+                log.entries.append(insight)
+                seq += 1
+                out.append(insight)
+            log.next_seq = seq
+            for insight in out:  # under the lock: subscribers see this topic in seq order
+                self.on_insight(insight)
+        if self.waiters:  # racy read: a waiter that just missed it re-checks under the lock
+            with self.appended:
+                self.appended.notify_all()
+        return out
+
+    def log_read(self, topic: str, after: int, limit: int | None) -> list[Insight]:
+        log = self.topics.get(topic)  # a read never creates a topic
+        if log is None:
+            return []
+        with log.lock:  # a deque cannot be read while another thread appends
+            return log.read(after, limit)
+
+    def log_latest(self, topic: str, n: int) -> list[Insight]:
+        log = self.topics.get(topic)
+        if log is None:
+            return []
+        with log.lock:
+            return log.read(log.next_seq - n - 1, None)
+
+    def log_topics(self) -> list[str]:
+        return sorted(self.topics)
+
+    def log_count(self) -> int:
+        # Without locks: each len() is exact at its instant; exact overall with no write in flight.
+        return sum(len(log.entries) for log in self.topics.values())
+
+    def log_tips(self) -> dict[str, int]:
+        """topic -> the last seq stored (topics with entries)."""
+        return {topic: log.next_seq - 1 for topic, log in self.topics.items() if log.next_seq}
+
+    def log_wait(self, tips: Mapping[str, int], timeout: float | None) -> bool:
+        """Wait until some topic's last seq differs from ``tips`` (or a topic appeared);
+        True if so, False on timeout."""
+
+        def changed() -> bool:
+            return self.log_tips() != dict(tips)
+
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self.appended:
+            self.waiters += 1
+            try:
+                while not changed():
+                    remaining = None if deadline is None else deadline - time.monotonic()
+                    if remaining is not None and remaining <= 0:
+                        return False
+                    # Appenders read ``waiters`` without this lock (to keep appends cheap), so
+                    # a wake-up can be missed: wait in slices and re-check, never forever.
+                    self.appended.wait(0.05 if remaining is None else min(remaining, 0.05))
+                return True
+            finally:
+                self.waiters -= 1
+
+    def log_subscribe(
+        self,
+        topics: Callable[[str], bool],
+        since: Mapping[str, int],
+        register: Callable[[list[Insight]], None],
+    ) -> None:
+        """Read every matching insight after ``since`` and call ``register(backlog)``, as one
+        step with respect to appends: each append lands in the backlog or reaches the
+        subscriber live, never both, never neither."""
+        with self.registry_lock, ExitStack() as held:
+            chosen = [(name, log) for name, log in sorted(self.topics.items()) if topics(name)]
+            for _, log in chosen:  # topic locks in name order (the documented lock order)
+                held.enter_context(log.lock)
+            backlog = [
+                insight for name, log in chosen for insight in log.read(since.get(name, -1), None)
+            ]
+            register(backlog)
+
+    # --- world -----------------------------------------------------------------------------------
+    def world_get(self, key: str) -> WorldEntry | None:
+        entry = self.world.get(key)
+        return None if entry is None or entry.value is DELETED else entry
+
+    def world_compute(
+        self, key: str, fn: Callable[[WorldEntry | None], WorldEntry | None]
+    ) -> WorldEntry | None:
+        """Replace the key's entry with ``fn(current)`` under its stripe lock (``None`` from
+        ``fn``: no change). ``fn`` sees ``None`` for an absent key; a tombstone is passed
+        as is, so a write after a delete continues the version count."""
+
+        def step(current: Any) -> Any:
+            new = fn(None if current is MISSING else current)
+            if new is None:  # no change (DELETE on an absent key stores nothing)
+                return DELETE if current is MISSING else current
+            self.on_world(key, new)  # under the stripe lock: version order per key
+            return new
+
+        result = self.world.compute(key, step)
+        return None if result is MISSING else result
+
+    def world_scan(self, prefix: str) -> dict[str, WorldEntry]:
+        return {
+            key: entry
+            for key, entry in self.world.snapshot().items()
+            if key.startswith(prefix) and entry.value is not DELETED
+        }
+
+    # --- export / import -------------------------------------------------------------------------
+    @contextmanager
+    def _everything_locked(self) -> Iterator[None]:
+        with self.registry_lock, ExitStack() as held:
+            for _, log in sorted(self.topics.items()):
+                held.enter_context(log.lock)
+            held.enter_context(self.world._all_stripes())
+            yield
+
+    def export(self) -> dict[str, Any]:
+        """A consistent copy of everything: no write is half seen, across topics and keys."""
+        with self._everything_locked():
+            logs = {
+                name: {"next_seq": log.next_seq, "insights": list(log.entries)}
+                for name, log in self.topics.items()
+            }
+            world = {key: entry for shard in self.world._shards for key, entry in shard.items()}
+        return {"topics": logs, "world": world}
+
+    def import_state(self, state: Mapping[str, Any]) -> None:
+        """Load ``export()``-shaped state into this (empty) storage."""
+        for name, data in state["topics"].items():
+            log = self._log(name)
+            with log.lock:
+                log.entries.extend(data["insights"])
+                log.next_seq = data["next_seq"]
+            for insight in data["insights"]:
+                if insight.id != f"{name}#{insight.seq}":
+                    self.by_id[insight.id] = insight
+        for key, entry in state["world"].items():
+            self.world[key] = entry
+
+
+def matching(topics: Iterable[str] | None, prefix: str | None) -> Callable[[str], bool]:
+    """A topic filter: in ``topics``, or starting with ``prefix``; everything when both
+    are None."""
+    chosen = None if topics is None else frozenset(topics)
+    if chosen is None and prefix is None:
+        return _every_topic
+    return lambda topic: (
+        (chosen is not None and topic in chosen)
+        or (prefix is not None and topic.startswith(prefix))
+    )

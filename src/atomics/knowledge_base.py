@@ -1,0 +1,898 @@
+"""KnowledgeBase: shared knowledge for agent swarms -- insight logs, a versioned world model,
+subscriptions and persistence -- that many agent threads write and read in parallel without
+serialising on one lock.
+
+Built from the package's primitives (see :mod:`atomics.kb_storage` for the storage layer):
+per-topic logs found through a ShardedDict, a ShardedDict world model whose writes are
+per-key ``compute`` calls, and one BoundedQueue per subscription.
+
+Guarantees
+----------
+* **Insights**: ``seq`` is per topic, gap-free and totally ordered, assigned atomically with
+  the append (one topic lock). An explicit ``insight_id`` already stored returns the stored
+  insight (a retried step never duplicates; ``get_or_create`` on the id). Auto ids are
+  ``"<topic>#<seq>"``; explicit ids are your namespace. ``entry_count`` is exact whenever no
+  write is in flight. ``retain_per_topic=N`` keeps the newest N per topic (seqs go on).
+* **Queries** read a consistent copy of each topic (under its lock), never create state,
+  and return seq order per topic (topics in name order). A cursor (``topic -> last seq
+  seen``, see :class:`Cursor`) passed back as ``since`` never skips an entry, with or
+  without ``limit``.
+* **World model**: every write (put, update, merge, delete) bumps the key's version by
+  exactly 1, as one ``compute`` under the key's stripe lock. ``put`` is last-writer-wins, or
+  compare-and-set with ``expected_version`` (``None``: must not exist) raising
+  :class:`Conflict`. ``update`` and reducers are called exactly once per call, under the
+  stripe lock; if one raises, nothing changes. Calling back into the KnowledgeBase to
+  *write* from inside them raises ``RuntimeError`` (no deadlock); reads are allowed.
+  Deleted keys keep a tombstone with their version, so versions never repeat (no ABA).
+* **Subscriptions**: events are delivered by the writer's thread into the subscriber's own
+  BoundedQueue -- no user callback ever runs on a writer's thread -- in seq order per topic
+  and version order per key. ``overflow="drop_oldest"`` (default): a writer never waits; the
+  oldest event is dropped and counted and the reader gets a :class:`Lag` marker next, to
+  catch up from the log with its cursor. ``"block"``: the writer waits (up to
+  ``block_timeout``, then drops as above). ``"error"``: the subscription ends with
+  :class:`SubscriptionOverflow` once drained; the writer is unaffected. With ``since``,
+  every matching insight after the cursor is delivered exactly once: the backlog is read
+  and the subscription registered as one step with respect to appends.
+* **snapshot()** is consistent across all keys and topics (every lock, in one order).
+  ``save(path)`` writes versioned JSON to a temporary file, fsyncs and renames it over
+  ``path`` atomically: a crash mid-save leaves the previous file intact. Content JSON cannot
+  hold (tuples, sets, non-str keys, NaN, objects) fails with ``TypeError`` naming where,
+  before anything is written.
+* **close()**: later writes raise :class:`KnowledgeBaseClosed`; reads still work;
+  subscribers drain what they have, then end.
+
+>>> kb = KnowledgeBase()
+>>> kb.add_insight("agent-1", "water boils at 100C", topic="physics").seq
+0
+>>> kb.world.merge("facts", "boiling", agent_id="agent-1").value
+['boiling']
+>>> [i.content for i in kb.insights("physics")]
+['water boils at 100C']
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import math
+import os
+import pathlib
+import queue
+import tempfile
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from atomics.atomic_boolean import AtomicBoolean
+from atomics.atomic_integer import AtomicInteger
+from atomics.bounded_queue import BoundedQueue, ShutDown
+from atomics.kb_storage import Insight, MemoryStorage, NewInsight, Storage, WorldEntry, matching
+from atomics.sharded_dict import MISSING
+
+__all__ = [
+    "ANY",
+    "Conflict",
+    "Cursor",
+    "Insight",
+    "KnowledgeBase",
+    "KnowledgeBaseClosed",
+    "Lag",
+    "Subscription",
+    "SubscriptionOverflow",
+    "World",
+    "WorldEntry",
+    "WorldEvent",
+    "reducers",
+]
+
+FORMAT = "atomics.KnowledgeBase"
+FORMAT_VERSION = 1
+OVERFLOW_POLICIES = ("drop_oldest", "block", "error")
+
+
+class _Any:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "ANY"
+
+
+ANY: Any = _Any()  # world.put's default expected_version: no version check
+
+
+class Conflict(Exception):
+    """A compare-and-set found another version. ``current_version`` is ``None`` when the
+    key does not exist."""
+
+    def __init__(self, key: str, expected_version: int | None, current_version: int | None):
+        super().__init__(
+            f"world key {key!r}: expected version {expected_version}, "
+            f"current version {current_version}"
+        )
+        self.key = key
+        self.expected_version = expected_version
+        self.current_version = current_version
+
+
+class KnowledgeBaseClosed(RuntimeError):
+    """A write to a KnowledgeBase after ``close()``."""
+
+
+class SubscriptionOverflow(RuntimeError):
+    """An ``overflow="error"`` subscription fell behind by more than its ``maxsize``."""
+
+
+@dataclass(frozen=True)
+class WorldEvent:
+    """A world-model change: ``entry`` is the new state, ``None`` after a delete."""
+
+    key: str
+    version: int
+    agent_id: str
+    entry: WorldEntry | None
+
+
+@dataclass(frozen=True)
+class Lag:
+    """Events were dropped (``dropped`` in total so far): catch up from the log."""
+
+    dropped: int
+
+
+class Cursor(dict[str, int]):
+    """``topic -> last seq seen``: pass it as ``since`` to read only what is new.
+
+    >>> kb = KnowledgeBase(); cursor = Cursor()
+    >>> _ = kb.add_insight("a", 1, topic="t"); new = kb.insights(since=cursor)
+    >>> cursor.advance(new); [i.content for i in kb.insights(since=cursor)]
+    []
+    """
+
+    def advance(self, insights: Iterable[Insight]) -> None:
+        """Move past ``insights`` (only forward)."""
+        for insight in insights:
+            if insight.seq > self.get(insight.topic, -1):
+                self[insight.topic] = insight.seq
+
+
+# --- reducers --------------------------------------------------------------------------------
+def _append(current: Any, value: Any) -> Any:
+    return [value] if current is MISSING else [*current, value]
+
+
+def _union(current: Any, value: Any) -> Any:
+    items = value if isinstance(value, (list, set, frozenset, tuple)) else [value]
+    merged = set() if current is MISSING else set(current)
+    merged.update(items)
+    return sorted(merged, key=repr)  # a list, so that JSON can hold it
+
+
+def _max(current: Any, value: Any) -> Any:
+    return value if current is MISSING else max(current, value)
+
+
+def _min(current: Any, value: Any) -> Any:
+    return value if current is MISSING else min(current, value)
+
+
+def _sum(current: Any, value: Any) -> Any:
+    return value if current is MISSING else current + value
+
+
+reducers: dict[str, Callable[[Any, Any], Any]] = {
+    "append": _append,
+    "union": _union,
+    "max": _max,
+    "min": _min,
+    "sum": _sum,
+}
+"""Built-in merge reducers, by name. A reducer is ``fn(current or MISSING, value) -> new``."""
+
+
+# --- validation ------------------------------------------------------------------------------
+def _name(argument: str, value: object) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"{argument} must be a str, got {type(value).__name__}")
+    if not value:
+        raise ValueError(f"{argument} must not be empty")
+    return value
+
+
+def _check_json(value: Any, where: str) -> None:
+    """Raise TypeError naming ``where`` if JSON cannot hold ``value`` exactly."""
+    if value is None or isinstance(value, (bool, str, int)):
+        return
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise TypeError(f"{where}: {value!r} cannot be stored as JSON")
+        return
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            _check_json(item, f"{where}[{index}]")
+        return
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise TypeError(f"{where}: dict key {key!r} is not a str; JSON cannot hold it")
+            _check_json(item, f"{where}[{key!r}]")
+        return
+    raise TypeError(
+        f"{where}: a {type(value).__name__} cannot be stored as JSON "
+        "(use lists, dicts with str keys, str, int, float, bool, None)"
+    )
+
+
+_in_user_function = threading.local()  # .depth > 0 while this thread runs update/reducer code
+
+
+def _check_not_in_user_function() -> None:
+    if getattr(_in_user_function, "depth", 0):
+        raise RuntimeError(
+            "KnowledgeBase: a write was called from inside a world update or reducer function, "
+            "which runs under a stripe lock; return the new value instead"
+        )
+
+
+def _run_user_function(fn: Callable[..., Any], *args: Any) -> Any:
+    _in_user_function.depth = getattr(_in_user_function, "depth", 0) + 1
+    try:
+        return fn(*args)
+    finally:
+        _in_user_function.depth -= 1
+
+
+# --- subscriptions ---------------------------------------------------------------------------
+class Subscription:
+    """A subscriber's stream of events (:class:`Insight`, :class:`WorldEvent`,
+    :class:`Lag`), backed by its own BoundedQueue. Made by :meth:`KnowledgeBase.subscribe`.
+
+    ``get``/``get_many`` raise ``queue.Empty`` on timeout and ``ShutDown`` (or
+    :class:`SubscriptionOverflow`) once the subscription has ended and is drained;
+    iteration stops there. Use it from the reading thread(s); ``close()`` from any.
+    """
+
+    def __init__(
+        self,
+        kb: KnowledgeBase,
+        *,
+        topic_filter: Callable[[str], bool] | None,
+        world_keys: frozenset[str] | None,
+        maxsize: int,
+        overflow: str,
+        block_timeout: float | None,
+        exclude_agent: str | None,
+    ) -> None:
+        self._kb = kb
+        self._topic_filter = topic_filter
+        self._world_keys = world_keys
+        self._queue: BoundedQueue[Any] = BoundedQueue(maxsize)
+        self._overflow = overflow
+        self._block_timeout = block_timeout
+        self._exclude_agent = exclude_agent
+        self._dropped = AtomicInteger()
+        self._lagged = AtomicBoolean()
+        self._overflowed = False
+        # The backlog of a ``since`` subscription, filled before any live event can be
+        # queued and read before the queue: so each topic stays in seq order.
+        self._replay: deque[Insight] = deque()
+
+    # writer side (runs on writers' threads, under a topic lock or a stripe lock)
+    def _wants_insight(self, insight: Insight) -> bool:
+        return (
+            self._topic_filter is not None
+            and insight.agent_id != self._exclude_agent
+            and self._topic_filter(insight.topic)
+        )
+
+    def _wants_world(self, key: str, agent_id: str) -> bool:
+        return (
+            self._world_keys is not None
+            and agent_id != self._exclude_agent
+            and (not self._world_keys or key in self._world_keys)
+        )
+
+    def _offer(self, event: Any) -> None:
+        q = self._queue
+        try:
+            if self._overflow == "block":
+                try:
+                    q.put(event, timeout=self._block_timeout)
+                except queue.Full:
+                    self._drop()
+                return
+            while True:
+                try:
+                    q.put_nowait(event)
+                    return
+                except queue.Full:
+                    if self._overflow == "error":
+                        self._overflowed = True
+                        q.shutdown()  # the reader drains, then gets SubscriptionOverflow
+                        return
+                    try:
+                        q.get_nowait()  # drop the oldest, then try again
+                        self._drop()
+                    except queue.Empty:
+                        pass
+        except ShutDown:
+            pass  # closed subscription: nothing to deliver to
+
+    def _drop(self) -> None:
+        self._dropped.increment_and_get()
+        self._lagged.set(True)
+
+    # reader side
+    @property
+    def dropped(self) -> int:
+        """Events dropped so far because this subscriber was full."""
+        return self._dropped.get()
+
+    def _lag_marker(self) -> Lag | None:
+        if self._lagged.get() and self._lagged.get_and_set(False):
+            return Lag(self._dropped.get())
+        return None
+
+    def _ended(self) -> Exception:
+        return SubscriptionOverflow("subscriber fell behind") if self._overflowed else ShutDown()
+
+    def get(self, timeout: float | None = None) -> Any:
+        """The next event, waiting up to ``timeout`` seconds (``None``: as long as needed)."""
+        marker = self._lag_marker()
+        if marker is not None:
+            return marker
+        if self._replay:
+            try:
+                return self._replay.popleft()
+            except IndexError:  # another reader took the last one
+                pass
+        try:
+            return self._queue.get(timeout=timeout)
+        except ShutDown:
+            raise self._ended() from None
+
+    def get_many(self, max_items: int, timeout: float | None = None) -> list[Any]:
+        """Waits for one event, then takes up to ``max_items`` present (a Lag marker first)."""
+        marker = self._lag_marker()
+        if marker is not None:
+            return [marker]
+        if self._replay:
+            batch: list[Any] = []
+            try:
+                while len(batch) < max_items:
+                    batch.append(self._replay.popleft())
+            except IndexError:
+                pass
+            if batch:
+                return batch
+        try:
+            return self._queue.get_many(max_items, timeout=timeout)
+        except ShutDown:
+            raise self._ended() from None
+
+    def __iter__(self) -> Iterator[Any]:
+        """Events until the subscription ends (a SubscriptionOverflow still raises)."""
+        while True:
+            try:
+                yield self.get()
+            except ShutDown:
+                return
+
+    def close(self) -> None:
+        """Stop delivery; the reader drains what is queued, then the stream ends."""
+        self._kb._unsubscribe(self)
+        self._queue.shutdown()
+
+    def __enter__(self) -> Subscription:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _check_expected_version(expected_version: Any) -> None:
+    if expected_version is ANY or expected_version is None:
+        return
+    if isinstance(expected_version, bool) or not isinstance(expected_version, int):
+        raise TypeError("expected_version must be an int, None or ANY")
+
+
+# --- the world model -------------------------------------------------------------------------
+class World:
+    """The KnowledgeBase's versioned key-value world model (``kb.world``)."""
+
+    def __init__(self, kb: KnowledgeBase) -> None:
+        self._kb = kb
+        self._storage = kb._storage
+        self._reducers: list[tuple[str, Callable[[Any, Any], Any]]] = []
+        self._reducer_lock = threading.Lock()  # guards registration (reads copy the list ref)
+
+    def get(self, key: str) -> WorldEntry | None:
+        """``(value, version, agent_id, timestamp)``, or None if absent. No lock."""
+        return self._storage.world_get(_name("key", key))
+
+    def put(
+        self, key: str, value: Any, *, agent_id: str, expected_version: Any = ANY
+    ) -> WorldEntry:
+        """Store ``value``: last-writer-wins, or compare-and-set if ``expected_version`` is
+        given (``None``: the key must not exist), raising :class:`Conflict` otherwise.
+
+        >>> kb = KnowledgeBase(); kb.world.put("k", 1, agent_id="a").version
+        1
+        >>> kb.world.put("k", 2, agent_id="a", expected_version=1).version
+        2
+        """
+        self._kb._check_writable(agent_id)
+        _name("key", key)
+        _check_expected_version(expected_version)
+
+        def write(current: WorldEntry | None) -> WorldEntry:
+            present = current is not None and current.value is not MISSING
+            if expected_version is not ANY:
+                now = current.version if present and current is not None else None
+                if now != expected_version:
+                    raise Conflict(key, expected_version, now)
+            return self._next(current, value, agent_id)
+
+        return self._compute(key, write)
+
+    def update(self, key: str, fn: Callable[[Any], Any], *, agent_id: str) -> WorldEntry:
+        """Store ``fn(current value, or MISSING)``; ``fn`` runs exactly once, under the key's
+        stripe lock. If it raises, nothing changes.
+
+        >>> kb = KnowledgeBase(); kb.world.update("n", lambda v: 1 if v is MISSING else v + 1,
+        ...                                       agent_id="a").value
+        1
+        """
+        self._kb._check_writable(agent_id)
+        _name("key", key)
+
+        def write(current: WorldEntry | None) -> WorldEntry:
+            old = MISSING if current is None else current.value
+            return self._next(current, _run_user_function(fn, old), agent_id)
+
+        return self._compute(key, write)
+
+    def merge(self, key: str, value: Any, *, agent_id: str) -> WorldEntry:
+        """Combine ``value`` into the key with the reducer registered for it (first matching
+        pattern; default ``"append"``), atomically: concurrent merges lose nothing."""
+        self._kb._check_writable(agent_id)
+        reducer = self._reducer_for(_name("key", key))
+
+        def write(current: WorldEntry | None) -> WorldEntry:
+            old = MISSING if current is None else current.value
+            return self._next(current, _run_user_function(reducer, old, value), agent_id)
+
+        return self._compute(key, write)
+
+    def delete(self, key: str, *, agent_id: str, expected_version: Any = ANY) -> bool:
+        """Remove the key (a write: its version goes on from the tombstone); False if absent.
+        ``expected_version`` as for :meth:`put`."""
+        self._kb._check_writable(agent_id)
+        _name("key", key)
+        _check_expected_version(expected_version)
+        deleted = False
+
+        def write(current: WorldEntry | None) -> WorldEntry | None:
+            nonlocal deleted
+            present = current is not None and current.value is not MISSING
+            if expected_version is not ANY:
+                now = current.version if present and current is not None else None
+                if now != expected_version:
+                    raise Conflict(key, expected_version, now)
+            if not present:
+                return None
+            deleted = True
+            return self._next(current, MISSING, agent_id)
+
+        self._storage.world_compute(key, write)
+        return deleted
+
+    def snapshot(self, prefix: str = "") -> dict[str, WorldEntry]:
+        """A consistent copy of every (matching) key: every stripe lock at once."""
+        return self._storage.world_scan(prefix)
+
+    def register_reducer(self, pattern: str, reducer: str | Callable[[Any, Any], Any]) -> None:
+        """Merge keys matching ``pattern`` (``fnmatch``) with ``reducer``: a name from
+        :data:`reducers` or ``fn(current or MISSING, value) -> new``. Earlier patterns win."""
+        _name("pattern", pattern)
+        if isinstance(reducer, str):
+            if reducer not in reducers:
+                raise ValueError(f"reducer: unknown name {reducer!r}; known: {sorted(reducers)}")
+            reducer = reducers[reducer]
+        elif not callable(reducer):
+            raise TypeError("reducer must be a name or a callable")
+        with self._reducer_lock:
+            self._reducers = [*self._reducers, (pattern, reducer)]  # copy on write
+
+    def _reducer_for(self, key: str) -> Callable[[Any, Any], Any]:
+        for pattern, reducer in self._reducers:
+            if fnmatch.fnmatchcase(key, pattern):
+                return reducer
+        return _append
+
+    @staticmethod
+    def _next(current: WorldEntry | None, value: Any, agent_id: str) -> WorldEntry:
+        version = 1 if current is None else current.version + 1
+        return WorldEntry(value, version, agent_id, time.time())
+
+    def _compute(
+        self, key: str, write: Callable[[WorldEntry | None], WorldEntry | None]
+    ) -> WorldEntry:
+        result = self._storage.world_compute(key, write)
+        assert result is not None  # only delete may leave a key absent, and it ignores this
+        return result
+
+
+# --- the knowledge base ----------------------------------------------------------------------
+class KnowledgeBase:
+    """Shared knowledge for agent swarms. See the module's Guarantees.
+
+    ``retain_per_topic``: keep the newest N insights per topic (None: all). ``stripes``:
+    for the ShardedDicts inside. ``storage``: a :class:`~atomics.kb_storage.Storage`
+    (default: in-process).
+
+    >>> kb = KnowledgeBase(); _ = kb.add_insights("a", ["x", "y"], topic="t")
+    >>> [(i.seq, i.content) for i in kb.latest("t", 2)], kb.entry_count
+    ([(0, 'x'), (1, 'y')], 2)
+    """
+
+    def __init__(
+        self,
+        *,
+        retain_per_topic: int | None = None,
+        stripes: int | None = None,
+        storage: Storage | None = None,
+    ) -> None:
+        if retain_per_topic is not None:
+            if isinstance(retain_per_topic, bool) or not isinstance(retain_per_topic, int):
+                raise TypeError("retain_per_topic must be an int or None")
+            if retain_per_topic < 1:
+                raise ValueError(f"retain_per_topic must be at least 1, got {retain_per_topic}")
+        self.retain_per_topic = retain_per_topic
+        self._storage: Storage = storage or MemoryStorage(
+            retain_per_topic=retain_per_topic, stripes=stripes
+        )
+        self._storage.on_insight = self._publish_insight
+        self._storage.on_world = self._publish_world
+        self._subscriptions: tuple[Subscription, ...] = ()  # copy on write, read without lock
+        self._subscriptions_lock = threading.Lock()
+        self._closed = False
+        self.world = World(self)
+
+    # --- insights ------------------------------------------------------------------------------
+    def _check_writable(self, agent_id: str) -> None:
+        _name("agent_id", agent_id)
+        if self._closed:
+            raise KnowledgeBaseClosed("this KnowledgeBase is closed")
+        _check_not_in_user_function()
+
+    def add_insight(
+        self,
+        agent_id: str,
+        content: Any,
+        *,
+        topic: str = "general",
+        meta: Mapping[str, Any] | None = None,
+        insight_id: str | None = None,
+    ) -> Insight:
+        """Append one insight to ``topic``; return it (or the stored one, if ``insight_id``
+        was stored before -- whatever its topic).
+
+        >>> kb = KnowledgeBase(); kb.add_insight("a", "hi", insight_id="step-1").seq
+        0
+        >>> kb.add_insight("a", "hi", insight_id="step-1").seq, kb.entry_count
+        (0, 1)
+        """
+        self._check_writable(agent_id)
+        _name("topic", topic)
+        if insight_id is not None:
+            _name("insight_id", insight_id)
+        if meta is not None and not isinstance(meta, Mapping):
+            raise TypeError(f"meta must be a mapping or None, got {type(meta).__name__}")
+        record = NewInsight(insight_id, agent_id, content, meta, time.time())
+        return self._storage.log_append(topic, (record,))[0]
+
+    def add_insights(
+        self,
+        agent_id: str,
+        contents: Iterable[Any],
+        *,
+        topic: str = "general",
+        meta: Mapping[str, Any] | None = None,
+    ) -> list[Insight]:
+        """Append several insights to ``topic`` with contiguous seqs (one lock hold)."""
+        self._check_writable(agent_id)
+        _name("topic", topic)
+        if meta is not None and not isinstance(meta, Mapping):
+            raise TypeError(f"meta must be a mapping or None, got {type(meta).__name__}")
+        now = time.time()
+        records = [NewInsight(None, agent_id, content, meta, now) for content in contents]
+        return self._storage.log_append(topic, records) if records else []
+
+    @property
+    def entry_count(self) -> int:
+        """Insights stored (retained); exact whenever no write is in flight."""
+        return self._storage.log_count()
+
+    # --- queries -------------------------------------------------------------------------------
+    def insights(
+        self,
+        topic: str | None = None,
+        *,
+        prefix: str | None = None,
+        agent_id: str | None = None,
+        since: Mapping[str, int] | int | None = None,
+        limit: int | None = None,
+    ) -> list[Insight]:
+        """Insights in seq order per topic (topics by name): of ``topic``, or of topics
+        starting with ``prefix``, or all; by ``agent_id`` if given; after ``since`` (a
+        cursor, or with one ``topic`` a seq); at most ``limit``. Never creates state."""
+        if topic is not None:
+            _name("topic", topic)
+        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int)):
+            raise TypeError("limit must be an int or None")
+        if limit is not None and limit < 0:
+            raise ValueError("limit must be >= 0")
+        if isinstance(since, int) and not isinstance(since, bool):
+            if topic is None:
+                raise TypeError("since: a seq (int) needs one topic; use a cursor mapping")
+            cursor: Mapping[str, int] = {topic: since}
+        elif since is None or isinstance(since, Mapping):
+            cursor = since or {}
+        else:
+            raise TypeError("since must be a cursor mapping, an int seq or None")
+        names = [topic] if topic is not None else self.topics(prefix or "")
+        out: list[Insight] = []
+        for name in names:
+            room = None if limit is None or agent_id is not None else limit - len(out)
+            batch = self._storage.log_read(name, cursor.get(name, -1), room)
+            if agent_id is not None:
+                batch = [insight for insight in batch if insight.agent_id == agent_id]
+            out.extend(batch)
+            if limit is not None and len(out) >= limit:
+                return out[:limit]
+        return out
+
+    def latest(self, topic: str, n: int = 1) -> list[Insight]:
+        """The newest ``n`` insights of ``topic``, oldest first."""
+        _name("topic", topic)
+        if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+            raise ValueError("n must be an int >= 0")
+        return self._storage.log_latest(topic, n) if n else []
+
+    def topics(self, prefix: str = "") -> list[str]:
+        """Topic names (with at least one insight ever), sorted."""
+        if not isinstance(prefix, str):
+            raise TypeError("prefix must be a str")
+        return [name for name in self._storage.log_topics() if name.startswith(prefix)]
+
+    def cursor(self) -> Cursor:
+        """A cursor at the current end of every topic (read from here on: only new ones)."""
+        return Cursor(self._storage.log_tips())
+
+    def wait_for_insights(self, since: Mapping[str, int], timeout: float | None = None) -> bool:
+        """Block until some topic has an insight after ``since``; False on timeout."""
+        tips = self._storage.log_tips()
+        if any(seq > since.get(name, -1) for name, seq in tips.items()):
+            return True
+        return self._storage.log_wait(tips, timeout)
+
+    # --- subscriptions -------------------------------------------------------------------------
+    def subscribe(
+        self,
+        *,
+        topics: Iterable[str] | None = None,
+        prefix: str | None = None,
+        world_keys: Iterable[str] | bool | None = None,
+        since: Mapping[str, int] | None = None,
+        maxsize: int = 1024,
+        overflow: str = "drop_oldest",
+        block_timeout: float | None = None,
+        exclude_agent: str | None = None,
+    ) -> Subscription:
+        """A stream of new insights (of ``topics`` / topics starting with ``prefix``; all
+        topics if neither is given and ``world_keys`` is not either) and world changes (of
+        ``world_keys``; ``True``: every key). With ``since``, the insights after that cursor
+        first, then live ones: each exactly once. See the module's Guarantees for
+        ``overflow``; ``exclude_agent`` skips that agent's own events."""
+        if self._closed:
+            raise KnowledgeBaseClosed("this KnowledgeBase is closed")
+        if overflow not in OVERFLOW_POLICIES:
+            raise ValueError(f"overflow must be one of {OVERFLOW_POLICIES}, got {overflow!r}")
+        if isinstance(maxsize, bool) or not isinstance(maxsize, int):
+            raise TypeError("maxsize must be an int")
+        if maxsize < 1:
+            raise ValueError(f"maxsize must be at least 1, got {maxsize}")
+        if exclude_agent is not None:
+            _name("exclude_agent", exclude_agent)
+        if prefix is not None and not isinstance(prefix, str):
+            raise TypeError("prefix must be a str or None")
+        topic_list = None if topics is None else [_name("topics", t) for t in topics]
+        if world_keys is True:
+            keys: frozenset[str] | None = frozenset()  # empty set: every key
+        elif world_keys is None or world_keys is False:
+            keys = None
+        else:
+            keys = frozenset(_name("world_keys", k) for k in world_keys)
+            if not keys:
+                raise ValueError("world_keys must not be empty (use True for every key)")
+        wants_insights = topic_list is not None or prefix is not None or keys is None
+        topic_filter = matching(topic_list, prefix) if wants_insights else None
+        sub = Subscription(
+            self,
+            topic_filter=topic_filter,
+            world_keys=keys,
+            maxsize=maxsize,
+            overflow=overflow,
+            block_timeout=block_timeout,
+            exclude_agent=exclude_agent,
+        )
+
+        def register(backlog: list[Insight]) -> None:
+            # With ``since``: called with every matching topic locked, so no live event can
+            # be queued before the backlog is in place.
+            sub._replay.extend(i for i in backlog if i.agent_id != exclude_agent)
+            with self._subscriptions_lock:
+                self._subscriptions = (*self._subscriptions, sub)
+
+        if since is None or topic_filter is None:
+            register([])
+        else:
+            self._storage.log_subscribe(topic_filter, since, register)
+        return sub
+
+    def _unsubscribe(self, sub: Subscription) -> None:
+        with self._subscriptions_lock:
+            self._subscriptions = tuple(s for s in self._subscriptions if s is not sub)
+
+    def _publish_insight(self, insight: Insight) -> None:
+        for sub in self._subscriptions:  # a tuple: read without a lock
+            if sub._wants_insight(insight):
+                sub._offer(insight)
+
+    def _publish_world(self, key: str, entry: WorldEntry) -> None:
+        subs = self._subscriptions
+        if not subs:
+            return
+        event = WorldEvent(
+            key, entry.version, entry.agent_id, None if entry.value is MISSING else entry
+        )
+        for sub in subs:
+            if sub._wants_world(key, entry.agent_id):
+                sub._offer(event)
+
+    # --- snapshot, persistence, close ----------------------------------------------------------
+    def snapshot(self) -> dict[str, Any]:
+        """A consistent copy: ``{"topics": {name: [Insight, ...]}, "world": {key: WorldEntry}}``."""
+        state = self._storage.export()
+        return {
+            "topics": {name: list(data["insights"]) for name, data in state["topics"].items()},
+            "world": {
+                key: entry for key, entry in state["world"].items() if entry.value is not MISSING
+            },
+        }
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write everything to ``path`` as versioned JSON, atomically (temporary file, fsync,
+        rename): a crash mid-save leaves the previous file intact."""
+        document = self._document(self._storage.export())
+        text = json.dumps(document, allow_nan=False)  # validated above: cannot fail on content
+        target = pathlib.Path(path)
+        fd, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent or ".")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as file:
+                file.write(text)
+                file.flush()
+                os.fsync(file.fileno())
+            os.replace(temporary, target)
+        except BaseException:
+            pathlib.Path(temporary).unlink(missing_ok=True)
+            raise
+        if hasattr(os, "O_DIRECTORY"):  # make the rename itself durable
+            directory = os.open(target.parent or ".", os.O_DIRECTORY)
+            try:
+                os.fsync(directory)
+            finally:
+                os.close(directory)
+
+    def _document(self, state: Mapping[str, Any]) -> dict[str, Any]:
+        topics = {}
+        for name, data in state["topics"].items():
+            rows = []
+            for insight in data["insights"]:
+                where = f"insight {insight.id!r} (topic {name!r}, seq {insight.seq})"
+                _check_json(insight.content, f"{where} content")
+                _check_json(None if insight.meta is None else dict(insight.meta), f"{where} meta")
+                rows.append(
+                    [
+                        insight.seq,
+                        insight.id,
+                        insight.agent_id,
+                        insight.content,
+                        None if insight.meta is None else dict(insight.meta),
+                        insight.timestamp,
+                    ]
+                )
+            topics[name] = {"next_seq": data["next_seq"], "insights": rows}
+        world = {}
+        for key, entry in state["world"].items():
+            deleted = entry.value is MISSING
+            if not deleted:
+                _check_json(entry.value, f"world key {key!r}")
+            world[key] = {
+                "value": None if deleted else entry.value,
+                "deleted": deleted,
+                "version": entry.version,
+                "agent_id": entry.agent_id,
+                "timestamp": entry.timestamp,
+            }
+        return {
+            "format": FORMAT,
+            "version": FORMAT_VERSION,
+            "retain_per_topic": self.retain_per_topic,
+            "topics": topics,
+            "world": world,
+        }
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> KnowledgeBase:
+        """A KnowledgeBase from a file written by :meth:`save`; ``ValueError`` if the file is
+        not one (or of an unknown format version)."""
+        try:
+            document = json.loads(pathlib.Path(path).read_text(encoding="utf-8"))
+        except json.JSONDecodeError as error:
+            raise ValueError(f"{path}: not a KnowledgeBase file ({error})") from None
+        if not isinstance(document, dict) or document.get("format") != FORMAT:
+            raise ValueError(f"{path}: not a KnowledgeBase file")
+        if document.get("version") != FORMAT_VERSION:
+            raise ValueError(
+                f"{path}: format version {document.get('version')!r}, "
+                f"this library reads {FORMAT_VERSION}"
+            )
+        try:
+            kb = cls(retain_per_topic=document["retain_per_topic"])
+            topics = {
+                name: {
+                    "next_seq": data["next_seq"],
+                    "insights": [
+                        Insight(name, seq, id_, agent, content, meta, stamp)
+                        for seq, id_, agent, content, meta, stamp in data["insights"]
+                    ],
+                }
+                for name, data in document["topics"].items()
+            }
+            world = {
+                key: WorldEntry(
+                    MISSING if data["deleted"] else data["value"],
+                    data["version"],
+                    data["agent_id"],
+                    data["timestamp"],
+                )
+                for key, data in document["world"].items()
+            }
+        except (KeyError, TypeError, ValueError) as error:
+            raise ValueError(f"{path}: malformed KnowledgeBase file ({error!r})") from None
+        kb._storage.import_state({"topics": topics, "world": world})
+        return kb
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called."""
+        return self._closed
+
+    def close(self) -> None:
+        """Refuse writes from now on; every subscription drains, then ends. Idempotent."""
+        self._closed = True
+        with self._subscriptions_lock:
+            subs, self._subscriptions = self._subscriptions, ()
+        for sub in subs:
+            sub._queue.shutdown()
+
+    def __enter__(self) -> KnowledgeBase:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
