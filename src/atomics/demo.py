@@ -286,6 +286,7 @@ def main(
 
         return progress
 
+    agent_reasoning(1, 4 * work)  # warm-up, so that the first row is not the slow one
     results: dict[str, list[SwarmResult]] = {"KnowledgeBase": [], "article (one lock)": []}
     for count in counts:
         for label, make in (

@@ -31,7 +31,6 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol
 
 from atomics.sharded_dict import DELETE, MISSING, ShardedDict
@@ -39,9 +38,10 @@ from atomics.sharded_dict import DELETE, MISSING, ShardedDict
 __all__ = ["Insight", "MemoryStorage", "NewInsight", "Storage", "TopicLog", "WorldEntry"]
 
 
-@dataclass(frozen=True)
-class Insight:
-    """One entry of a topic's log. ``seq`` is per topic: 0, 1, 2, ... with no gaps."""
+class Insight(NamedTuple):
+    """One entry of a topic's log (immutable). ``seq`` is per topic: 0, 1, 2, ... with no
+    gaps. (A NamedTuple rather than a frozen dataclass: it is built on every append, and a
+    frozen dataclass's ``__init__`` costs several times more.)"""
 
     topic: str
     seq: int
@@ -50,6 +50,10 @@ class Insight:
     content: Any
     meta: Mapping[str, Any] | None
     timestamp: float
+
+
+# Builds an Insight from a tuple without NamedTuple's Python-level __new__ (half the cost).
+_make_insight = tuple.__new__
 
 
 class WorldEntry(NamedTuple):
@@ -82,6 +86,9 @@ class Storage(Protocol):
     on_world: Callable[[str, WorldEntry], None]  # called in version order per key
 
     def log_append(self, topic: str, records: Sequence[NewInsight]) -> list[Insight]: ...
+    def log_append_one(
+        self, topic: str, agent_id: str, content: Any, meta: Any, timestamp: float
+    ) -> Insight: ...
     def log_read(self, topic: str, after: int, limit: int | None) -> list[Insight]: ...
     def log_latest(self, topic: str, n: int) -> list[Insight]: ...
     def log_topics(self) -> list[str]: ...
@@ -138,6 +145,7 @@ class MemoryStorage:
         self.world: ShardedDict[str, WorldEntry] = ShardedDict(stripes=stripes)
         # Held while a topic is created or a subscriber registers with a backlog: a topic
         # cannot appear between a subscriber's backlog read and its registration.
+        self.local = threading.local()  # .logs: this thread's topic -> TopicLog cache
         self.registry_lock = threading.Lock()
         self.appended = threading.Condition(threading.Lock())  # log_wait's wake-up
         self.waiters = 0  # under appended's lock
@@ -146,10 +154,20 @@ class MemoryStorage:
 
     # --- log -------------------------------------------------------------------------------------
     def _log(self, topic: str) -> TopicLog:
-        log = self.topics.get(topic)
+        # A per-thread cache first: on free-threaded 3.13 a lookup in a dict shared between
+        # threads, of an object another live thread created, is ~100x slower than in a dict
+        # the calling thread owns (docs/sharded_dict.md). Logs are never removed, so a cached
+        # one stays valid.
+        cache: dict[str, TopicLog] | None = getattr(self.local, "logs", None)
+        if cache is None:
+            cache = self.local.logs = {}
+        log = cache.get(topic)
         if log is None:
-            with self.registry_lock:
-                log = self.topics.get_or_create(topic, lambda: TopicLog(self.retain))
+            log = self.topics.get(topic)
+            if log is None:
+                with self.registry_lock:
+                    log = self.topics.get_or_create(topic, lambda: TopicLog(self.retain))
+            cache[topic] = log
         return log
 
     def log_append(self, topic: str, records: Sequence[NewInsight]) -> list[Insight]:
@@ -173,6 +191,23 @@ class MemoryStorage:
             out.append(stored)
         return out
 
+    def log_append_one(
+        self, topic: str, agent_id: str, content: Any, meta: Any, timestamp: float
+    ) -> Insight:
+        """Append one insight without an explicit id (the hot path, kept flat)."""
+        log = self._log(topic)
+        with log.lock:
+            seq = log.next_seq
+            insight = _make_insight(
+                Insight, (topic, seq, f"{topic}#{seq}", agent_id, content, meta, timestamp)
+            )
+            log.entries.append(insight)
+            log.next_seq = seq + 1
+            self.on_insight(insight)  # under the lock: subscribers see seq order
+        if self.waiters:
+            self._wake_waiters()
+        return insight
+
     def _append_locked(
         self, log: TopicLog, topic: str, records: Sequence[NewInsight]
     ) -> list[Insight]:
@@ -180,14 +215,17 @@ class MemoryStorage:
         with log.lock:
             seq = log.next_seq
             for record in records:
-                insight = Insight(
-                    topic,
-                    seq,
-                    record.id if record.id is not None else f"{topic}#{seq}",
-                    record.agent_id,
-                    record.content,
-                    record.meta,
-                    record.timestamp,
+                insight = _make_insight(
+                    Insight,
+                    (
+                        topic,
+                        seq,
+                        record.id if record.id is not None else f"{topic}#{seq}",
+                        record.agent_id,
+                        record.content,
+                        record.meta,
+                        record.timestamp,
+                    ),
                 )
                 log.entries.append(insight)
                 seq += 1
@@ -195,10 +233,15 @@ class MemoryStorage:
             log.next_seq = seq
             for insight in out:  # under the lock: subscribers see this topic in seq order
                 self.on_insight(insight)
-        if self.waiters:  # racy read: a waiter that just missed it re-checks under the lock
-            with self.appended:
-                self.appended.notify_all()
+        if self.waiters:
+            self._wake_waiters()
         return out
+
+    def _wake_waiters(self) -> None:
+        # Called after a racy read of ``waiters`` (appends stay cheap); a waiter that misses
+        # this re-checks within its wait slice (see log_wait).
+        with self.appended:
+            self.appended.notify_all()
 
     def log_read(self, topic: str, after: int, limit: int | None) -> list[Insight]:
         log = self.topics.get(topic)  # a read never creates a topic

@@ -58,6 +58,7 @@ import math
 import os
 import pathlib
 import queue
+import sys
 import tempfile
 import threading
 import time
@@ -586,14 +587,30 @@ class KnowledgeBase:
         >>> kb.add_insight("a", "hi", insight_id="step-1").seq, kb.entry_count
         (0, 1)
         """
-        self._check_writable(agent_id)
-        _name("topic", topic)
-        if insight_id is not None:
-            _name("insight_id", insight_id)
-        if meta is not None and not isinstance(meta, Mapping):
-            raise TypeError(f"meta must be a mapping or None, got {type(meta).__name__}")
+        if (
+            self._closed
+            or type(agent_id) is not str
+            or not agent_id
+            or type(topic) is not str
+            or not topic
+            or (insight_id is not None and (type(insight_id) is not str or not insight_id))
+            or (meta is not None and not isinstance(meta, Mapping))
+            or _in_user_function.__dict__.get("depth")
+        ):  # something to refuse: the precise checks below raise the right error
+            self._check_writable(agent_id)
+            _name("topic", topic)
+            if insight_id is not None:
+                _name("insight_id", insight_id)
+            if meta is not None and not isinstance(meta, Mapping):
+                raise TypeError(f"meta must be a mapping or None, got {type(meta).__name__}")
+        # Interned: one immortal str per topic name on 3.13t, so lookups by other threads'
+        # equal strings avoid the cross-thread cost (docs/sharded_dict.md).
+        if insight_id is None:
+            return self._storage.log_append_one(
+                sys.intern(topic), agent_id, content, meta, time.time()
+            )
         record = NewInsight(insight_id, agent_id, content, meta, time.time())
-        return self._storage.log_append(topic, (record,))[0]
+        return self._storage.log_append(sys.intern(topic), (record,))[0]
 
     def add_insights(
         self,
@@ -749,7 +766,7 @@ class KnowledgeBase:
             self._subscriptions = tuple(s for s in self._subscriptions if s is not sub)
 
     def _publish_insight(self, insight: Insight) -> None:
-        for sub in self._subscriptions:  # a tuple: read without a lock
+        for sub in self._subscriptions:  # a tuple: read without a lock (usually empty)
             if sub._wants_insight(insight):
                 sub._offer(insight)
 

@@ -1,0 +1,166 @@
+"""Benchmark: KnowledgeBase vs the article's single-lock knowledge base.
+
+1. ``add_insight`` throughput at 1/2/4/8 writer threads (each thread its own agent id,
+   insights spread over 4 shared topics; SECONDS per measurement, medians of REPEATS).
+2. Read latency of ``insights(topic, since=cursor)`` (the article's base has no ``since``:
+   it copies the topic's list under its lock and the reader slices it) from one reader
+   thread while 1/2/4/8 writer threads add insights; median and 99th percentile in us.
+
+Every variant runs in the same process, interleaved; ratios against the article's base.
+Usage: python benchmarks/bench_knowledge_base.py
+"""
+
+from __future__ import annotations
+
+import gc
+import statistics
+import sys
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import _results
+from atomics import KnowledgeBase, runtime
+from atomics.demo import ArticleKnowledgeBase
+
+REPEATS = 5
+SECONDS = 0.5
+BATCH = 500
+THREAD_COUNTS = (1, 2, 4, 8)
+TOPICS = 4
+
+Adder = Callable[[str, Any, str], Any]  # (agent_id, content, topic)
+
+
+def make_kb() -> tuple[Adder, Callable[[str, int], int]]:
+    """(add, read since) for a fresh KnowledgeBase; read returns the new last seq."""
+    kb = KnowledgeBase()
+
+    def add(agent: str, content: Any, topic: str) -> Any:
+        return kb.add_insight(agent, content, topic=topic)
+
+    def read(topic: str, last: int) -> int:
+        new = kb.insights(topic, since=last)
+        return new[-1].seq if new else last
+
+    return add, read
+
+
+def make_article() -> tuple[Adder, Callable[[str, int], int]]:
+    kb = ArticleKnowledgeBase()
+
+    def add(agent: str, content: Any, topic: str) -> Any:
+        return kb.add_insight(agent, content, topic)
+
+    def read(topic: str, last: int) -> int:
+        entries = kb.insights(topic)  # the whole list, copied under the one lock
+        new = entries[last + 1 :]
+        return last + len(new)
+
+    return add, read
+
+
+VARIANTS = {"KnowledgeBase": make_kb, "article (one lock)": make_article}
+OWN_TOPICS = "KnowledgeBase, own topics"  # control: each thread writes topics of its own
+
+
+def add_rate(threads: int, make: Callable[[], tuple[Adder, Any]], own: bool = False) -> float:
+    gc.collect()  # every measurement starts from the same heap: the last one's garbage is gone
+    add, _ = make()
+
+    def prepare(t: int) -> Callable[[], int]:
+        agent = f"agent-{t}"
+        prefix = f"{agent}/" if own else ""
+        topics = [f"{prefix}topic-{n % TOPICS}" for n in range(t, t + BATCH)]
+
+        def step() -> int:
+            for n, topic in enumerate(topics):
+                add(agent, n, topic)
+            return BATCH
+
+        return step
+
+    return _results.rate_threads(threads, prepare, SECONDS)
+
+
+def read_latencies(writers: int, make: Callable[[], tuple[Adder, Any]]) -> list[float]:
+    """Per-call latencies (seconds) of the reader while ``writers`` threads add."""
+    gc.collect()
+    add, read = make()
+    stop = threading.Event()
+    start = threading.Barrier(writers + 1)
+
+    def write(t: int) -> None:
+        agent, n = f"agent-{t}", 0
+        start.wait()
+        while not stop.is_set():
+            add(agent, n, f"topic-{n % TOPICS}")
+            n += 1
+
+    threads = [threading.Thread(target=write, args=(t,)) for t in range(writers)]
+    for thread in threads:
+        thread.start()
+    start.wait()
+    latencies, last, deadline = [], -1, time.perf_counter() + SECONDS
+    while time.perf_counter() < deadline:
+        began = time.perf_counter()
+        last = read("topic-0", last)
+        latencies.append(time.perf_counter() - began)
+    stop.set()
+    for thread in threads:
+        thread.join()
+    return latencies
+
+
+def main() -> None:
+    info = runtime.runtime_info()
+    print(
+        f"{info.description}, {info.cpu_count} CPUs; {SECONDS} s per measurement, "
+        f"median of {REPEATS}"
+    )
+    rates: dict[tuple[str, int], list[float]] = {}
+    for _ in range(REPEATS):
+        for threads in THREAD_COUNTS:
+            for name, make in VARIANTS.items():
+                rates.setdefault((name, threads), []).append(add_rate(threads, make))
+            rates.setdefault((OWN_TOPICS, threads), []).append(add_rate(threads, make_kb, True))
+    article = "article (one lock)"
+    print("\nadd_insight: aggregate K insights/s (x own 1 thread; x the article's at that count)")
+    rows: list[dict[str, Any]] = []
+    for name in [*VARIANTS, OWN_TOPICS]:
+        cells = ""
+        for threads in THREAD_COUNTS:
+            rate = statistics.median(rates[(name, threads)])
+            own = rate / statistics.median(rates[(name, 1)])
+            vs = rate / statistics.median(rates[(article, threads)])
+            cells += f"{rate / 1e3:8.0f} ({own:4.2f}x, {vs:4.2f}x)"
+            rows.append({"test": "add", "variant": name, "threads": threads, "per_second": rate})
+        print(f"  {name:26}{cells}")
+    print("\ninsights(since=...) latency from one reader while N writers add: median / p99 us")
+    for name, make in VARIANTS.items():
+        cells = ""
+        for writers in THREAD_COUNTS:
+            samples: list[float] = []
+            for _ in range(REPEATS):
+                samples.extend(read_latencies(writers, make))
+            samples.sort()
+            median, p99 = statistics.median(samples), samples[int(len(samples) * 0.99)]
+            cells += f"{median * 1e6:9.1f} / {p99 * 1e6:7.1f}"
+            rows.append(
+                {
+                    "test": "read latency",
+                    "variant": name,
+                    "writers": writers,
+                    "median_s": median,
+                    "p99_s": p99,
+                    "reads": len(samples),
+                }
+            )
+        print(f"  {name:26}{cells}")
+    sys.stdout.flush()
+    _results.save("knowledge_base", {"seconds": SECONDS, "repeats": REPEATS, "rows": rows})
+
+
+if __name__ == "__main__":
+    main()
