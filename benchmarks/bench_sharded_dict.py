@@ -56,8 +56,10 @@ def interned_key(k: int) -> Any:
     return sys.intern(str(k))
 
 
-def sharded_step(d: ShardedDict[Any, int], workload: str) -> Step:
-    get, increment = d.get, d.increment
+def sharded_step(d: Any, workload: str) -> Step:
+    """The workload's loop on ``d``: a ShardedDict, or (read- and write-heavy only, single
+    operations being safe there) a plain dict or ft_utils.ConcurrentDict."""
+    get = d.get
 
     def read_heavy(keys: list[Any]) -> int:
         for i, key in enumerate(keys):
@@ -73,6 +75,7 @@ def sharded_step(d: ShardedDict[Any, int], workload: str) -> Step:
         return len(keys)
 
     def increment_heavy(keys: list[Any]) -> int:
+        increment = d.increment  # ShardedDict only: a plain read-add-write would lose updates
         for key in keys:
             increment(key)
         return len(keys)
@@ -113,24 +116,6 @@ def locked_step(d: dict[Any, int], lock: threading.Lock, workload: str) -> Step:
     }[workload]
 
 
-def plain_step(d: Any, workload: str) -> Step:
-    # Only single operations: a read-add-write on a plain dict loses updates.
-    def read_heavy(keys: list[Any]) -> int:
-        for i, key in enumerate(keys):
-            if i % 10:
-                d.get(key)
-            else:
-                d[key] = i
-        return len(keys)
-
-    def write_heavy(keys: list[Any]) -> int:
-        for i, key in enumerate(keys):
-            d[key] = i
-        return len(keys)
-
-    return read_heavy if workload == "read-heavy" else write_heavy
-
-
 Variant = tuple[Callable[[], Callable[[], Step]], Callable[[int], Any]]
 
 
@@ -158,7 +143,7 @@ def variants(workload: str, keys: int) -> dict[str, Variant]:
 
     def v_plain() -> Callable[[], Step]:
         d = filled(int_key)
-        return lambda: plain_step(d, workload)
+        return lambda: sharded_step(d, workload)
 
     def v_private() -> Callable[[], Step]:
         return lambda: sharded_step(ShardedDict(filled(int_key)), workload)  # made by the thread
@@ -167,7 +152,7 @@ def variants(workload: str, keys: int) -> dict[str, Variant]:
         d = ConcurrentDict()
         for k in range(keys):
             d[k] = 0
-        return lambda: plain_step(d, workload)
+        return lambda: sharded_step(d, workload)
 
     table: dict[str, Variant] = {
         "ShardedDict": (v_sharded(int_key, False), int_key),
