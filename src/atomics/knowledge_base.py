@@ -253,6 +253,12 @@ class Subscription:
     ``get``/``get_many`` raise ``queue.Empty`` on timeout and ``ShutDown`` (or
     :class:`SubscriptionOverflow`) once the subscription has ended and is drained;
     iteration stops there. Use it from the reading thread(s); ``close()`` from any.
+
+    >>> kb = KnowledgeBase(); feed = kb.subscribe(topics=["t"])
+    >>> _ = kb.add_insight("a", "hello", topic="t"); feed.get(timeout=1).content
+    'hello'
+    >>> feed.close(); list(feed)
+    []
     """
 
     def __init__(
@@ -402,7 +408,13 @@ def _check_expected_version(expected_version: Any) -> None:
 
 # --- the world model -------------------------------------------------------------------------
 class World:
-    """The KnowledgeBase's versioned key-value world model (``kb.world``)."""
+    """The KnowledgeBase's versioned key-value world model (``kb.world``). Every method is
+    atomic per key (one ``compute`` under the key's stripe lock); reads take no lock.
+
+    >>> world = KnowledgeBase().world
+    >>> world.put("plan", "draft", agent_id="a").version, world.get("plan").value
+    (1, 'draft')
+    """
 
     def __init__(self, kb: KnowledgeBase) -> None:
         self._kb = kb
