@@ -183,12 +183,11 @@ def run_swarm(
     base: the insight only (it offers nothing else). ``progress(done, total)`` is called
     from the main thread while the swarm runs.
     """
-    full = isinstance(kb, KnowledgeBase)
-    if full:
-        assert isinstance(kb, KnowledgeBase)
-        kb.world.register_reducer("best/*", "max")
-        kb.world.register_reducer("steps-done", "sum")
-        subscription = kb.subscribe(prefix="research/", exclude_agent="summariser")
+    full = kb if isinstance(kb, KnowledgeBase) else None  # None: the article's base
+    if full is not None:
+        full.world.register_reducer("best/*", "max")
+        full.world.register_reducer("steps-done", "sum")
+        subscription = full.subscribe(prefix="research/", exclude_agent="summariser")
     best: dict[str, int] = {}
     seen = [0]
 
@@ -205,13 +204,12 @@ def run_swarm(
         for step in range(steps):
             score = agent_reasoning(a + 1, work)
             finding = {"step": step, "score": score}
-            if full:
-                assert isinstance(kb, KnowledgeBase)
-                kb.add_insight(
+            if full is not None:
+                full.add_insight(
                     name, finding, topic=f"research/{field}", insight_id=f"{name}/step-{step}"
                 )
-                kb.world.merge(f"best/{field}", score, agent_id=name)
-                kb.world.merge("steps-done", 1, agent_id=name)
+                full.world.merge(f"best/{field}", score, agent_id=name)
+                full.world.merge("steps-done", 1, agent_id=name)
             else:
                 kb.add_insight(name, finding, topic=f"research/{field}")
 
@@ -222,7 +220,7 @@ def run_swarm(
 
     start_line = threading.Barrier(threads + 1)
     workers = [threading.Thread(target=worker, args=(t,)) for t in range(threads)]
-    reader = threading.Thread(target=summarise) if full else None
+    reader = threading.Thread(target=summarise) if full is not None else None
     for thread in [*workers, *([reader] if reader else [])]:
         thread.start()
     start_line.wait()
@@ -234,11 +232,11 @@ def run_swarm(
                 progress(kb.entry_count, agents * steps)
     seconds = time.perf_counter() - began
     expected = agents * steps
-    if isinstance(kb, KnowledgeBase):
-        stored = kb.entry_count
-        steps_done = kb.world.get("steps-done")
+    if full is not None:
+        stored = full.entry_count
+        steps_done = full.world.get("steps-done")
         lost = (expected - stored) + (expected - (steps_done.value if steps_done else 0))
-        kb.close()  # the subscriber drains, then ends
+        full.close()  # the subscriber drains, then ends
         assert reader is not None
         reader.join()
         summary = ", ".join(f"{field} {best.get(field, 0)}" for field in FIELDS)

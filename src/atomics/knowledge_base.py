@@ -202,6 +202,11 @@ def _name(argument: str, value: object) -> str:
     return value
 
 
+def _check_meta(meta: object) -> None:
+    if meta is not None and not isinstance(meta, Mapping):
+        raise TypeError(f"meta must be a mapping or None, got {type(meta).__name__}")
+
+
 def _check_json(value: Any, where: str) -> None:
     """Raise TypeError naming ``where`` if JSON cannot hold ``value`` exactly."""
     if value is None or isinstance(value, (bool, str, int)):
@@ -399,6 +404,16 @@ class Subscription:
         self.close()
 
 
+def _require_version(key: str, current: WorldEntry | None, expected_version: Any) -> None:
+    """Raise Conflict unless ``expected_version`` is ANY or the key's version (None: absent,
+    a tombstone counting as absent). Called under the key's stripe lock."""
+    if expected_version is ANY:
+        return
+    now = None if current is None or current.value is MISSING else current.version
+    if now != expected_version:
+        raise Conflict(key, expected_version, now)
+
+
 def _check_expected_version(expected_version: Any) -> None:
     if expected_version is ANY or expected_version is None:
         return
@@ -442,11 +457,7 @@ class World:
         _check_expected_version(expected_version)
 
         def write(current: WorldEntry | None) -> WorldEntry:
-            present = current is not None and current.value is not MISSING
-            if expected_version is not ANY:
-                now = current.version if present and current is not None else None
-                if now != expected_version:
-                    raise Conflict(key, expected_version, now)
+            _require_version(key, current, expected_version)
             return self._next(current, value, agent_id)
 
         return self._compute(key, write)
@@ -490,12 +501,8 @@ class World:
 
         def write(current: WorldEntry | None) -> WorldEntry | None:
             nonlocal deleted
-            present = current is not None and current.value is not MISSING
-            if expected_version is not ANY:
-                now = current.version if present and current is not None else None
-                if now != expected_version:
-                    raise Conflict(key, expected_version, now)
-            if not present:
+            _require_version(key, current, expected_version)
+            if current is None or current.value is MISSING:  # absent, or a tombstone
                 return None
             deleted = True
             return self._next(current, MISSING, agent_id)
@@ -613,8 +620,7 @@ class KnowledgeBase:
             _name("topic", topic)
             if insight_id is not None:
                 _name("insight_id", insight_id)
-            if meta is not None and not isinstance(meta, Mapping):
-                raise TypeError(f"meta must be a mapping or None, got {type(meta).__name__}")
+            _check_meta(meta)
         # Interned: one immortal str per topic name on 3.13t, so lookups by other threads'
         # equal strings avoid the cross-thread cost (docs/sharded_dict.md).
         if insight_id is None:
@@ -635,8 +641,7 @@ class KnowledgeBase:
         """Append several insights to ``topic`` with contiguous seqs (one lock hold)."""
         self._check_writable(agent_id)
         _name("topic", topic)
-        if meta is not None and not isinstance(meta, Mapping):
-            raise TypeError(f"meta must be a mapping or None, got {type(meta).__name__}")
+        _check_meta(meta)
         now = time.time()
         records = [NewInsight(None, agent_id, content, meta, now) for content in contents]
         return self._storage.log_append(topic, records) if records else []
