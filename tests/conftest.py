@@ -9,6 +9,8 @@ would silently test nothing that matters, so the session fails instead.
 from __future__ import annotations
 
 import os
+import time
+from collections.abc import Callable
 
 import pytest
 
@@ -36,3 +38,18 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if problem is not None:
         session.config.get_terminal_writer().line(f"\nLEG CHECK FAILED: {problem}", red=True)
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def _wait_until(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
+    """Spin (yielding the CPU) until ``predicate()``; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            pytest.fail("condition not reached in time")
+        os.sched_yield()
+
+
+@pytest.fixture
+def wait_until() -> Callable[..., None]:
+    """Waits on an observable state with a timeout -- never a sleep as synchronisation."""
+    return _wait_until

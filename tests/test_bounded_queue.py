@@ -5,7 +5,6 @@ build switches threads there."""
 
 from __future__ import annotations
 
-import os
 import pickle
 import queue
 import random
@@ -34,13 +33,7 @@ from atomics.testing.controls import BoundedQueueModel
 SLACK = 2.0  # scheduling slack allowed on a timed wait (a loaded 2-CPU CI machine)
 
 
-def wait_until(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
-    """Spin (yielding the CPU) until ``predicate()``; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            pytest.fail("condition not reached in time")
-        os.sched_yield()
+WaitUntil = Callable[..., None]  # the wait_until fixture (tests/conftest.py)
 
 
 def start(target: Callable[[], object]) -> tuple[threading.Thread, list[Any]]:
@@ -211,7 +204,9 @@ def test_immediate_shutdown_returns_the_dropped_items_and_releases_join() -> Non
 
 
 @pytest.mark.parametrize("immediate", [False, True])
-def test_shutdown_wakes_every_blocked_producer_and_consumer(immediate: bool) -> None:
+def test_shutdown_wakes_every_blocked_producer_and_consumer(
+    immediate: bool, wait_until: WaitUntil
+) -> None:
     empty: BoundedQueue[int] = BoundedQueue(2)
     full: BoundedQueue[int] = BoundedQueue(2)
     full.put_many([1, 2])
@@ -229,7 +224,7 @@ def test_shutdown_wakes_every_blocked_producer_and_consumer(immediate: bool) -> 
     assert full.drain() == ([] if immediate else [1, 2])
 
 
-def test_blocked_batch_producer_does_not_strand_a_single_one() -> None:
+def test_blocked_batch_producer_does_not_strand_a_single_one(wait_until: WaitUntil) -> None:
     # A get frees one slot while a put_many(2) and a put(1) both wait: the put must go in.
     q: BoundedQueue[int] = BoundedQueue(2)
     q.put_many([1, 2])
@@ -347,7 +342,7 @@ def test_bulk_stress_catches_an_overfilling_put() -> None:
     pytest.fail("the check-then-act put never overfilled the queue")
 
 
-def shutdown_round(seed: int) -> None:
+def shutdown_round(seed: int, wait_until: WaitUntil) -> None:
     """3 producers and 3 iterating consumers; shut down at a random moment (immediately or
     not); every accepted item is delivered or returned by shutdown, exactly once."""
     rng = random.Random(seed)
@@ -390,5 +385,7 @@ def shutdown_round(seed: int) -> None:
 
 
 @pytest.mark.parametrize("seed", range(6))
-def test_shutdown_at_a_random_moment_loses_nothing_and_deadlocks_nowhere(seed: int) -> None:
-    shutdown_round(seed)
+def test_shutdown_at_a_random_moment_loses_nothing_and_deadlocks_nowhere(
+    seed: int, wait_until: WaitUntil
+) -> None:
+    shutdown_round(seed, wait_until)

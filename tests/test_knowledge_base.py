@@ -5,7 +5,6 @@ negative control (the article's knowledge base without its lock)."""
 from __future__ import annotations
 
 import json
-import os
 import pathlib
 import queue
 import signal
@@ -13,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -435,7 +435,9 @@ while True:
 """
 
 
-def test_a_save_killed_midway_leaves_the_old_file_intact(tmp_path: pathlib.Path) -> None:
+def test_a_save_killed_midway_leaves_the_old_file_intact(
+    tmp_path: pathlib.Path, wait_until: Callable[..., None]
+) -> None:
     path = tmp_path / "kb.json"
     populated().save(path)
     before = path.read_bytes()
@@ -444,11 +446,10 @@ def test_a_save_killed_midway_leaves_the_old_file_intact(tmp_path: pathlib.Path)
     )
     try:
         assert child.stdout is not None and child.stdout.readline().strip() == "ready"
-        deadline = time.monotonic() + 60
         # Kill it while a temporary file exists, i.e. mid-save (whatever the file holds).
-        while not any(p.name.startswith(".kb.json.") for p in tmp_path.iterdir()):
-            assert time.monotonic() < deadline, "the child never started a save"
-            os.sched_yield()
+        wait_until(
+            lambda: any(p.name.startswith(".kb.json.") for p in tmp_path.iterdir()), timeout=60
+        )
         child.send_signal(signal.SIGKILL)
     finally:
         child.wait(30)
