@@ -8,8 +8,11 @@ STRESS_SECONDS ?= 60
 VENV_FT        := .venv-ft
 VENV_GIL       := .venv-gil
 VENV_DEV       := .venv-dev
+VENV_BENCH_FT  := .venv-bench-ft
+VENV_BENCH_GIL := .venv-bench-gil
+BENCHES        ?= $(wildcard benchmarks/bench_*.py)
 
-.PHONY: demo test stress bench lint ft-python clean
+.PHONY: demo test stress bench bench-promote bench-tables bench-check-tables lint ft-python clean
 .DEFAULT_GOAL := demo
 
 ## demo: run the demo on the free-threaded interpreter
@@ -26,16 +29,33 @@ stress:
 	@scripts/ensure-venv $(VENV_FT) "$$(scripts/ft-python)" test
 	$(VENV_FT)/bin/python -m atomics stress --seconds $(STRESS_SECONDS)
 
-## bench: every benchmarks/bench_*.py on both interpreters; raw results in benchmarks/results/
+## bench: each of $(BENCHES) on both interpreters; every run writes a NEW file under
+## benchmarks/results/runs/ (never the reference results: see bench-promote)
 bench:
-	@scripts/ensure-venv $(VENV_FT) "$$(scripts/ft-python)" test
-	@scripts/ensure-venv $(VENV_GIL) $(GIL_PYTHON) test
-	@for bench in benchmarks/bench_*.py; do \
-		for venv in $(VENV_FT) $(VENV_GIL); do \
-			echo "== $$bench on $$venv"; \
+	@scripts/ensure-venv $(VENV_BENCH_FT) "$$(scripts/ft-python)" bench
+	@scripts/ensure-venv $(VENV_BENCH_GIL) $(GIL_PYTHON) bench
+	@for bench in $(BENCHES); do \
+		for venv in $(VENV_BENCH_FT) $(VENV_BENCH_GIL); do \
+			echo "== $$bench on $$venv"; began=$$(date +%s); \
 			$$venv/bin/python $$bench || exit 1; \
+			echo "== $$bench on $$venv: $$(( $$(date +%s) - began )) s"; \
 		done; \
 	done
+	@echo "new runs are in benchmarks/results/runs/; the reference results are unchanged"
+	@echo "(promote runs with make bench-promote, then make bench-tables)"
+
+## bench-promote: make runs the reference results; RUNS="FILE ..." (default: the newest run of
+## each benchmark and interpreter); REPLACE=1 to replace existing references
+bench-promote:
+	PYTHONPATH=src $(GIL_PYTHON) benchmarks/promote.py $(if $(RUNS),$(RUNS),--latest) $(if $(REPLACE),--replace)
+
+## bench-tables: regenerate the benchmark tables in docs/ from the reference results
+bench-tables:
+	$(GIL_PYTHON) benchmarks/tables.py
+
+## bench-check-tables: fail if a table in docs/ differs from what bench-tables would write
+bench-check-tables:
+	$(GIL_PYTHON) benchmarks/tables.py --check
 
 ## lint: ruff and mypy --strict
 lint:
@@ -49,4 +69,4 @@ ft-python:
 	@scripts/ft-python
 
 clean:
-	rm -rf $(VENV_FT) $(VENV_GIL) $(VENV_DEV) .test-results .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV_FT) $(VENV_GIL) $(VENV_DEV) $(VENV_BENCH_FT) $(VENV_BENCH_GIL) .test-results .pytest_cache .mypy_cache .ruff_cache

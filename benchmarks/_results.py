@@ -1,33 +1,250 @@
-"""Shared benchmark plumbing: timing threads from a common start, and writing raw results
-to benchmarks/results/<name>-<interpreter>.json with the runtime facts (interpreter, GIL
-state, CPU count) beside the figures.
+"""Shared benchmark plumbing: the one results format, provenance, and thread timing.
+
+Every ``benchmarks/bench_*.py`` records its figures as *cells*: one measured quantity
+(``metric``, with its ``unit`` and whether higher is better) for one configuration (``key``:
+variant, threads, ...), holding every repetition (``samples``) and their summary (median, min,
+max, standard deviation, quartiles and IQR).  A run's file adds the provenance: UTC date,
+commit and whether the tree was dirty, CPU model and counts, interpreter and GIL state, the
+exact command and the environment variables that change what a benchmark does.
+
+Each run writes a *new* file, ``benchmarks/results/runs/<bench>-<date>-<commit>-<interp>.json``
+(opened with exclusive create: nothing is ever overwritten; runs are not committed).  The
+reference results that the docs cite live in ``benchmarks/results/reference/`` and change
+only through ``benchmarks/promote.py`` (``make bench-promote``).  The format is described in
+``benchmarks/README.md``; ``FORMAT`` and ``FORMAT_VERSION`` name it inside each file.
 """
 
 from __future__ import annotations
 
+import datetime
 import json
+import math
+import os
 import pathlib
 import platform
+import shlex
+import statistics
+import subprocess
+import sys
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import asdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from atomics import runtime
 
-RESULTS = pathlib.Path(__file__).parent / "results"
+FORMAT = "atomics-bench"
+FORMAT_VERSION = 1
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+RESULTS = pathlib.Path(__file__).resolve().parent / "results"
+REFERENCE = RESULTS / "reference"
+# Environment variables that change what a benchmark measures: recorded with each run.
+RECORDED_ENV = ("BENCH_SECONDS", "PYTHON_GIL", "PYTHONHASHSEED", "OPENBLAS_CORETYPE")
+
+Key = Mapping[str, Any]
 
 
-def save(name: str, payload: dict[str, Any]) -> pathlib.Path:
-    """Write ``payload`` plus the runtime facts; return the file's path."""
-    info = runtime.runtime_info()
-    tag = f"{platform.python_version()}{'t' if info.gil_disabled_build else ''}"
-    RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / f"{name}-{tag}.json"
-    out.write_text(json.dumps({"runtime": asdict(info), **payload}, indent=2) + "\n")
-    print(f"raw results: {out}")
+def runs_dir() -> pathlib.Path:
+    """Where new run files go: ``$ATOMICS_BENCH_RUNS`` or ``benchmarks/results/runs``."""
+    override = os.environ.get("ATOMICS_BENCH_RUNS")
+    return pathlib.Path(override) if override else RESULTS / "runs"
+
+
+def summarize(samples: Sequence[float]) -> dict[str, Any]:
+    """The summary kept beside a cell's samples.
+
+    >>> s = summarize([1.0, 2.0, 3.0, 4.0])
+    >>> (s["repetitions"], s["median"], s["min"], s["max"], s["iqr"])
+    (4, 2.5, 1.0, 4.0, 2.0)
+    >>> summarize([5.0])["stdev"] is None
+    True
+    >>> summarize([])["median"] is None  # nothing to measure (a control never caught)
+    True
+    """
+    values = [float(v) for v in samples]
+    if not values:
+        fields = ("median", "min", "max", "mean", "stdev", "q1", "q3", "iqr")
+        return {"repetitions": 0, **dict.fromkeys(fields)}
+    if any(math.isnan(v) for v in values):
+        raise ValueError("samples: NaN is not a measurement")
+    n = len(values)
+    if n >= 2:
+        q1, _, q3 = statistics.quantiles(values, n=4, method="inclusive")
+        stdev: float | None = statistics.stdev(values)
+    else:
+        q1 = q3 = values[0]
+        stdev = None
+    return {
+        "repetitions": n,
+        "median": statistics.median(values),
+        "min": min(values),
+        "max": max(values),
+        "mean": statistics.fmean(values),
+        "stdev": stdev,
+        "q1": q1,
+        "q3": q3,
+        "iqr": q3 - q1,
+    }
+
+
+def cell(
+    key: Key,
+    metric: str,
+    samples: Sequence[float],
+    *,
+    unit: str,
+    higher_is_better: bool = True,
+    info: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """One measured quantity for one configuration, with every repetition and its summary.
+
+    ``key`` identifies the configuration (JSON scalars only); ``info`` carries facts that are
+    not measurements (counts, verdicts).
+    """
+    for name, value in key.items():
+        if not isinstance(value, (str, int, float, bool)) and value is not None:
+            raise TypeError(f"key[{name!r}]: JSON scalars only, got {type(value).__name__}")
+    out: dict[str, Any] = {
+        "key": dict(key),
+        "metric": metric,
+        "unit": unit,
+        "higher_is_better": higher_is_better,
+        "samples": [float(v) for v in samples],
+        **summarize(samples),
+    }
+    if info:
+        out["info"] = dict(info)
     return out
+
+
+def _git(*args: str) -> str | None:
+    try:
+        done = subprocess.run(
+            ["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=30, check=False
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout.strip() if done.returncode == 0 else None
+
+
+def cpu_model() -> str:
+    """The CPU's model name (``/proc/cpuinfo`` on Linux, else ``platform.processor()``)."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.lower().startswith(("model name", "hardware", "cpu model")):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown"
+
+
+def interpreter_tag() -> str:
+    """``3.13.15t`` for a free-threaded build, ``3.11.7`` for a GIL build."""
+    return f"{platform.python_version()}{'t' if runtime.gil_disabled_build() else ''}"
+
+
+def provenance(argv: Sequence[str] | None = None) -> dict[str, Any]:
+    """Where, when, on what and by which command a run was made."""
+    info = runtime.runtime_info()
+    status = _git("status", "--porcelain", "--untracked-files=no")
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        usable = info.cpu_count
+    command = [sys.executable, *(sys.argv if argv is None else argv)]
+    return {
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "commit": _git("rev-parse", "HEAD"),
+        "dirty": None if status is None else bool(status),
+        "cpu_model": cpu_model(),
+        "cpu_count": info.cpu_count,
+        "cpus_usable": usable,
+        "machine": platform.machine(),
+        "platform": platform.platform(),
+        "implementation": info.implementation,
+        "python_version": info.version,
+        "interpreter": interpreter_tag(),
+        "sys_version": sys.version,
+        "executable": info.executable,
+        "gil_disabled_build": info.gil_disabled_build,
+        "gil_enabled": info.gil_enabled,
+        "description": info.description,
+        "command": shlex.join(command),
+        "cwd": os.getcwd(),
+        "env": {name: os.environ[name] for name in RECORDED_ENV if name in os.environ},
+    }
+
+
+def run_file_name(name: str, prov: Mapping[str, Any]) -> str:
+    """``<bench>-<YYYYmmddTHHMMSSZ>-<commit12>[-dirty]-<interpreter>.json``."""
+    stamp = datetime.datetime.fromisoformat(prov["date"]).strftime("%Y%m%dT%H%M%SZ")
+    commit = (prov["commit"] or "nocommit")[:12] + ("-dirty" if prov["dirty"] else "")
+    return f"{name}-{stamp}-{commit}-{prov['interpreter']}.json"
+
+
+def save(
+    name: str,
+    cells: Iterable[Mapping[str, Any]],
+    *,
+    parameters: Mapping[str, Any] | None = None,
+    derived: Mapping[str, Any] | None = None,
+    argv: Sequence[str] | None = None,
+) -> pathlib.Path:
+    """Write one run of benchmark ``name`` to a new file under :func:`runs_dir`.
+
+    ``parameters``: what the run was asked to do (sizes, repetitions); ``derived``: figures
+    computed from the cells' medians (ratios) for the console and the reader.  Never replaces
+    a file: a name already taken gets a ``-2``, ``-3``, ... suffix.
+    """
+    cells = list(cells)
+    seen = set()
+    for c in cells:
+        ident = (c["metric"], json.dumps(c["key"], sort_keys=True))
+        if ident in seen:
+            raise ValueError(f"cells: two cells with metric {c['metric']!r} and key {c['key']}")
+        seen.add(ident)
+    prov = provenance(argv)
+    payload = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "benchmark": name,
+        "provenance": prov,
+        "parameters": dict(parameters or {}),
+        "cells": cells,
+        "derived": dict(derived or {}),
+    }
+    text = json.dumps(payload, indent=1, allow_nan=False) + "\n"
+    folder = runs_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    base = run_file_name(name, prov)
+    for attempt in range(1, 1000):
+        out = folder / (base if attempt == 1 else base.replace(".json", f"-{attempt}.json"))
+        try:
+            with open(out, "x", encoding="utf-8") as f:
+                f.write(text)
+        except FileExistsError:
+            continue
+        print(f"results: {out}")
+        return out
+    raise FileExistsError(f"no free run file name for {base} in {folder}")
+
+
+def load(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read a results file and check that it is in this format."""
+    data: dict[str, Any] = json.loads(pathlib.Path(path).read_text(encoding="utf-8"))
+    if data.get("format") != FORMAT:
+        raise ValueError(f"{path}: not an {FORMAT} results file")
+    if data.get("format_version") != FORMAT_VERSION:
+        raise ValueError(
+            f"{path}: format version {data.get('format_version')}, expected {FORMAT_VERSION}"
+        )
+    return data
+
+
+def index(data: Mapping[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
+    """``(metric, canonical key JSON) -> cell`` for a loaded results file."""
+    return {(c["metric"], json.dumps(c["key"], sort_keys=True)): c for c in data["cells"]}
 
 
 def time_threads(threads: int, prepare: Callable[[int], Callable[[], object]]) -> float:

@@ -216,7 +216,7 @@ def main() -> None:
         f"{MAXSIZE}, median of {REPEATS}; ft_utils: "
         f"{'installed' if StdConcurrentQueue else 'not installed'}"
     )
-    rows = []
+    cells: list[dict[str, Any]] = []
     for (kind, item), batched in itertools.product(ITEM_KINDS.items(), (False, True)):
         table = movers(batched)
         rates: dict[tuple[str, int], list[float]] = {}
@@ -227,31 +227,30 @@ def main() -> None:
         label = f"{kind}, " + (f"batches of {BATCH}" if batched else "single items")
         print(f"\n{label}: M items/s at 1P1C / 2P2C / 4P4C (and x queue.Queue in the same cell)")
         for name in table:
-            cells = ""
+            line = ""
             for pairs in PAIRS:
                 rate = statistics.median(rates[(name, pairs)])
                 base = statistics.median(rates[("queue.Queue", pairs)])
-                cells += f"{rate / 1e6:8.2f} ({rate / base:5.2f}x)"
-                rows.append(
-                    {
-                        "items": kind,
-                        "batched": batched,
-                        "variant": name,
-                        "pairs": pairs,
-                        "items_per_second": rate,
-                        "runs": rates[(name, pairs)],
-                    }
+                line += f"{rate / 1e6:8.2f} ({rate / base:5.2f}x)"
+                cells.append(
+                    _results.cell(
+                        {"items": kind, "batched": batched, "variant": name, "pairs": pairs},
+                        "items_per_second",
+                        rates[(name, pairs)],
+                        unit="items/s",
+                    )
                 )
-            print(f"  {name:28}{cells}")
+            print(f"  {name:28}{line}")
         sys.stdout.flush()
     _results.save(
         "bounded_queue",
-        {
+        cells,
+        parameters={
             "items_per_producer": ITEMS,
             "batch": BATCH,
             "maxsize": MAXSIZE,
             "repeats": REPEATS,
-            "rows": rows,
+            "pairs": PAIRS,
             "ft_utils": StdConcurrentQueue is not None,
         },
     )

@@ -1,6 +1,6 @@
 """Benchmark: the linearizability checker deciding 4-thread x 6-operation histories.
 
-Three histories, each decided from scratch (a fresh transition memo) REPEATS times:
+Four histories, each decided from scratch (a fresh transition memo) on every call:
 
 * counter, linearizable: increments whose intervals all overlap (many valid orders);
 * counter, not linearizable: the same with one lost update (the outcomes prune the
@@ -9,8 +9,14 @@ Three histories, each decided from scratch (a fresh transition memo) REPEATS tim
 * accumulator, worst case: adds that return nothing, then a wrong total -- no outcome
   prunes the search, so it must visit every reachable configuration before saying no.
 
-Prints the median and maximum time per decision and writes
-benchmarks/results/checker-<interpreter>.json. Target: well under a second.
+Timed with pyperf (``pip install 'ft-atomics[bench]'``): a single-threaded function whose
+cost is the question is what pyperf's model of calibrated loops in fresh worker processes is
+made for. Each cell's samples are pyperf's values (seconds per decision, one per loop run,
+from every worker process); pyperf's own file is written beside the run file, so
+``python -m pyperf compare_to`` also works on it. Without pyperf (Python 3.10) it falls back to
+REPEATS timed calls in this process, and says so in the results. Target: well under a second.
+
+Usage: python benchmarks/bench_checker.py [pyperf options, e.g. --fast]
 """
 
 from __future__ import annotations
@@ -80,41 +86,77 @@ def silent_adds_wrong_total() -> list[OpRecord]:
     return history
 
 
-def time_decisions(history: list[OpRecord], model: Any) -> dict[str, Any]:
-    seconds = []
-    verdict = steps = None
-    for _ in range(REPEATS):
-        began = time.perf_counter()
-        result = check_history(history, model)
-        seconds.append(time.perf_counter() - began)
-        verdict, steps = result.verdict.value, result.steps
+def cases() -> dict[str, tuple[list[OpRecord], Any]]:
     return {
-        "verdict": verdict,
-        "steps": steps,
-        "median_seconds": statistics.median(seconds),
-        "max_seconds": max(seconds),
-    }
-
-
-def main() -> None:
-    info = runtime.runtime_info()
-    cases = {
         "counter, linearizable": (overlapping_increments(False), CounterModel),
         "counter, lost update": (overlapping_increments(True), CounterModel),
         "mapping, 2 keys (partitioned)": (two_key_adds(), MapModel),
         "accumulator, wrong total (worst case)": (silent_adds_wrong_total(), Accumulator),
     }
-    print(
-        f"{info.description}, {info.cpu_count} CPUs; 4 threads x 6 operations, median of {REPEATS}"
-    )
-    rows = {}
-    for name, (history, model) in cases.items():
-        row = rows[name] = time_decisions(history, model)
-        print(
-            f"  {name:36} {row['verdict']:17} {row['steps']:6} steps  "
-            f"median {row['median_seconds'] * 1e3:7.2f} ms  max {row['max_seconds'] * 1e3:7.2f} ms"
+
+
+def timings_pyperf(pyperf: Any) -> tuple[dict[str, list[float]], Any] | None:
+    """Seconds per decision for each case, from pyperf; None in a pyperf worker process."""
+    runner = pyperf.Runner(processes=10, values=3)
+    benches = {}
+    for name, (history, model) in cases().items():
+        benches[name] = runner.bench_func(name, check_history, history, model)
+    if runner.args.worker:
+        return None
+    suite = pyperf.BenchmarkSuite([b for b in benches.values() if b is not None])
+    return {name: list(b.get_values()) for name, b in benches.items()}, suite
+
+
+def timings_fallback() -> dict[str, list[float]]:
+    out: dict[str, list[float]] = {}
+    for name, (history, model) in cases().items():
+        for _ in range(REPEATS):
+            began = time.perf_counter()
+            check_history(history, model)
+            out.setdefault(name, []).append(time.perf_counter() - began)
+    return out
+
+
+def main() -> None:
+    try:
+        import pyperf  # type: ignore[import-not-found]
+    except ImportError:
+        pyperf = None
+    suite = None
+    if pyperf is not None:
+        measured = timings_pyperf(pyperf)
+        if measured is None:  # a worker: pyperf's parent collects and reports
+            return
+        timings, suite = measured
+        timer = f"pyperf {pyperf.__version__}, 10 processes x 3 values, calibrated loops"
+    else:
+        timings = timings_fallback()
+        timer = f"time.perf_counter, {REPEATS} calls in one process (pyperf not installed)"
+    info = runtime.runtime_info()
+    print(f"{info.description}, {info.cpu_count} CPUs; 4 threads x 6 operations; {timer}")
+    cells = []
+    for name, (history, model) in cases().items():
+        result = check_history(history, model)
+        values = timings[name]
+        cells.append(
+            _results.cell(
+                {"case": name},
+                "seconds_per_decision",
+                values,
+                unit="s",
+                higher_is_better=False,
+                info={"verdict": result.verdict.value, "steps": result.steps},
+            )
         )
-    _results.save("checker", {"cases": rows})
+        print(
+            f"  {name:36} {result.verdict.value:17} {result.steps:6} steps  "
+            f"median {statistics.median(values) * 1e3:7.2f} ms  max {max(values) * 1e3:7.2f} ms"
+        )
+    out = _results.save("checker", cells, parameters={"timer": timer})
+    if suite is not None:
+        native = out.with_suffix(".pyperf.json")
+        suite.dump(str(native), replace=False)
+        print(f"pyperf's own results: {native}")
 
 
 if __name__ == "__main__":

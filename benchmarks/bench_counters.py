@@ -99,7 +99,8 @@ def main() -> None:
             for name, factory in variants().items():
                 seconds = run(threads, ops, factory())
                 timings.setdefault((name, threads), []).append(seconds)
-    rates = {key: key[1] * ops / statistics.median(values) for key, values in timings.items()}
+    samples = {key: [key[1] * ops / s for s in values] for key, values in timings.items()}
+    rates = {key: statistics.median(values) for key, values in samples.items()}
     header = "  variant                    " + "".join(f"{t:>9}T" for t in THREAD_COUNTS)
     print("\naggregate M increments/s")
     print(header)
@@ -114,16 +115,18 @@ def main() -> None:
     print(f"\nAtomicInteger 1-thread rate / locked += 1-thread rate: {cost:.2f}x")
     _results.save(
         "counters",
-        {
-            "ops_per_thread": ops,
-            "repeats": REPEATS,
-            "rates": [
-                {"variant": name, "threads": t, "ops_per_second": rates[(name, t)]}
-                for name in variants()
-                for t in THREAD_COUNTS
-            ],
-            "atomic_integer_vs_locked_1t": cost,
-        },
+        [
+            _results.cell(
+                {"variant": name, "threads": t},
+                "increments_per_second",
+                samples[(name, t)],
+                unit="increments/s",
+            )
+            for name in variants()
+            for t in THREAD_COUNTS
+        ],
+        parameters={"ops_per_thread": ops, "repeats": REPEATS, "thread_counts": THREAD_COUNTS},
+        derived={"atomic_integer_vs_locked_1t": cost},
     )
 
 

@@ -1,7 +1,7 @@
 """Benchmark: the cross-thread dict cliff on free-threaded CPython, and what avoids it.
 
 One reader thread does ``get`` on a 1,000-key map; what varies is which thread created the
-dict, the stored keys, and the lookup key objects. Reported as M gets/s (median of 3).
+dict, the stored keys, and the lookup key objects. Reported as M gets/s (median of REPEATS = 5).
 docs/sharded_dict.md explains the results. Usage: python benchmarks/bench_dict_cliff.py
 """
 
@@ -17,6 +17,7 @@ import _results
 from atomics import ShardedDict, runtime
 
 KEYS, OPS = 1_000, 50_000
+REPEATS = 5
 
 
 def in_exited_thread(make: Callable[[], Any]) -> Any:
@@ -82,11 +83,12 @@ def main() -> None:
         ),
     }
     main_sharded_small = ShardedDict(dict.fromkeys(range(256), 0))
-    rows = {}
+    cells = []
     for name, (get_map, keys) in cases.items():
-        rows[name] = statistics.median(read_rate(get_map, keys) for _ in range(3))
-        print(f"  {name:58} {rows[name]:6.2f} M gets/s")
-    _results.save("dict_cliff", {"keys": KEYS, "ops": OPS, "rates": rows})
+        samples = [read_rate(get_map, keys) * 1e6 for _ in range(REPEATS)]
+        print(f"  {name:58} {statistics.median(samples) / 1e6:6.2f} M gets/s")
+        cells.append(_results.cell({"case": name}, "gets_per_second", samples, unit="gets/s"))
+    _results.save("dict_cliff", cells, parameters={"keys": KEYS, "ops": OPS, "repeats": REPEATS})
 
 
 if __name__ == "__main__":

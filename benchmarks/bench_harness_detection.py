@@ -9,7 +9,7 @@ Hypothesis seed and no example database:
   failing history (detection; Hypothesis's shrinking, which follows, is not timed);
 * the correct twin: passed or not, and the run's time.
 
-Writes benchmarks/results/harness_detection-<interpreter>.json and prints a table.
+Writes a new run file under benchmarks/results/runs/ and prints a table.
 Usage: python benchmarks/bench_harness_detection.py [RUNS]   (default 20)
 """
 
@@ -61,33 +61,29 @@ def main() -> None:
     tables = c.operation_tables()
     info = runtime.runtime_info()
     print(f"{info.description}, {info.cpu_count} CPUs, {runs} runs per object")
-    rows = []
+    cells = []
     for name, (broken, correct, model) in PAIRS.items():
         for kind, factory in (("broken", broken), ("correct", correct)):
             outcomes = [one_run(tables[name], factory, model) for _ in range(runs)]
             failed = sum(1 for f, _ in outcomes if f)
-            times = [t for f, t in outcomes if f] if kind == "broken" else [t for _, t in outcomes]
-            row = {
-                "control": name,
-                "object": factory.__name__,
-                "kind": kind,
-                "runs": runs,
-                "caught" if kind == "broken" else "passed": failed
-                if kind == "broken"
-                else runs - failed,
-                "median_seconds": statistics.median(times) if times else None,
-                "max_seconds": max(times) if times else None,
-            }
-            rows.append(row)
-            verdict = (
-                f"caught {failed}/{runs}" if kind == "broken" else f"passed {runs - failed}/{runs}"
+            key = {"control": name, "object": factory.__name__, "kind": kind}
+            if kind == "broken":
+                times, metric = [t for f, t in outcomes if f], "seconds_to_detection"
+                info = {"runs": runs, "caught": failed}
+                verdict, label = f"caught {failed}/{runs}", "to detection"
+            else:
+                times, metric = [t for _, t in outcomes], "seconds_per_run"
+                info = {"runs": runs, "passed": runs - failed}
+                verdict, label = f"passed {runs - failed}/{runs}", "per run"
+            # A control never caught has no time to report (0 repetitions), only its count.
+            cells.append(
+                _results.cell(key, metric, times, unit="s", higher_is_better=False, info=info)
             )
-            median = f"{row['median_seconds']:.2f}s" if times else "-"
-            label = "to detection" if kind == "broken" else "per run"
+            median = f"{statistics.median(times):.2f}s" if times else "-"
             print(
                 f"  {name:8} {factory.__name__:26} {verdict:15} median {median} {label}", flush=True
             )
-    _results.save("harness_detection", {"rows": rows})
+    _results.save("harness_detection", cells, parameters={"runs": runs})
 
 
 if __name__ == "__main__":

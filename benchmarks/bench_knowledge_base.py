@@ -127,39 +127,62 @@ def main() -> None:
             rates.setdefault((OWN_TOPICS, threads), []).append(add_rate(threads, make_kb, True))
     article = "article (one lock)"
     print("\nadd_insight: aggregate K insights/s (x own 1 thread; x the article's at that count)")
-    rows: list[dict[str, Any]] = []
+    cells: list[dict[str, Any]] = []
     for name in [*VARIANTS, OWN_TOPICS]:
-        cells = ""
+        line = ""
         for threads in THREAD_COUNTS:
             rate = statistics.median(rates[(name, threads)])
             own = rate / statistics.median(rates[(name, 1)])
             vs = rate / statistics.median(rates[(article, threads)])
-            cells += f"{rate / 1e3:8.0f} ({own:4.2f}x, {vs:4.2f}x)"
-            rows.append({"test": "add", "variant": name, "threads": threads, "per_second": rate})
-        print(f"  {name:26}{cells}")
-    print("\ninsights(since=...) latency from one reader while N writers add: median / p99 us")
-    for name, make in VARIANTS.items():
-        cells = ""
-        for writers in THREAD_COUNTS:
-            samples: list[float] = []
-            for _ in range(REPEATS):
-                samples.extend(read_latencies(writers, make))
-            samples.sort()
-            median, p99 = statistics.median(samples), samples[int(len(samples) * 0.99)]
-            cells += f"{median * 1e6:9.1f} / {p99 * 1e6:7.1f}"
-            rows.append(
-                {
-                    "test": "read latency",
-                    "variant": name,
-                    "writers": writers,
-                    "median_s": median,
-                    "p99_s": p99,
-                    "reads": len(samples),
-                }
+            line += f"{rate / 1e3:8.0f} ({own:4.2f}x, {vs:4.2f}x)"
+            cells.append(
+                _results.cell(
+                    {"test": "add", "variant": name, "threads": threads},
+                    "insights_per_second",
+                    rates[(name, threads)],
+                    unit="insights/s",
+                )
             )
-        print(f"  {name:26}{cells}")
+        print(f"  {name:26}{line}")
+    print("\ninsights(since=...) latency from one reader while N writers add: median / p99 us")
+    print("(medians over repetitions of each repetition's median and 99th percentile)")
+    for name, make in VARIANTS.items():
+        line = ""
+        for writers in THREAD_COUNTS:
+            medians, p99s, reads = [], [], 0
+            for _ in range(REPEATS):
+                samples = sorted(read_latencies(writers, make))
+                medians.append(statistics.median(samples))
+                p99s.append(samples[int(len(samples) * 0.99)])
+                reads += len(samples)
+            line += (
+                f"{statistics.median(medians) * 1e6:9.1f} / {statistics.median(p99s) * 1e6:7.1f}"
+            )
+            key = {"test": "read latency", "variant": name, "writers": writers}
+            for metric, values in (("median_latency_s", medians), ("p99_latency_s", p99s)):
+                cells.append(
+                    _results.cell(
+                        key,
+                        metric,
+                        values,
+                        unit="s",
+                        higher_is_better=False,
+                        info={"reads": reads},
+                    )
+                )
+        print(f"  {name:26}{line}")
     sys.stdout.flush()
-    _results.save("knowledge_base", {"seconds": SECONDS, "repeats": REPEATS, "rows": rows})
+    _results.save(
+        "knowledge_base",
+        cells,
+        parameters={
+            "seconds": SECONDS,
+            "repeats": REPEATS,
+            "batch": BATCH,
+            "topics": TOPICS,
+            "thread_counts": THREAD_COUNTS,
+        },
+    )
 
 
 if __name__ == "__main__":

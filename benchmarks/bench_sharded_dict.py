@@ -32,7 +32,7 @@ from typing import Any
 import _results
 from atomics import ShardedDict, runtime
 
-REPEATS = 3
+REPEATS = 5
 SECONDS = float(__import__("os").environ.get("BENCH_SECONDS", "0.2"))  # per measurement
 BATCH = 2_000  # keys each thread draws, then cycles through
 THREAD_COUNTS = (1, 2, 4, 8)
@@ -188,7 +188,7 @@ def main() -> None:
         f"{info.description}, {info.cpu_count} CPUs; {SECONDS} s per measurement, "
         f"median of {REPEATS}; ft_utils: {'installed' if ConcurrentDict else 'not installed'}"
     )
-    rows = []
+    cells: list[dict[str, Any]] = []
     for keys in KEY_SPACES:
         for workload in WORKLOADS:
             table = variants(workload, keys)
@@ -200,28 +200,28 @@ def main() -> None:
             print(f"\n{workload}, {keys:,} keys: aggregate M ops/s (and x its own 1 thread)")
             for name in table:
                 median = {t: statistics.median(rates[(name, t)]) for t in THREAD_COUNTS}
-                cells = "".join(
+                line = "".join(
                     f"{median[t] / 1e6:7.2f} ({median[t] / median[1]:4.2f}x)" for t in THREAD_COUNTS
                 )
-                print(f"  {name:24}{cells}")
-                rows.extend(
-                    {
-                        "keys": keys,
-                        "workload": workload,
-                        "variant": name,
-                        "threads": t,
-                        "ops_per_second": median[t],
-                        "runs": rates[(name, t)],
-                    }
+                print(f"  {name:24}{line}")
+                cells.extend(
+                    _results.cell(
+                        {"keys": keys, "workload": workload, "variant": name, "threads": t},
+                        "ops_per_second",
+                        rates[(name, t)],
+                        unit="ops/s",
+                    )
                     for t in THREAD_COUNTS
                 )
             sys.stdout.flush()
     _results.save(
         "sharded_dict",
-        {
+        cells,
+        parameters={
             "seconds": SECONDS,
             "repeats": REPEATS,
-            "rows": rows,
+            "batch": BATCH,
+            "thread_counts": THREAD_COUNTS,
             "ft_utils": ConcurrentDict is not None,
         },
     )

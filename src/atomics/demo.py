@@ -67,6 +67,7 @@ class ScalingRow:
     ops_per_second: float
     speedup: float  # aggregate throughput relative to the 1-thread row
     efficiency: float  # speedup / threads
+    seconds_samples: tuple[float, ...] = ()  # every repetition's wall time, in run order
 
 
 def _run_agents(threads: int, iterations: int) -> float:
@@ -110,7 +111,9 @@ def run_agent_scaling(
         seconds = statistics.median(timings[threads])
         rate = threads * iterations / seconds
         speedup = rate / base_rate
-        rows.append(ScalingRow(threads, seconds, rate, speedup, speedup / threads))
+        rows.append(
+            ScalingRow(threads, seconds, rate, speedup, speedup / threads, tuple(timings[threads]))
+        )
     return rows
 
 

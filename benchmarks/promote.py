@@ -1,0 +1,116 @@
+"""Promote benchmark runs to the reference results that the docs cite.
+
+A run (``benchmarks/results/runs/<bench>-<date>-<commit>-<interp>.json``, written by every
+``bench_*.py``) becomes ``benchmarks/results/reference/<bench>-<interp>.json``.  This is the
+*only* way a reference result changes: the benchmarks themselves never write there.  An
+existing, different reference is replaced only with ``--replace``; then run
+``make bench-tables`` so the docs follow.
+
+Usage:
+    python benchmarks/promote.py RUN.json [RUN.json ...] [--replace]
+    python benchmarks/promote.py --latest [--replace]   # the newest run of each
+                                                        # (benchmark, interpreter)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import pathlib
+import sys
+import tempfile
+
+import _results
+
+
+def reference_path(data: dict[str, object]) -> pathlib.Path:
+    prov = data["provenance"]
+    assert isinstance(prov, dict)
+    return _results.REFERENCE / f"{data['benchmark']}-{prov['interpreter']}.json"
+
+
+def latest_runs(folder: pathlib.Path) -> list[pathlib.Path]:
+    """The newest run file of each (benchmark, interpreter) in ``folder``."""
+    newest: dict[tuple[str, str], tuple[str, pathlib.Path]] = {}
+    for path in sorted(folder.glob("*.json")):
+        if path.name.endswith(".pyperf.json"):
+            continue
+        try:
+            data = _results.load(path)
+        except ValueError:
+            continue
+        ident = (data["benchmark"], data["provenance"]["interpreter"])
+        stamp = data["provenance"]["date"]
+        if ident not in newest or stamp >= newest[ident][0]:
+            newest[ident] = (stamp, path)
+    return [path for _, path in sorted(newest.values(), key=lambda item: str(item[1]))]
+
+
+def write_atomically(target: pathlib.Path, data: bytes) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, target)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def promote(runs: list[pathlib.Path], replace: bool) -> int:
+    """Plan every promotion first; write nothing unless all of them may go ahead."""
+    plan: list[tuple[pathlib.Path, pathlib.Path]] = []
+    refused = []
+    for run in runs:
+        data = _results.load(run)  # ValueError for anything not in the results format
+        target = reference_path(data)
+        pairs = [(run, target)]
+        native = run.with_suffix(".pyperf.json")
+        if native.exists():
+            pairs.append((native, target.with_suffix(".pyperf.json")))
+        for source, dest in pairs:
+            if dest.exists() and dest.read_bytes() == source.read_bytes():
+                print(f"unchanged: {dest} (already this run)")
+                continue
+            if dest.exists() and not replace:
+                refused.append(dest)
+            plan.append((source, dest))
+        if data["provenance"].get("dirty"):
+            print(f"note: {run.name} was measured on a dirty tree (recorded in the file)")
+    if refused:
+        for dest in refused:
+            print(f"refused: {dest} exists and differs; pass --replace to replace it")
+        return 1
+    for source, dest in plan:
+        write_atomically(dest, source.read_bytes())
+        print(f"promoted: {source} -> {dest}")
+    if plan:
+        print("now run `make bench-tables` to regenerate the docs' tables")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("runs", nargs="*", type=pathlib.Path, help="run files to promote")
+    parser.add_argument(
+        "--latest", action="store_true", help="the newest run of each benchmark/interpreter"
+    )
+    parser.add_argument(
+        "--replace", action="store_true", help="replace existing, different references"
+    )
+    args = parser.parse_args(argv)
+    runs = list(args.runs)
+    if args.latest:
+        runs += latest_runs(_results.runs_dir())
+    if not runs:
+        parser.error("name run files to promote, or pass --latest")
+    try:
+        return promote(runs, args.replace)
+    except (OSError, ValueError) as exc:
+        print(f"promote: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,431 @@
+"""Generate the docs' benchmark tables from the reference results, or check them.
+
+Every benchmark table in ``docs/*.md`` sits between two markers::
+
+    <!-- bench-table: counters/free-threaded -->
+    ... generated: do not edit by hand ...
+    <!-- /bench-table -->
+
+The name before the slash picks a table below (``TABLES``); what follows it picks which
+reference results it shows (``free-threaded``, ``gil`` or ``all``).  The tables are made only
+from ``benchmarks/results/reference/*.json`` (see ``promote.py``); each states the files it
+came from and their provenance, and shows every median with its spread (``±N%``: half the
+interquartile range of the repetitions, as a percentage of their median; robust to the one
+outlier a busy machine produces, where a standard deviation is not).
+
+Usage:
+    python benchmarks/tables.py          # rewrite the blocks in docs/ (make bench-tables)
+    python benchmarks/tables.py --check  # exit 1 and show the difference if any block is stale
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import pathlib
+import re
+import sys
+from collections.abc import Callable, Iterable
+from typing import Any
+
+HERE = pathlib.Path(__file__).resolve().parent
+DOCS = HERE.parent / "docs"
+REFERENCE = HERE / "results" / "reference"
+BLOCK = re.compile(
+    r"(?P<open><!-- bench-table: (?P<name>[\w-]+)/(?P<which>[\w-]+) -->\n)"
+    r"(?P<body>.*?)"
+    r"(?P<close><!-- /bench-table -->)",
+    re.DOTALL,
+)
+
+Ref = dict[str, Any]  # one loaded reference results file (with "_file": its name)
+
+
+# -- reading the reference results ------------------------------------------------------
+
+
+def references(folder: pathlib.Path = REFERENCE) -> dict[str, list[Ref]]:
+    """benchmark name -> its reference results, free-threaded builds first."""
+    out: dict[str, list[Ref]] = {}
+    for path in sorted(folder.glob("*.json")):
+        if path.name.endswith(".pyperf.json"):
+            continue
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if data.get("format") != "atomics-bench":
+            raise ValueError(f"{path}: not an atomics-bench results file")
+        data["_file"] = path.name
+        out.setdefault(data["benchmark"], []).append(data)
+    for refs in out.values():
+        refs.sort(key=lambda r: (not r["provenance"]["gil_disabled_build"], r["_file"]))
+    return out
+
+
+def select(refs: list[Ref], which: str) -> list[Ref]:
+    if which == "all":
+        return refs
+    if which not in ("free-threaded", "gil"):
+        raise ValueError(f"unknown selector {which!r} (free-threaded, gil, all)")
+    want = which == "free-threaded"
+    return [r for r in refs if r["provenance"]["gil_disabled_build"] == want]
+
+
+def find(ref: Ref, metric: str, **key: Any) -> dict[str, Any] | None:
+    """The cell of ``metric`` whose key is exactly ``key``."""
+    for c in ref["cells"]:
+        if c["metric"] == metric and c["key"] == key:
+            return c
+    return None
+
+
+def values(ref: Ref, metric: str, field: str) -> list[Any]:
+    """The distinct values of key ``field`` in ``ref``'s ``metric`` cells, in run order."""
+    seen: list[Any] = []
+    for c in ref["cells"]:
+        if c["metric"] == metric and c["key"].get(field) not in seen:
+            seen.append(c["key"][field])
+    return seen
+
+
+# -- formatting -------------------------------------------------------------------------
+
+
+def interp(ref: Ref) -> str:
+    p = ref["provenance"]
+    return f"{p['interpreter']} ({'GIL disabled' if not p['gil_enabled'] else 'GIL'})"
+
+
+def source_line(refs: Iterable[Ref]) -> str:
+    parts = []
+    for r in refs:
+        p = r["provenance"]
+        commit = (p["commit"] or "no commit")[:10] + (", dirty tree" if p["dirty"] else "")
+        parts.append(
+            f"`{r['_file']}`: {p['description']}; {p['cpu_model']}, {p['cpu_count']} CPUs; "
+            f"{p['date'][:10]}; commit {commit}"
+        )
+    return "Source: " + "; ".join(parts) + "."
+
+
+def spread(c: dict[str, Any]) -> str:
+    """`` ±N%``: half the interquartile range over the median (empty for one repetition)."""
+    if (c.get("repetitions") or 0) < 2 or not c.get("median"):
+        return ""
+    return f" ±{50 * c['iqr'] / abs(c['median']):.0f}%"
+
+
+def num(x: float) -> str:
+    """Two significant decimals for small figures, none for large ones."""
+    if abs(x) >= 100:
+        return f"{x:,.0f}"
+    if abs(x) >= 10:
+        return f"{x:.1f}"
+    return f"{x:.2f}"
+
+
+def fig(c: dict[str, Any] | None, scale: float = 1.0) -> str:
+    """``median ±spread`` of a cell in units of ``scale``; ``-`` when absent."""
+    if c is None or not c.get("samples"):
+        return "-"
+    return f"{num(c['median'] / scale)}{spread(c)}"
+
+
+def ratio(c: dict[str, Any] | None, base: dict[str, Any] | None) -> str:
+    if c is None or base is None or not c.get("samples") or not base.get("samples"):
+        return ""
+    return f" ({c['median'] / base['median']:.2f}x)"
+
+
+def table(header: list[str], rows: list[list[str]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return lines
+
+
+# -- the tables -------------------------------------------------------------------------
+
+COUNTER_LABELS = {
+    "locked +=": "`with lock: box.value += 1` (shared)",
+    "AtomicInteger": "`AtomicInteger.increment_and_get` (shared)",
+    "StripedCounter.increment": "`StripedCounter.increment` (shared)",
+    "StripedCounter handle": "`StripedCounter` handle (per thread)",
+    "private AtomicInteger": "private `AtomicInteger` per thread (ceiling)",
+}
+
+
+def t_counters(refs: list[Ref]) -> list[str]:
+    out: list[str] = []
+    for ref in refs:
+        metric = "increments_per_second"
+        threads = values(ref, metric, "threads")
+        rows = []
+        for variant in values(ref, metric, "variant"):
+            cells = [find(ref, metric, variant=variant, threads=t) for t in threads]
+            base = find(ref, metric, variant=variant, threads=1)
+            two = find(ref, metric, variant=variant, threads=2)
+            label = COUNTER_LABELS.get(variant, variant)
+            rows.append([label, *(fig(c, 1e6) for c in cells), ratio(two, base).strip(" ()")])
+        cost = ref["derived"].get("atomic_integer_vs_locked_1t")
+        out += [f"{interp(ref)}, M increments/s:", ""]
+        out += table(["variant", *(f"{t}T" for t in threads), "2T / 1T"], rows)
+        if cost is not None:
+            out += ["", f"AtomicInteger 1-thread rate / locked `+=` 1-thread rate: {cost:.2f}x."]
+        out.append("")
+    return out
+
+
+def t_sharded_dict(refs: list[Ref]) -> list[str]:
+    out: list[str] = []
+    metric = "ops_per_second"
+    for ref in refs:
+        threads = values(ref, metric, "threads")
+        rows = []
+        for keys in values(ref, metric, "keys"):
+            for workload in values(ref, metric, "workload"):
+                label = f"{workload}, {keys:,} keys"
+                variants = [
+                    c["key"]["variant"]
+                    for c in ref["cells"]
+                    if c["metric"] == metric
+                    and c["key"]["keys"] == keys
+                    and c["key"]["workload"] == workload
+                    and c["key"]["threads"] == 1
+                ]
+                for variant in variants:
+                    k = {"keys": keys, "workload": workload, "variant": variant}
+                    base = find(ref, metric, **k, threads=1)
+                    cells = []
+                    for t in threads:
+                        c = find(ref, metric, **k, threads=t)
+                        cells.append(fig(c, 1e6) + (ratio(c, base) if t == 2 else ""))
+                    rows.append([label, variant, *cells])
+                    label = ""
+        out += [f"{interp(ref)}, M ops/s (2 threads: x the variant's own 1-thread rate):", ""]
+        out += table(
+            ["workload, keys", "variant", *(f"{t} thread{'s' * (t > 1)}" for t in threads)], rows
+        )
+        out.append("")
+    return out
+
+
+def t_dict_cliff(refs: list[Ref]) -> list[str]:
+    out: list[str] = []
+    for ref in refs:
+        rows = [
+            [c["key"]["case"], fig(c, 1e6)]
+            for c in ref["cells"]
+            if c["metric"] == "gets_per_second"
+        ]
+        out += [f"{interp(ref)}, one reader thread:", ""]
+        out += table(["case", "M gets/s"], rows)
+        out.append("")
+    return out
+
+
+def t_bounded_queue(refs: list[Ref]) -> list[str]:
+    out: list[str] = []
+    metric = "items_per_second"
+    for ref in refs:
+        pairs = values(ref, metric, "pairs")
+        rows = []
+        batch = ref["parameters"].get("batch", "?")
+        for items in values(ref, metric, "items"):
+            for batched in values(ref, metric, "batched"):
+                label = f"{items}, " + (f"batches of {batch}" if batched else "single")
+                variants = values(ref, metric, "variant")
+                for variant in variants:
+                    k = {"items": items, "batched": batched, "variant": variant}
+                    if find(ref, metric, **k, pairs=pairs[0]) is None:
+                        continue
+                    cells = []
+                    for p in pairs:
+                        c = find(ref, metric, **k, pairs=p)
+                        base = find(ref, metric, items=items, batched=batched,
+                                    variant="queue.Queue", pairs=p)  # fmt: skip
+                        cells.append(fig(c, 1e6) + ("" if c is base else ratio(c, base)))
+                    name = variant
+                    if batched and variant in ("queue.Queue", "ft_utils StdConcurrentQueue"):
+                        name += f" ({batch} single calls)"
+                    rows.append([label, name, *cells])
+                    label = ""
+        out += [f"{interp(ref)}, M items/s (x `queue.Queue` in the same cell):", ""]
+        out += table(["items, size", "variant", *(f"{p}P{p}C" for p in pairs)], rows)
+        out.append("")
+    return out
+
+
+def t_knowledge_base_add(refs: list[Ref]) -> list[str]:
+    metric = "insights_per_second"
+    rows = []
+    threads: list[Any] = []
+    for ref in refs:
+        threads = values(ref, metric, "threads")
+        label = interp(ref)
+        for variant in values(ref, metric, "variant"):
+            base = find(ref, metric, test="add", variant=variant, threads=1)
+            cells = []
+            for t in threads:
+                c = find(ref, metric, test="add", variant=variant, threads=t)
+                article = find(ref, metric, test="add", variant="article (one lock)", threads=t)
+                if variant != "article (one lock)":  # (x own 1 thread, x the article's)
+                    own, vs = ratio(c, base).strip(" ()"), ratio(c, article).strip(" ()")
+                    cells.append(f"{fig(c, 1e3)} ({own}, {vs})")
+                else:
+                    cells.append(fig(c, 1e3) + (ratio(c, base) if t > 1 else ""))
+            rows.append([label, variant, *cells])
+            label = ""
+    head = ["interpreter", "variant", *(f"{t} thread{'s' * (t > 1)}" for t in threads)]
+    return [
+        "K insights/s (KnowledgeBase rows: x own 1 thread, x the article's base at the same",
+        "thread count; the article's rows: x its own 1 thread):",
+        "",
+        *table(head, rows),
+        "",
+    ]
+
+
+def t_knowledge_base_latency(refs: list[Ref]) -> list[str]:
+    rows = []
+    writers: list[Any] = []
+    for ref in refs:
+        writers = values(ref, "median_latency_s", "writers")
+        label = interp(ref)
+        for variant in values(ref, "median_latency_s", "variant"):
+            cells = []
+            for w in writers:
+                k = {"test": "read latency", "variant": variant, "writers": w}
+                med = find(ref, "median_latency_s", **k)
+                p99 = find(ref, "p99_latency_s", **k)
+                cells.append(f"{fig(med, 1e-6)} / {fig(p99, 1e-6)}")
+            rows.append([label, variant, *cells])
+            label = ""
+    head = ["interpreter", "variant", *(f"{w} writer{'s' * (w > 1)}" for w in writers)]
+    return [
+        "`insights(topic, since=cursor)` latency, median / p99 in us (each: the median over",
+        "repetitions of that repetition's figure):",
+        "",
+        *table(head, rows),
+        "",
+    ]
+
+
+def t_harness_detection(refs: list[Ref]) -> list[str]:
+    rows: dict[tuple[str, str], list[str]] = {}
+    for ref in refs:
+        for c in ref["cells"]:
+            key = (c["key"]["control"], c["key"]["object"])
+            info = c.get("info", {})
+            if c["key"]["kind"] == "broken":
+                count = f"caught {info.get('caught')}/{info.get('runs')}"
+                time = (
+                    f"{fig(c)} s to detection (max {num(c['max'])} s)" if c.get("samples") else "-"
+                )
+            else:
+                count = f"passed {info.get('passed')}/{info.get('runs')}"
+                time = f"{fig(c)} s per run"
+            rows.setdefault(key, [*key]).extend([count, time])
+    head = ["control", "object"]
+    for ref in refs:
+        head += [interp(ref), "median time"]
+    return [*table(head, list(rows.values())), ""]
+
+
+def t_checker(refs: list[Ref]) -> list[str]:
+    rows: dict[str, list[str]] = {}
+    for ref in refs:
+        for c in ref["cells"]:
+            case = c["key"]["case"]
+            info = c.get("info", {})
+            row = rows.setdefault(case, [case, str(info.get("verdict")), str(info.get("steps"))])
+            row.append(f"{fig(c, 1e-3)} ms (max {num(c['max'] / 1e-3)})")
+    head = ["4 threads x 6 operations", "verdict", "steps"]
+    head += [f"{interp(ref)} median (max)" for ref in refs]
+    timers = "; ".join(
+        f"{r['provenance']['interpreter']}: {r['parameters'].get('timer')}" for r in refs
+    )
+    return [*table(head, list(rows.values())), "", f"Timer: {timers}.", ""]
+
+
+TABLES: dict[str, tuple[str, Callable[[list[Ref]], list[str]]]] = {
+    # table name -> (benchmark whose reference results it shows, generator)
+    "counters": ("counters", t_counters),
+    "sharded_dict": ("sharded_dict", t_sharded_dict),
+    "dict_cliff": ("dict_cliff", t_dict_cliff),
+    "bounded_queue": ("bounded_queue", t_bounded_queue),
+    "knowledge_base-add": ("knowledge_base", t_knowledge_base_add),
+    "knowledge_base-latency": ("knowledge_base", t_knowledge_base_latency),
+    "harness_detection": ("harness_detection", t_harness_detection),
+    "checker": ("checker", t_checker),
+}
+
+
+def render(name: str, which: str, refs_by_bench: dict[str, list[Ref]]) -> str:
+    """The body of one block: the table(s) and the source line."""
+    if name not in TABLES:
+        raise ValueError(f"unknown bench-table {name!r}; known: {', '.join(TABLES)}")
+    bench, generate = TABLES[name]
+    refs = select(refs_by_bench.get(bench, []), which)
+    if not refs:
+        raise ValueError(f"bench-table {name}/{which}: no reference results for {bench!r}")
+    lines = [
+        "<!-- generated by `make bench-tables` from benchmarks/results/reference/: "
+        "do not edit by hand -->",
+        "",
+        *generate(refs),
+        source_line(refs),
+        "",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def regenerate(text: str, refs_by_bench: dict[str, list[Ref]]) -> str:
+    def repl(m: re.Match[str]) -> str:
+        return (
+            m.group("open")
+            + render(m.group("name"), m.group("which"), refs_by_bench)
+            + m.group("close")
+        )
+
+    return BLOCK.sub(repl, text)
+
+
+def expected_docs(
+    docs: pathlib.Path = DOCS, reference: pathlib.Path = REFERENCE
+) -> dict[pathlib.Path, tuple[str, str]]:
+    """Every doc with at least one block -> (its text now, its text with fresh tables)."""
+    refs = references(reference)
+    out = {}
+    for path in sorted(docs.glob("*.md")):
+        text = path.read_text(encoding="utf-8")
+        if BLOCK.search(text):
+            out[path] = (text, regenerate(text, refs))
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    check = "--check" in args
+    stale = 0
+    for path, (now, fresh) in expected_docs().items():
+        if now == fresh:
+            continue
+        stale += 1
+        if check:
+            sys.stdout.writelines(
+                difflib.unified_diff(
+                    now.splitlines(True),
+                    fresh.splitlines(True),
+                    f"{path} (as committed)",
+                    f"{path} (generated)",
+                )
+            )
+        else:
+            path.write_text(fresh, encoding="utf-8")
+            print(f"regenerated tables in {path}")
+    if check and stale:
+        print(f"\n{stale} doc(s) differ from the reference results: run `make bench-tables`")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
