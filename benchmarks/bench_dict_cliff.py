@@ -53,6 +53,10 @@ def main() -> None:
     main_dict = dict.fromkeys(main_keys, 0)
     exited_dict = in_exited_thread(lambda: dict.fromkeys(range(300, 300 + KEYS), 0))
     main_sharded = ShardedDict(dict.fromkeys(main_keys, 0))
+    # Keys made by this live thread and referenced by nothing but the map (range() makes a
+    # fresh int object for each key above 256; the temporary dict is dropped at once).
+    map_only_dict = dict.fromkeys(range(300, 300 + KEYS), 0)
+    map_only_sharded = ShardedDict(dict.fromkeys(range(300, 300 + KEYS), 0))
     exited_sharded = in_exited_thread(lambda: ShardedDict(dict.fromkeys(range(300, 1300), 0)))
 
     def distinct() -> list[int]:  # equal to the stored keys, but new objects (made here)
@@ -63,13 +67,24 @@ def main() -> None:
             lambda: dict.fromkeys(range(300, 300 + KEYS), 0),
             lambda: list(range(300, 1300)),
         ),
+        "dict made by live main, keys referenced by the dict only, distinct lookups": (
+            lambda: map_only_dict,
+            distinct,
+        ),
+        "ShardedDict made by live main, keys referenced by it only, distinct lookups": (
+            lambda: map_only_sharded,
+            distinct,
+        ),
         "dict made by live main thread, same key objects": (lambda: main_dict, lambda: main_keys),
         "dict made by an exited thread, its key objects": (
             lambda: exited_dict,
             lambda: list(exited_dict),
         ),
-        "ShardedDict, keys made by live main, distinct lookups": (lambda: main_sharded, distinct),
-        "ShardedDict, keys made by live main, same objects": (
+        "ShardedDict, keys made by live main (also in its list), distinct lookups": (
+            lambda: main_sharded,
+            distinct,
+        ),
+        "ShardedDict, keys made by live main (also in its list), same objects": (
             lambda: main_sharded,
             lambda: main_keys,
         ),
@@ -86,7 +101,7 @@ def main() -> None:
     cells = []
     for name, (get_map, keys) in cases.items():
         samples = [read_rate(get_map, keys) * 1e6 for _ in range(REPEATS)]
-        print(f"  {name:58} {statistics.median(samples) / 1e6:6.2f} M gets/s")
+        print(f"  {name:76} {statistics.median(samples) / 1e6:6.2f} M gets/s")
         cells.append(_results.cell({"case": name}, "gets_per_second", samples, unit="gets/s"))
     _results.save("dict_cliff", cells, parameters={"keys": KEYS, "ops": OPS, "repeats": REPEATS})
 
