@@ -55,7 +55,7 @@ def summarize(samples: Sequence[float]) -> dict[str, Any]:
 
     >>> s = summarize([1.0, 2.0, 3.0, 4.0])
     >>> (s["repetitions"], s["median"], s["min"], s["max"], s["iqr"])
-    (4, 2.5, 1.0, 4.0, 2.0)
+    (4, 2.5, 1.0, 4.0, 1.5)
     >>> summarize([5.0])["stdev"] is None
     True
     >>> summarize([])["median"] is None  # nothing to measure (a control never caught)

@@ -31,7 +31,7 @@ def reference_path(data: dict[str, object]) -> pathlib.Path:
 
 def latest_runs(folder: pathlib.Path) -> list[pathlib.Path]:
     """The newest run file of each (benchmark, interpreter) in ``folder``."""
-    newest: dict[tuple[str, str], tuple[str, pathlib.Path]] = {}
+    newest: dict[tuple[str, str], tuple[tuple[str, int], pathlib.Path]] = {}
     for path in sorted(folder.glob("*.json")):
         if path.name.endswith(".pyperf.json"):
             continue
@@ -40,7 +40,8 @@ def latest_runs(folder: pathlib.Path) -> list[pathlib.Path]:
         except ValueError:
             continue
         ident = (data["benchmark"], data["provenance"]["interpreter"])
-        stamp = data["provenance"]["date"]
+        # The date has whole seconds: runs saved within one second are ordered by mtime.
+        stamp = (data["provenance"]["date"], path.stat().st_mtime_ns)
         if ident not in newest or stamp >= newest[ident][0]:
             newest[ident] = (stamp, path)
     return [path for _, path in sorted(newest.values(), key=lambda item: str(item[1]))]
