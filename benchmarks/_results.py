@@ -22,16 +22,16 @@ import math
 import os
 import pathlib
 import platform
+import re
 import shlex
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
-
-from atomics import runtime
 
 FORMAT = "atomics-bench"
 FORMAT_VERSION = 1
@@ -42,6 +42,9 @@ REFERENCE = RESULTS / "reference"
 RECORDED_ENV = ("BENCH_SECONDS", "PYTHON_GIL", "PYTHONHASHSEED", "OPENBLAS_CORETYPE")
 
 Key = Mapping[str, Any]
+# A benchmark name and an interpreter tag become parts of file names: nothing else allowed.
+NAME = re.compile(r"[a-z0-9_]+")
+TAG = re.compile(r"[0-9]+(\.[0-9]+)*[a-z0-9]*t?(-gil)?")
 
 
 def runs_dir() -> pathlib.Path:
@@ -65,8 +68,8 @@ def summarize(samples: Sequence[float]) -> dict[str, Any]:
     if not values:
         fields = ("median", "min", "max", "mean", "stdev", "q1", "q3", "iqr")
         return {"repetitions": 0, **dict.fromkeys(fields)}
-    if any(math.isnan(v) for v in values):
-        raise ValueError("samples: NaN is not a measurement")
+    if not all(math.isfinite(v) for v in values):
+        raise ValueError("samples: NaN and infinities are not measurements")
     n = len(values)
     if n >= 2:
         q1, _, q3 = statistics.quantiles(values, n=4, method="inclusive")
@@ -101,7 +104,10 @@ def cell(
     ``key`` identifies the configuration (JSON scalars only); ``info`` carries facts that are
     not measurements (counts, verdicts).
     """
+    values = list(samples)  # once: a generator would be empty the second time
     for name, value in key.items():
+        if not isinstance(name, str):
+            raise TypeError(f"key: names must be str, got {name!r}")
         if not isinstance(value, (str, int, float, bool)) and value is not None:
             raise TypeError(f"key[{name!r}]: JSON scalars only, got {type(value).__name__}")
     out: dict[str, Any] = {
@@ -109,11 +115,15 @@ def cell(
         "metric": metric,
         "unit": unit,
         "higher_is_better": higher_is_better,
-        "samples": [float(v) for v in samples],
-        **summarize(samples),
+        "samples": [float(v) for v in values],
+        **summarize(values),
     }
     if info:
         out["info"] = dict(info)
+    try:  # fail now, not at save() after the whole benchmark has run
+        json.dumps(out, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"cell {dict(key)}: not storable as JSON ({exc})") from None
     return out
 
 
@@ -140,14 +150,26 @@ def cpu_model() -> str:
 
 
 def interpreter_tag() -> str:
-    """``3.13.15t`` for a free-threaded build, ``3.11.7`` for a GIL build."""
-    return f"{platform.python_version()}{'t' if runtime.gil_disabled_build() else ''}"
+    """``3.13.15t`` for a free-threaded build running without the GIL, ``3.11.7`` for a GIL
+    build, ``3.13.15t-gil`` for a free-threaded build whose GIL was enabled (``PYTHON_GIL=1``
+    or an extension): a different experiment, so a different name."""
+    from atomics import runtime
+
+    tag = platform.python_version()
+    if runtime.gil_disabled_build():
+        tag += "t-gil" if runtime.gil_enabled() else "t"
+    return tag
 
 
 def provenance(argv: Sequence[str] | None = None) -> dict[str, Any]:
     """Where, when, on what and by which command a run was made."""
+    import atomics
+    from atomics import runtime
+
     info = runtime.runtime_info()
-    status = _git("status", "--porcelain", "--untracked-files=no")
+    # Untracked files count: a benchmark or module not in the commit makes the run dirty.
+    status = _git("status", "--porcelain", "--untracked-files=normal")
+    package = pathlib.Path(atomics.__file__).resolve().parent
     try:
         usable = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
@@ -172,6 +194,10 @@ def provenance(argv: Sequence[str] | None = None) -> dict[str, Any]:
         "description": info.description,
         "command": shlex.join(command),
         "cwd": os.getcwd(),
+        "atomics_path": str(package),
+        # Whether the measured package is this checkout's src/atomics (commit and dirty
+        # describe this checkout, so they describe the measured code only when True).
+        "atomics_from_checkout": package == ROOT / "src" / "atomics",
         "env": {name: os.environ[name] for name in RECORDED_ENV if name in os.environ},
     }
 
@@ -197,7 +223,11 @@ def save(
     computed from the cells' medians (ratios) for the console and the reader.  Never replaces
     a file: a name already taken gets a ``-2``, ``-3``, ... suffix.
     """
+    if not NAME.fullmatch(name):
+        raise ValueError(f"name: lowercase letters, digits and _ only, got {name!r}")
     cells = list(cells)
+    if not cells:
+        raise ValueError("cells: a run without cells records nothing")
     seen = set()
     for c in cells:
         ident = (c["metric"], json.dumps(c["key"], sort_keys=True))
@@ -218,27 +248,45 @@ def save(
     folder = runs_dir()
     folder.mkdir(parents=True, exist_ok=True)
     base = run_file_name(name, prov)
-    for attempt in range(1, 1000):
-        out = folder / (base if attempt == 1 else base.replace(".json", f"-{attempt}.json"))
-        try:
-            with open(out, "x", encoding="utf-8") as f:
-                f.write(text)
-        except FileExistsError:
-            continue
-        print(f"results: {out}")
-        return out
+    # Written whole to a temporary file, then linked to its name: a run killed while saving
+    # leaves no truncated run file, and os.link never replaces an existing file.
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".saving-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        for attempt in range(1, 1000):
+            stem = base[: -len(".json")]
+            out = folder / (base if attempt == 1 else f"{stem}-{attempt}.json")
+            try:
+                os.link(tmp, out)
+            except FileExistsError:
+                continue
+            print(f"results: {out}")
+            return out
+    finally:
+        os.unlink(tmp)
     raise FileExistsError(f"no free run file name for {base} in {folder}")
 
 
 def load(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Read a results file and check that it is in this format."""
-    data: dict[str, Any] = json.loads(pathlib.Path(path).read_text(encoding="utf-8"))
-    if data.get("format") != FORMAT:
+    try:
+        data = json.loads(pathlib.Path(path).read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"{path}: not readable JSON ({exc})") from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise ValueError(f"{path}: not an {FORMAT} results file")
     if data.get("format_version") != FORMAT_VERSION:
         raise ValueError(
             f"{path}: format version {data.get('format_version')}, expected {FORMAT_VERSION}"
         )
+    name, prov = data.get("benchmark"), data.get("provenance")
+    if not isinstance(name, str) or not NAME.fullmatch(name):
+        raise ValueError(f"{path}: bad benchmark name {name!r}")
+    if not isinstance(prov, dict) or not TAG.fullmatch(str(prov.get("interpreter"))):
+        raise ValueError(f"{path}: bad or missing provenance.interpreter")
+    if not isinstance(data.get("cells"), list) or not data["cells"]:
+        raise ValueError(f"{path}: no cells")
     return data
 
 

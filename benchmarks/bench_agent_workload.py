@@ -16,7 +16,7 @@ from atomics import demo, runtime
 def main() -> None:
     info = runtime.runtime_info()
     counts = demo.thread_counts(info.cpu_count)
-    iterations, repeats = 300_000, 5
+    iterations, repeats = 2_000_000, 5  # the demo's default work per agent
     rows = demo.run_agent_scaling(counts, iterations=iterations, repeats=repeats)
     print(f"{info.description}, {info.cpu_count} CPUs")
     for row in rows:

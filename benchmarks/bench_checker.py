@@ -95,8 +95,9 @@ def cases() -> dict[str, tuple[list[OpRecord], Any]]:
     }
 
 
-def timings_pyperf(pyperf: Any) -> tuple[dict[str, list[float]], Any] | None:
-    """Seconds per decision for each case, from pyperf; None in a pyperf worker process."""
+def timings_pyperf(pyperf: Any) -> tuple[dict[str, list[float]], Any, str] | None:
+    """Seconds per decision for each case, pyperf's suite, and what pyperf did (from what it
+    actually recorded, so --fast or --rigorous are reported as run); None in a worker."""
     runner = pyperf.Runner(processes=10, values=3)
     benches = {}
     for name, (history, model) in cases().items():
@@ -104,7 +105,13 @@ def timings_pyperf(pyperf: Any) -> tuple[dict[str, list[float]], Any] | None:
     if runner.args.worker:
         return None
     suite = pyperf.BenchmarkSuite([b for b in benches.values() if b is not None])
-    return {name: list(b.get_values()) for name, b in benches.items()}, suite
+    shapes = {(b.get_nrun(), len(b.get_values())) for b in benches.values() if b is not None}
+    timer = (
+        f"pyperf {pyperf.__version__}, "
+        + "; ".join(f"{runs} worker processes, {n} values" for runs, n in sorted(shapes))
+        + ", calibrated loops"
+    )
+    return {name: list(b.get_values()) for name, b in benches.items()}, suite, timer
 
 
 def timings_fallback() -> dict[str, list[float]]:
@@ -127,8 +134,7 @@ def main() -> None:
         measured = timings_pyperf(pyperf)
         if measured is None:  # a worker: pyperf's parent collects and reports
             return
-        timings, suite = measured
-        timer = f"pyperf {pyperf.__version__}, 10 processes x 3 values, calibrated loops"
+        timings, suite, timer = measured
     else:
         timings = timings_fallback()
         timer = f"time.perf_counter, {REPEATS} calls in one process (pyperf not installed)"

@@ -12,7 +12,8 @@ Variants (each thread increments OPS times):
 * ``StripedCounter.increment``: the plain method on one shared counter;
 * ``StripedCounter handle``: ``handle.increment()``, a handle made in each thread;
 * ``private AtomicInteger``: one AtomicInteger *per thread* -- no sharing at all; the
-  ceiling any shared design can reach, and the control that shows what sharing costs.
+  control that shows what sharing costs AtomicInteger (a handle, which takes no lock, can
+  run faster than it).
 
 Usage: python benchmarks/bench_counters.py [OPS_PER_THREAD]   (default 200,000)
 """

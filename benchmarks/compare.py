@@ -26,7 +26,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-import _results
+import _results  # reads files only: needs no installed atomics
 
 # Two-sided 95% critical values of Student's t by degrees of freedom.
 _T95 = {
@@ -82,16 +82,24 @@ def relative_spread(c: dict[str, Any]) -> str:
 def compare_cells(
     a: dict[str, Any], b: dict[str, Any], threshold: float
 ) -> tuple[float | None, str]:
-    """(ratio B/A of the medians, verdict) for two cells of the same metric and key."""
+    """(ratio B/A of the medians, verdict) for two cells of the same metric and key.
+
+    The test is on the means; a verdict is given only when the means and the medians move
+    the same way (otherwise a few outliers decide it: "within noise").
+    """
     if not a.get("samples") or not b.get("samples"):
-        return None, "no samples"
-    ratio = b["median"] / a["median"] if a["median"] else math.inf
+        side = " and ".join(n for n, c in (("A", a), ("B", b)) if not c.get("samples"))
+        return None, f"no samples in {side}"
+    ratio = b["median"] / a["median"] if a["median"] else None
     significant = welch_significant(a["samples"], b["samples"])
     if significant is None:
         return ratio, "no spread (cannot tell)"
-    if not significant or abs(ratio - 1) < threshold:
+    mean_up = statistics.fmean(b["samples"]) > statistics.fmean(a["samples"])
+    median_up = b["median"] > a["median"]
+    small = ratio is not None and abs(ratio - 1) < threshold
+    if not significant or small or mean_up != median_up or b["median"] == a["median"]:
         return ratio, "within noise"
-    better = (ratio > 1) == bool(a.get("higher_is_better", True))
+    better = median_up == bool(a.get("higher_is_better", True))
     return ratio, "better" if better else "worse"
 
 
@@ -119,10 +127,17 @@ def main(argv: list[str] | None = None) -> int:
         print(f"compare: {exc}", file=sys.stderr)
         return 2
     if a["benchmark"] != b["benchmark"]:
-        print(f"compare: different benchmarks ({a['benchmark']} vs {b['benchmark']})")
+        print(
+            f"compare: different benchmarks ({a['benchmark']} vs {b['benchmark']})",
+            file=sys.stderr,
+        )
         return 2
     print(f"A: {describe(a)}")
     print(f"B: {describe(b)}")
+    if a["provenance"]["interpreter"] != b["provenance"]["interpreter"]:
+        print("note: different interpreters: B/A mixes the interpreter and any code change")
+    if a.get("parameters") != b.get("parameters"):
+        print(f"note: different parameters: A {a.get('parameters')}, B {b.get('parameters')}")
     cells_a, cells_b = _results.index(a), _results.index(b)
     rows = []
     counts: dict[str, int] = {}
@@ -132,7 +147,8 @@ def main(argv: list[str] | None = None) -> int:
         if ident not in cells_a or ident not in cells_b:
             verdict = "only in B" if ident not in cells_a else "only in A"
             counts[verdict] = counts.get(verdict, 0) + 1
-            rows.append((label, "", "", "", verdict))
+            if not args.significant_only:
+                rows.append((label, "", "", "", verdict))
             continue
         ca, cb = cells_a[ident], cells_b[ident]
         ratio, verdict = compare_cells(ca, cb, args.threshold)
@@ -145,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
                 label,
                 f"{fmt(ca['median']) if ca.get('samples') else '-'} +-{relative_spread(ca)}",
                 f"{fmt(cb['median']) if cb.get('samples') else '-'} +-{relative_spread(cb)}",
-                "" if ratio is None else f"{ratio:.2f}x",
+                "n/a" if ratio is None else f"{ratio:.2f}x",
                 verdict,
             )
         )

@@ -13,13 +13,20 @@ came from and their provenance, and shows every median with its spread (``±N%``
 interquartile range of the repetitions, as a percentage of their median; robust to the one
 outlier a busy machine produces, where a standard deviation is not).
 
+Markers are parsed strictly, line by line: a line mentioning ``bench-table`` must be exactly
+an opening or a closing marker, blocks cannot nest, and every block must be closed; anything
+else is an error naming the file and line (a broken marker must never make a table vanish or
+a hand edit pass unnoticed). Blocks live in ``docs/*.md`` and ``README.md``.
+
 Usage:
-    python benchmarks/tables.py          # rewrite the blocks in docs/ (make bench-tables)
+    python benchmarks/tables.py          # rewrite the blocks (make bench-tables)
     python benchmarks/tables.py --check  # exit 1 and show the difference if any block is stale
+                                         # (exit 2: unreadable references or broken markers)
 """
 
 from __future__ import annotations
 
+import argparse
 import difflib
 import json
 import pathlib
@@ -30,13 +37,11 @@ from typing import Any
 
 HERE = pathlib.Path(__file__).resolve().parent
 DOCS = HERE.parent / "docs"
+README = HERE.parent / "README.md"
 REFERENCE = HERE / "results" / "reference"
-BLOCK = re.compile(
-    r"(?P<open><!-- bench-table: (?P<name>[\w-]+)/(?P<which>[\w-]+) -->\n)"
-    r"(?P<body>.*?)"
-    r"(?P<close><!-- /bench-table -->)",
-    re.DOTALL,
-)
+FORMAT, FORMAT_VERSION = "atomics-bench", 1  # as benchmarks/_results.py writes them
+OPEN = re.compile(r"<!-- bench-table: (?P<name>[\w-]+)/(?P<which>[\w-]+) -->")
+CLOSE = "<!-- /bench-table -->"
 
 Ref = dict[str, Any]  # one loaded reference results file (with "_file": its name)
 
@@ -50,9 +55,15 @@ def references(folder: pathlib.Path = REFERENCE) -> dict[str, list[Ref]]:
     for path in sorted(folder.glob("*.json")):
         if path.name.endswith(".pyperf.json"):
             continue
-        data = json.loads(path.read_text(encoding="utf-8"))
-        if data.get("format") != "atomics-bench":
-            raise ValueError(f"{path}: not an atomics-bench results file")
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ValueError(f"{path}: not readable JSON ({exc})") from None
+        if not isinstance(data, dict) or data.get("format") != FORMAT:
+            raise ValueError(f"{path}: not an {FORMAT} results file")
+        if data.get("format_version") != FORMAT_VERSION:
+            raise ValueError(f"{path}: format version {data.get('format_version')}, "
+                             f"this script reads {FORMAT_VERSION}")  # fmt: skip
         data["_file"] = path.name
         out.setdefault(data["benchmark"], []).append(data)
     for refs in out.values():
@@ -65,14 +76,16 @@ def select(refs: list[Ref], which: str) -> list[Ref]:
         return refs
     if which not in ("free-threaded", "gil"):
         raise ValueError(f"unknown selector {which!r} (free-threaded, gil, all)")
-    want = which == "free-threaded"
-    return [r for r in refs if r["provenance"]["gil_disabled_build"] == want]
+    # By what ran, not by the build: a free-threaded build with its GIL enabled is "gil".
+    want_gil = which == "gil"
+    return [r for r in refs if r["provenance"]["gil_enabled"] == want_gil]
 
 
 def find(ref: Ref, metric: str, **key: Any) -> dict[str, Any] | None:
-    """The cell of ``metric`` whose key is exactly ``key``."""
+    """The cell of ``metric`` whose key is exactly ``key`` (as JSON: True is not 1)."""
+    want = json.dumps(key, sort_keys=True)
     for c in ref["cells"]:
-        if c["metric"] == metric and c["key"] == key:
+        if c["metric"] == metric and json.dumps(c["key"], sort_keys=True) == want:
             return c
     return None
 
@@ -148,7 +161,7 @@ COUNTER_LABELS = {
     "AtomicInteger": "`AtomicInteger.increment_and_get` (shared)",
     "StripedCounter.increment": "`StripedCounter.increment` (shared)",
     "StripedCounter handle": "`StripedCounter` handle (per thread)",
-    "private AtomicInteger": "private `AtomicInteger` per thread (ceiling)",
+    "private AtomicInteger": "private `AtomicInteger` per thread (nothing shared)",
 }
 
 
@@ -345,6 +358,27 @@ def t_checker(refs: list[Ref]) -> list[str]:
     return [*table(head, list(rows.values())), "", f"Timer: {timers}.", ""]
 
 
+def t_agent_workload(refs: list[Ref]) -> list[str]:
+    metric = "iterations_per_second"
+    rows = []
+    counts: list[Any] = []
+    for ref in refs:
+        counts = values(ref, metric, "threads")
+        base = find(ref, metric, threads=1)
+        cells = []
+        for t in counts:
+            c = find(ref, metric, threads=t)
+            cells.append(fig(c, 1e6) + ratio(c, base))
+        rows.append([interp(ref), *cells])
+    head = ["interpreter", *(f"{t} thread{'s' * (t > 1)}" for t in counts)]
+    return [
+        "M iterations/s of the demo's CPU-bound agents (x one thread):",
+        "",
+        *table(head, rows),
+        "",
+    ]
+
+
 TABLES: dict[str, tuple[str, Callable[[list[Ref]], list[str]]]] = {
     # table name -> (benchmark whose reference results it shows, generator)
     "counters": ("counters", t_counters),
@@ -355,6 +389,7 @@ TABLES: dict[str, tuple[str, Callable[[list[Ref]], list[str]]]] = {
     "knowledge_base-latency": ("knowledge_base", t_knowledge_base_latency),
     "harness_detection": ("harness_detection", t_harness_detection),
     "checker": ("checker", t_checker),
+    "agent_workload": ("agent_workload", t_agent_workload),
 }
 
 
@@ -377,15 +412,60 @@ def render(name: str, which: str, refs_by_bench: dict[str, list[Ref]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def regenerate(text: str, refs_by_bench: dict[str, list[Ref]]) -> str:
-    def repl(m: re.Match[str]) -> str:
-        return (
-            m.group("open")
-            + render(m.group("name"), m.group("which"), refs_by_bench)
-            + m.group("close")
-        )
+class MarkerError(ValueError):
+    """A bench-table marker that is malformed, unclosed, nested or stray."""
 
-    return BLOCK.sub(repl, text)
+
+def blocks(text: str, where: str = "<text>") -> list[tuple[int, int, str, str]]:
+    """``(open line, close line, name, which)`` of each block, 0-based; strict (see above)."""
+    found = []
+    opened: tuple[int, str, str] | None = None
+    for number, line in enumerate(text.splitlines()):
+        if "<!--" not in line or "bench-table" not in line:
+            continue  # prose may mention `make bench-tables`; markers are HTML comments
+        if line.startswith("<!-- generated by `make bench-tables`"):
+            continue  # the first line of a generated body
+        stripped = line.strip()
+        m = OPEN.fullmatch(stripped)
+        if m:
+            if opened is not None:
+                raise MarkerError(f"{where}:{number + 1}: a block opens inside the block "
+                                  f"opened on line {opened[0] + 1}")  # fmt: skip
+            opened = (number, m.group("name"), m.group("which"))
+        elif stripped == CLOSE:
+            if opened is None:
+                raise MarkerError(f"{where}:{number + 1}: a closing marker with no block open")
+            found.append((opened[0], number, opened[1], opened[2]))
+            opened = None
+        else:
+            raise MarkerError(
+                f"{where}:{number + 1}: a line mentioning bench-table that is not a marker: "
+                f"{stripped!r} (markers: '<!-- bench-table: NAME/WHICH -->' and '{CLOSE}')"
+            )
+    if opened is not None:
+        raise MarkerError(f"{where}:{opened[0] + 1}: block {opened[1]}/{opened[2]} is never closed")
+    return found
+
+
+def regenerate(text: str, refs_by_bench: dict[str, list[Ref]], where: str = "<text>") -> str:
+    """``text`` with every block's body replaced by the freshly generated table."""
+    lines = text.splitlines(keepends=True)
+    newline = "\r\n" if lines and lines[0].endswith("\r\n") else "\n"
+    out: list[str] = []
+    last = 0
+    for open_line, close_line, name, which in blocks(text, where):
+        out += lines[last : open_line + 1]
+        body = render(name, which, refs_by_bench)
+        out += [line + newline for line in body.split("\n")[:-1]]
+        last = close_line
+    out += lines[last:]
+    return "".join(out)
+
+
+def doc_files(docs: pathlib.Path = DOCS) -> list[pathlib.Path]:
+    files = sorted(docs.glob("*.md"))
+    readme = docs.parent / "README.md"
+    return [*files, readme] if readme.exists() else files
 
 
 def expected_docs(
@@ -394,22 +474,32 @@ def expected_docs(
     """Every doc with at least one block -> (its text now, its text with fresh tables)."""
     refs = references(reference)
     out = {}
-    for path in sorted(docs.glob("*.md")):
-        text = path.read_text(encoding="utf-8")
-        if BLOCK.search(text):
-            out[path] = (text, regenerate(text, refs))
+    for path in doc_files(docs):
+        with open(path, encoding="utf-8", newline="") as f:
+            text = f.read()
+        if blocks(text, str(path)):
+            out[path] = (text, regenerate(text, refs, str(path)))
     return out
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
-    check = "--check" in args
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--check", action="store_true", help="check, do not write")
+    args = parser.parse_args(argv)
+    try:
+        docs = expected_docs()
+    except (OSError, ValueError) as exc:
+        print(f"tables: {exc}", file=sys.stderr)
+        return 2
+    if not docs:
+        print(f"tables: no bench-table blocks found under {DOCS}", file=sys.stderr)
+        return 2
     stale = 0
-    for path, (now, fresh) in expected_docs().items():
+    for path, (now, fresh) in docs.items():
         if now == fresh:
             continue
         stale += 1
-        if check:
+        if args.check:
             sys.stdout.writelines(
                 difflib.unified_diff(
                     now.splitlines(True),
@@ -419,9 +509,10 @@ def main(argv: list[str] | None = None) -> int:
                 )
             )
         else:
-            path.write_text(fresh, encoding="utf-8")
+            with open(path, "w", encoding="utf-8", newline="") as f:
+                f.write(fresh)
             print(f"regenerated tables in {path}")
-    if check and stale:
+    if args.check and stale:
         print(f"\n{stale} doc(s) differ from the reference results: run `make bench-tables`")
         return 1
     return 0

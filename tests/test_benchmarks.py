@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import doctest
 import hashlib
+import json
 import os
 import pathlib
 import shutil
@@ -91,25 +92,65 @@ def test_docs_tables_match_the_reference_results() -> None:
     docs = tables.expected_docs()
     stale = [str(path) for path, (now, fresh) in docs.items() if now != fresh]
     assert not stale, f"stale tables (run make bench-tables): {stale}"
-    used = {m.group("name") for now, _ in docs.values() for m in tables.BLOCK.finditer(now)}
-    assert used == set(tables.TABLES), "every table the generator knows appears in docs/"
+    used = {name for now, _ in docs.values() for _, _, name, _ in tables.blocks(now)}
+    assert used == set(tables.TABLES), "every table the generator knows appears in the docs"
+
+
+def copy_docs(tmp_path: pathlib.Path) -> pathlib.Path:
+    docs = tmp_path / "docs"
+    shutil.copytree(tables.DOCS, docs)
+    shutil.copy(tables.README, tmp_path / "README.md")
+    assert all(now == fresh for now, fresh in tables.expected_docs(docs).values())
+    return docs
 
 
 def test_a_hand_edited_docs_table_is_caught(tmp_path: pathlib.Path) -> None:
     """The drift check fails when a number inside a generated table is edited by hand."""
-    docs = tmp_path / "docs"
-    shutil.copytree(tables.DOCS, docs)
-    assert all(now == fresh for now, fresh in tables.expected_docs(docs).values())
-    path, (text, _) = next(iter(tables.expected_docs(docs).items()))
-    block = tables.BLOCK.search(text)
-    assert block is not None
-    rows = block.group("body").splitlines()
-    row = next(line for line in rows if line.startswith("| ") and "±" in line)
-    edited = row.replace("±", "+-", 1)
-    path.write_text(text.replace(row, edited, 1), encoding="utf-8")
+    docs = copy_docs(tmp_path)
+    path = docs / "counters.md"
+    text = path.read_text(encoding="utf-8")
+    open_line, close_line, _, _ = tables.blocks(text)[0]
+    lines = text.splitlines(keepends=True)
+    row = next(i for i in range(open_line, close_line) if "±" in lines[i])
+    lines[row] = lines[row].replace("±", "+-", 1)
+    path.write_text("".join(lines), encoding="utf-8")
     stale = [p for p, (now, fresh) in tables.expected_docs(docs).items() if now != fresh]
     assert stale == [path]
     assert tables.regenerate(path.read_text(encoding="utf-8"), tables.references()) == text
+
+
+@pytest.mark.parametrize(
+    ("mutation", "message"),
+    [
+        ("drop_close", "never closed|opens inside"),
+        ("drop_last_close", "never closed"),
+        ("bad_open", "not a marker"),
+        ("stray_close", "no block open"),
+        ("nested_open", "opens inside"),
+    ],
+)
+def test_a_broken_marker_is_an_error_never_a_silent_pass(
+    tmp_path: pathlib.Path, mutation: str, message: str
+) -> None:
+    """A broken marker must not make a table vanish or let a hand edit pass unnoticed."""
+    docs = copy_docs(tmp_path)
+    path = docs / "sharded_dict.md"
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    spans = tables.blocks("".join(lines))
+    first_open, first_close, name, which = spans[0]
+    if mutation == "drop_close":
+        del lines[first_close]
+    elif mutation == "drop_last_close":
+        del lines[spans[-1][1]]
+    elif mutation == "bad_open":
+        lines[first_open] = f"<!-- bench-table: {name}/{which}  -->\n"
+    elif mutation == "stray_close":
+        lines.insert(0, "<!-- /bench-table -->\n")
+    elif mutation == "nested_open":
+        lines.insert(first_open + 2, lines[first_open])
+    path.write_text("".join(lines), encoding="utf-8")
+    with pytest.raises(tables.MarkerError, match=message):
+        tables.expected_docs(docs)
 
 
 def test_an_unknown_table_name_is_an_error() -> None:
@@ -165,6 +206,14 @@ def test_cells_are_validated() -> None:
         _results.cell({"variant": ["a"]}, "ops", [1.0], unit="ops/s")
     with pytest.raises(ValueError, match="NaN"):
         _results.cell({"variant": "a"}, "ops", [float("nan")], unit="ops/s")
+    with pytest.raises(ValueError, match="infinities"):
+        _results.cell({"variant": "a"}, "ops", [1.0, float("inf")], unit="ops/s")
+    with pytest.raises(ValueError, match="JSON"):
+        _results.cell({"variant": "a"}, "ops", [1.0], unit="ops/s", info={"x": float("nan")})
+    gen = _results.cell({"variant": "a"}, "ops", (x for x in (1.0, 2.0)), unit="ops/s")
+    assert gen["repetitions"] == 2 and gen["median"] == 1.5
+    with pytest.raises(ValueError, match="without cells"):
+        _results.save("demo", [])
     c = _results.cell({"variant": "a"}, "ops", [], unit="ops/s")
     assert c["repetitions"] == 0 and c["median"] is None
     with pytest.raises(ValueError, match="two cells"):
@@ -193,6 +242,36 @@ def test_promotion_is_explicit_and_refuses_to_replace(
     not_results = tmp_path / "x.json"
     not_results.write_text("{}")
     assert promote.main([str(not_results)]) == 2
+
+
+def test_promotion_refuses_ambiguity_and_broken_runs(
+    runs: pathlib.Path, tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reference = tmp_path / "reference"
+    monkeypatch.setattr(_results, "REFERENCE", reference)
+    first = _results.save("demo", [_results.cell({"v": 1}, "m", [1.0, 2.0], unit="u")])
+    second = _results.save("demo", [_results.cell({"v": 1}, "m", [5.0, 6.0], unit="u")])
+    assert promote.main([str(second), str(first)]) == 1  # two runs for one reference
+    assert not reference.exists()
+    second.write_text(second.read_text()[:200])  # a truncated (newer) run
+    assert promote.main(["--latest"]) == 2  # not: the older run, silently
+    assert not reference.exists()
+    escape = json.loads(first.read_text())
+    escape["benchmark"] = "../../escape"
+    first.write_text(json.dumps(escape))
+    assert promote.main([str(first)]) == 2
+    with pytest.raises(ValueError, match="name"):
+        _results.save("../escape", [_results.cell({"v": 1}, "m", [1.0], unit="u")])
+
+
+def test_a_gil_enabled_run_is_not_a_free_threaded_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    from atomics import runtime
+
+    monkeypatch.setattr(runtime, "gil_disabled_build", lambda: True)
+    monkeypatch.setattr(runtime, "gil_enabled", lambda: True)
+    assert _results.interpreter_tag().endswith("t-gil")
+    monkeypatch.setattr(runtime, "gil_enabled", lambda: False)
+    assert _results.interpreter_tag().endswith("t")
 
 
 # -- comparison ---------------------------------------------------------------------------
