@@ -12,7 +12,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from atomics import AtomicBoolean, runtime
-from atomics.testing import SETTINGS, Scenario, assert_linearizable, find_violation, scenarios
+from atomics.testing import (
+    CONTROL_SECONDS,
+    SETTINGS,
+    Scenario,
+    assert_linearizable,
+    find_violation,
+    scenarios,
+)
 
 
 def test_methods() -> None:
@@ -108,7 +115,9 @@ class RacyToggle(AtomicBoolean):
     reason="no switch between read and write with the GIL: the race cannot happen",
 )
 def test_linearizability_test_catches_a_racy_toggle() -> None:
-    assert find_violation({"toggle": None, "get": None}, RacyToggle, BoolModel, attempts=3)
+    assert find_violation(
+        {"toggle": None, "get": None}, RacyToggle, BoolModel, time_budget=CONTROL_SECONDS
+    )
 
 
 def test_exactly_one_thread_wins_the_flag() -> None:

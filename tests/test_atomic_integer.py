@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from atomics import AtomicInteger, runtime
 from atomics.testing import (
+    CONTROL_SECONDS,
     SETTINGS,
     Scenario,
     assert_linearizable,
@@ -269,7 +270,7 @@ class RacyAtomicInteger(AtomicInteger):
 
 @needs_free_threading
 def test_linearizability_test_catches_a_racy_integer() -> None:
-    violation = find_violation(OPERATIONS, RacyAtomicInteger, IntModel, attempts=3)
+    violation = find_violation(OPERATIONS, RacyAtomicInteger, IntModel, time_budget=CONTROL_SECONDS)
     assert violation is not None
 
 

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from atomics import AtomicReference, runtime
 from atomics.testing import (
+    CONTROL_SECONDS,
     SETTINGS,
     Scenario,
     assert_linearizable,
@@ -124,7 +125,9 @@ class CheckThenSetReference(AtomicReference[Any]):
 )
 def test_linearizability_test_catches_check_then_set() -> None:
     ops = {"compare_and_set": OPERATIONS["compare_and_set"], "get": None}
-    assert find_violation(ops, lambda: CheckThenSetReference(None), RefModel, attempts=3)
+    assert find_violation(
+        ops, lambda: CheckThenSetReference(None), RefModel, time_budget=CONTROL_SECONDS
+    )
 
 
 def count_with_updates(ref: AtomicReference[int]) -> tuple[int, int]:

@@ -20,11 +20,13 @@ from hypothesis import strategies as st
 
 from atomics import BoundedQueue, ShutDown
 from atomics.testing import (
+    CONTROL_SECONDS,
     SETTINGS,
     Scenario,
     assert_linearizable,
     find_violation,
     mpmc_stress,
+    rounds,
     scenarios,
     small_values,
 )
@@ -300,7 +302,7 @@ class CheckThenActPut(NonBlockingQueue):
 
 def test_linearizability_test_catches_check_then_act_put() -> None:
     ops = {"put_nowait": OPERATIONS["put_nowait"], "qsize": None, "get_nowait": None}
-    assert find_violation(ops, CheckThenActPut, BatchQueueModel, attempts=3)
+    assert find_violation(ops, CheckThenActPut, BatchQueueModel, time_budget=CONTROL_SECONDS)
 
 
 # --- bulk MPMC stress ---------------------------------------------------------------------------
@@ -333,7 +335,7 @@ class CheckThenActBlockingPut(BoundedQueue[Any]):
 
 
 def test_bulk_stress_catches_an_overfilling_put() -> None:
-    for _ in range(3):
+    for _ in rounds(CONTROL_SECONDS):
         result = mpmc_stress(
             lambda: CheckThenActBlockingPut(2), producers=4, consumers=4, items_per_producer=5_000
         )

@@ -33,7 +33,15 @@ from atomics import (
     runtime,
 )
 from atomics.demo import ArticleKnowledgeBase
-from atomics.testing import SETTINGS, Scenario, assert_linearizable, bulk_stress, scenarios
+from atomics.testing import (
+    CONTROL_SECONDS,
+    SETTINGS,
+    Scenario,
+    assert_linearizable,
+    bulk_stress,
+    rounds,
+    scenarios,
+)
 
 
 # --- insights ---------------------------------------------------------------------------------
@@ -678,7 +686,7 @@ def test_the_swarm_test_passes_the_article_knowledge_base_with_its_lock() -> Non
     "between read and write, so the unlocked version seldom loses anything in a short run",
 )
 def test_the_swarm_test_catches_the_article_knowledge_base_without_its_lock() -> None:
-    for _ in range(3):
+    for _ in rounds(CONTROL_SECONDS):
         kb = UnlockedArticleKnowledgeBase()
         added = swarm(kb, 8, 5_000)
         if stored(kb) != (added, added):

@@ -15,12 +15,14 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 from atomics import DELETE, MISSING, ShardedDict, runtime
 from atomics.testing import (
+    CONTROL_SECONDS,
     SETTINGS,
     HarnessError,
     Scenario,
     assert_linearizable,
     bulk_stress,
     find_violation,
+    rounds,
     scenarios,
     small_keys,
 )
@@ -468,7 +470,9 @@ class CheckThenActCompute(PutMap):
 @needs_free_threading
 def test_linearizability_test_catches_check_then_act_compute() -> None:
     ops = {"compute": OPERATIONS["compute"], "get": OPERATIONS["get"]}
-    assert find_violation(ops, lambda: CheckThenActCompute(stripes=2), MapModel, attempts=3)
+    assert find_violation(
+        ops, lambda: CheckThenActCompute(stripes=2), MapModel, time_budget=CONTROL_SECONDS
+    )
 
 
 # --- bulk stress --------------------------------------------------------------------------------
@@ -527,7 +531,8 @@ class PrivateLockHandles(ShardedDict[Any, Any]):
 
 @needs_free_threading
 def test_bulk_handle_test_catches_handles_with_private_locks() -> None:
-    for _ in range(3):  # lost updates need two threads in one key's read-add-write at once
+    # Lost updates need two threads in one key's read-add-write at once: search until seen.
+    for _ in rounds(CONTROL_SECONDS):
         contents, expected = increment_counts(PrivateLockHandles, lambda d: d.handle())
         if contents != expected:
             return
@@ -580,7 +585,7 @@ def test_bulk_get_or_create_calls_each_factory_once() -> None:
 
 @needs_free_threading
 def test_bulk_stress_catches_check_then_act_get_or_create() -> None:
-    for _ in range(3):  # a race needs two threads on one new key at once: allow retries
+    for _ in rounds(CONTROL_SECONDS):  # a race needs two threads on one new key at once
         calls, keys = factory_calls(CheckThenActGetOrCreate)
         if calls > keys:
             return

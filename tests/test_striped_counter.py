@@ -14,7 +14,15 @@ from hypothesis import strategies as st
 
 from atomics import StripedCounter, runtime
 from atomics.striped_counter import _Cell
-from atomics.testing import SETTINGS, Scenario, assert_linearizable, bulk_stress, scenarios
+from atomics.testing import (
+    CONTROL_SECONDS,
+    SETTINGS,
+    Scenario,
+    assert_linearizable,
+    bulk_stress,
+    rounds,
+    scenarios,
+)
 
 needs_free_threading = pytest.mark.skipif(
     not runtime.free_threading_active(),
@@ -215,7 +223,7 @@ class ZeroingResetCounter(StripedCounter):
 
 @needs_free_threading
 def test_harvest_test_catches_a_zeroing_reset() -> None:
-    for _ in range(3):
+    for _ in rounds(CONTROL_SECONDS):
         total, adds = harvest_during_adds(ZeroingResetCounter())
         if total != adds:
             return

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from atomics import runtime
-from atomics.testing import bulk_stress, find_violation
+from atomics.testing import CONTROL_SECONDS, bulk_stress, find_violation
 from atomics.testing import controls as c
 
 TABLES = c.operation_tables()
@@ -41,7 +41,7 @@ def test_broken_control_is_caught(name: str) -> None:
     broken, _, model = PAIRS[name]
     # Up to three runs of 50 examples: a machine busy with other work runs the threads
     # less often at the same time. The test fails only if every run misses the bug.
-    violation = find_violation(TABLES[name], broken, model, attempts=3)
+    violation = find_violation(TABLES[name], broken, model, time_budget=CONTROL_SECONDS)
     assert violation is not None, f"the harness missed the broken {name} in 3 runs"
     assert "NOT LINEARIZABLE" in str(violation)
 

@@ -37,7 +37,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from atomics.testing.bulk import BulkResult, bulk_stress, overlap_fraction, rounds
+from atomics.testing.bulk import (
+    CONTROL_SECONDS,
+    BulkResult,
+    bulk_stress,
+    overlap_fraction,
+    rounds,
+)
 from atomics.testing.checker import CheckResult, Verdict, check_history
 from atomics.testing.history import Call, OpRecord, Raised
 from atomics.testing.linearizability import (
@@ -54,6 +60,7 @@ from atomics.testing.scenario import Scenario, fixed_scenario, scenarios, small_
 from atomics.testing.stats import HarnessStats, stats
 
 __all__ = [
+    "CONTROL_SECONDS",
     "SETTINGS",
     "BulkResult",
     "Call",

@@ -176,6 +176,12 @@ def bulk_stress(
     return result
 
 
+CONTROL_SECONDS = 60.0
+"""How long this project's negative controls search before giving up: a control that
+searches until caught within a budget, rather than for a fixed number of attempts, does not
+flake on a busy machine (it usually ends within a second)."""
+
+
 def rounds(seconds: float) -> Iterator[int]:
     """Round numbers 0, 1, 2, ... until ``seconds`` have passed (always at least one round):
     the loop of a time-budgeted stress test.

@@ -194,6 +194,7 @@ def find_violation(
     *,
     max_examples: int = 50,
     attempts: int = 1,
+    time_budget: float | None = None,
     scenario_options: Mapping[str, Any] | None = None,
     **options: Any,
 ) -> LinearizabilityError | None:
@@ -202,8 +203,12 @@ def find_violation(
     :class:`LinearizabilityError`, or None if every history was linearizable.
 
     Made for negative controls: ``assert find_violation(OPS, BrokenThing, Model)`` says the
-    test *can* fail. ``attempts`` repeats the whole run until a violation is found (a busy
-    machine runs threads together less often). ``scenario_options`` go to
+    test *can* fail. ``attempts`` repeats the whole run until a violation is found;
+    ``time_budget`` (seconds) instead repeats it until one is found or the budget is spent
+    (at least one run). Prefer ``time_budget`` in a test suite: a fixed, small number of
+    attempts flakes when a busy machine runs the threads together less often, while a search
+    with a budget of tens of seconds ends as soon as it finds the violation, usually at
+    once. ``scenario_options`` go to
     :func:`~atomics.testing.scenarios`, the other ``options`` to
     :func:`assert_linearizable`. Needs Hypothesis.
 
@@ -229,14 +234,20 @@ def find_violation(
             found.append(exc)
             raise
 
-    for _ in range(attempts):
+    deadline = None if time_budget is None else time.monotonic() + time_budget
+    runs = 0
+    while True:
         try:
             probe()
         except (LinearizabilityError, Flaky):
             if found:
                 return found[0]
             raise
-    return None
+        runs += 1
+        if deadline is None and runs >= attempts:
+            return None
+        if deadline is not None and time.monotonic() >= deadline:
+            return None
 
 
 def format_report(result: ScenarioResult) -> str:
