@@ -223,13 +223,22 @@ def test_cells_are_validated() -> None:
 # -- promotion ----------------------------------------------------------------------------
 
 
-def test_promotion_is_explicit_and_refuses_to_replace(
+@pytest.fixture
+def two_runs(
     runs: pathlib.Path, tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+) -> tuple[pathlib.Path, pathlib.Path, pathlib.Path]:
+    """(a private reference folder, a run, a later run of the same benchmark)."""
     reference = tmp_path / "reference"
     monkeypatch.setattr(_results, "REFERENCE", reference)
     first = _results.save("demo", [_results.cell({"v": 1}, "m", [1.0, 2.0], unit="u")])
     second = _results.save("demo", [_results.cell({"v": 1}, "m", [5.0, 6.0], unit="u")])
+    return reference, first, second
+
+
+def test_promotion_is_explicit_and_refuses_to_replace(
+    two_runs: tuple[pathlib.Path, pathlib.Path, pathlib.Path], tmp_path: pathlib.Path
+) -> None:
+    reference, first, second = two_runs
     assert promote.main([str(first)]) == 0
     (target,) = reference.glob("*.json")
     assert target.read_bytes() == first.read_bytes()
@@ -245,12 +254,9 @@ def test_promotion_is_explicit_and_refuses_to_replace(
 
 
 def test_promotion_refuses_ambiguity_and_broken_runs(
-    runs: pathlib.Path, tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+    two_runs: tuple[pathlib.Path, pathlib.Path, pathlib.Path],
 ) -> None:
-    reference = tmp_path / "reference"
-    monkeypatch.setattr(_results, "REFERENCE", reference)
-    first = _results.save("demo", [_results.cell({"v": 1}, "m", [1.0, 2.0], unit="u")])
-    second = _results.save("demo", [_results.cell({"v": 1}, "m", [5.0, 6.0], unit="u")])
+    reference, first, second = two_runs
     assert promote.main([str(second), str(first)]) == 1  # two runs for one reference
     assert not reference.exists()
     second.write_text(second.read_text()[:200])  # a truncated (newer) run
