@@ -25,9 +25,15 @@ Guarantees
 * **Raising leaves the queue unchanged**: ``Full``, ``Empty``, ``ShutDown``, ``ValueError``
   and ``TypeError`` are raised before anything is added or removed. ``put_many`` is
   all-or-nothing, so a timeout or shutdown neither loses nor half-inserts a batch.
-* **Blocking**: ``block=False`` never waits; ``timeout=None`` waits as long as needed; a
-  timeout ``t`` waits at most ``t`` seconds plus scheduling slack, then raises ``Full``
-  (puts) or ``Empty`` (gets). A negative timeout is a ``ValueError``, as in ``queue``.
+* **Blocking**: ``block=False`` never waits and ignores ``timeout``, as ``queue.Queue``
+  does; ``timeout=None`` or ``math.inf`` waits as long as needed; a timeout ``t`` waits at
+  most ``t`` seconds plus scheduling slack, then raises ``Full`` (puts) or ``Empty`` (gets).
+  A negative or NaN timeout is a ``ValueError``, a non-number a ``TypeError``, raised
+  before anything waits or changes (the package's one timeout rule).
+* **Capacity can change**: assigning ``maxsize`` (an int >= 1) takes effect at once. Growing
+  wakes blocked producers; shrinking never drops an item (a queue holding more than the new
+  bound just accepts nothing until consumers bring it below), and no put after the
+  assignment can exceed the new bound.
 * **No lost wake-ups**: every state change that can let a sleeper proceed notifies under
   the lock (sleepers that cannot use it pass it on or wait again).
 * **Shutdown** (``queue.Queue.shutdown``'s semantics, 3.13): afterwards every put raises
@@ -68,6 +74,8 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from typing import Generic, TypeVar
 
+from atomics import _validate
+
 __all__ = ["BoundedQueue", "Empty", "Full", "ShutDown"]
 
 T = TypeVar("T")
@@ -83,23 +91,9 @@ else:  # a compatible stand-in (queue.ShutDown is new in 3.13)
         """Raised by a put on, or a get from an empty, queue that was shut down."""
 
 
-def _check_timeout(timeout: float | None) -> float | None:
-    """The deadline for ``timeout`` seconds from now (None: no deadline)."""
-    if timeout is None:
-        return None
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
-        raise TypeError(f"timeout must be a number or None, got {type(timeout).__name__}")
-    if timeout < 0:
-        raise ValueError("'timeout' must be a non-negative number")
-    return time.monotonic() + timeout
-
-
-def _check_count(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < 1:
-        raise ValueError(f"{name} must be at least 1, got {value}")
-    return value
+def _deadline(block: bool, timeout: object) -> float | None:
+    """The deadline of a blocking call; ``block=False`` ignores the timeout (as queue.Queue)."""
+    return _validate.deadline(timeout) if block else None
 
 
 class BoundedQueue(Generic[T]):
@@ -127,7 +121,7 @@ class BoundedQueue(Generic[T]):
     )
 
     def __init__(self, maxsize: int) -> None:
-        self._maxsize = _check_count("maxsize", maxsize)
+        self._maxsize = _validate.count(maxsize, "maxsize")
         self._items: deque[T] = deque()
         # One lock guards everything below; each Condition is one reason to wait on it.
         self._lock = threading.Lock()
@@ -143,8 +137,28 @@ class BoundedQueue(Generic[T]):
     # --- introspection ---------------------------------------------------------------------
     @property
     def maxsize(self) -> int:
-        """The capacity (fixed at construction)."""
+        """The capacity. Assignable, as ``queue.Queue.maxsize`` (see the module's Guarantees).
+
+        >>> q = BoundedQueue(1); q.put(1); q.maxsize = 2; q.put(2); q.qsize()
+        2
+        """
         return self._maxsize
+
+    @maxsize.setter
+    def maxsize(self, value: int) -> None:
+        _validate.count(value, "maxsize")
+        with self._lock:
+            self._maxsize = value
+            if self._putters:
+                # Growing lets producers in; shrinking may make a waiting batch impossible
+                # (it then raises ValueError): either way every producer re-checks.
+                self._not_full.notify_all()
+
+    @property
+    def unfinished_tasks(self) -> int:
+        """Items put and not yet marked done by :meth:`task_done` (``queue.Queue``'s
+        attribute; read-only here)."""
+        return self._unfinished
 
     @property
     def is_shutdown(self) -> bool:
@@ -179,10 +193,16 @@ class BoundedQueue(Generic[T]):
 
     # --- waiting helpers (called with the lock held) ---------------------------------------
     def _wait_for_room(self, needed: int, block: bool, deadline: float | None) -> None:
-        """Return once ``needed`` slots are free; raise ShutDown or Full (queue unchanged)."""
+        """Return once ``needed`` slots are free; raise ShutDown, Full or (a batch that the
+        current ``maxsize`` can never hold) ValueError; the queue unchanged."""
         while True:
             if self._shutdown:
                 raise ShutDown
+            if needed > self._maxsize:  # maxsize may have shrunk while we waited
+                self._pass_on_room()
+                raise ValueError(
+                    f"items: a batch of {needed} can never fit a queue of maxsize {self._maxsize}"
+                )
             if self._maxsize - len(self._items) >= needed:
                 return
             if not block:
@@ -250,7 +270,7 @@ class BoundedQueue(Generic[T]):
         Traceback (most recent call last):
         queue.Full
         """
-        deadline = None if timeout is None else _check_timeout(timeout)
+        deadline = None if timeout is None else _deadline(block, timeout)
         items = self._items
         with self._lock:
             # The common case inline (the helpers are the general path): room, not shut down.
@@ -277,7 +297,7 @@ class BoundedQueue(Generic[T]):
         >>> q = BoundedQueue(2); q.put(1); q.get(timeout=1)
         1
         """
-        deadline = None if timeout is None else _check_timeout(timeout)
+        deadline = None if timeout is None else _deadline(block, timeout)
         items = self._items
         with self._lock:
             if not items:  # the common case (an item present) inline
@@ -308,12 +328,8 @@ class BoundedQueue(Generic[T]):
         ['a', 'b', 'c']
         """
         batch = list(items)
-        if len(batch) > self._maxsize:
-            raise ValueError(
-                f"items: a batch of {len(batch)} can never fit a queue of maxsize {self._maxsize}"
-            )
-        deadline = _check_timeout(timeout)
-        with self._lock:
+        deadline = _deadline(block, timeout)
+        with self._lock:  # the batch's size is checked against maxsize under the lock
             self._wait_for_room(len(batch), block, deadline)
             if batch:
                 self._items.extend(batch)
@@ -329,8 +345,8 @@ class BoundedQueue(Generic[T]):
         >>> q = BoundedQueue(4); q.put_many([1, 2, 3]); q.get_many(2), q.get_many(2)
         ([1, 2], [3])
         """
-        _check_count("max_items", max_items)
-        deadline = _check_timeout(timeout)
+        _validate.count(max_items, "max_items")
+        deadline = _deadline(block, timeout)
         with self._lock:
             self._wait_for_items(block, deadline)
             items = self._items
@@ -367,13 +383,22 @@ class BoundedQueue(Generic[T]):
                 return
 
     # --- tasks and shutdown ------------------------------------------------------------------
-    def task_done(self) -> None:
-        """Mark one item taken earlier as processed (``queue.Queue.task_done``); raises
-        ``ValueError`` if called more times than items were put."""
+    def task_done(self, n: int = 1) -> None:
+        """Mark ``n`` items taken earlier as processed (``queue.Queue.task_done`` when
+        ``n == 1``; ``n`` for a batch from :meth:`get_many`). Raises ``ValueError``, marking
+        nothing, if that is more than the items put and not yet marked.
+
+        >>> q = BoundedQueue(4); q.put_many("ab"); batch = q.get_many(2); q.task_done(len(batch))
+        >>> q.unfinished_tasks
+        0
+        """
+        _validate.count(n, "n")
         with self._lock:
-            if self._unfinished <= 0:
-                raise ValueError("task_done() called too many times")
-            self._unfinished -= 1
+            if n > self._unfinished:
+                raise ValueError(
+                    f"task_done() called too many times ({n} > {self._unfinished} unfinished)"
+                )
+            self._unfinished -= n
             if self._unfinished == 0:
                 self._all_done.notify_all()
 

@@ -33,6 +33,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from typing import Any, NamedTuple, Protocol
 
+from atomics import _validate
 from atomics.sharded_dict import DELETE, MISSING, ShardedDict
 
 __all__ = ["Insight", "MemoryStorage", "NewInsight", "Storage", "TopicLog", "WorldEntry"]
@@ -275,7 +276,7 @@ class MemoryStorage:
         def changed() -> bool:
             return self.log_tips() != dict(tips)
 
-        deadline = None if timeout is None else time.monotonic() + timeout
+        deadline = _validate.deadline(timeout)  # None, inf: no deadline; NaN, < 0: ValueError
         with self.appended:
             self.waiters += 1
             try:

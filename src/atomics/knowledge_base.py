@@ -67,6 +67,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from atomics import _validate
 from atomics.atomic_boolean import AtomicBoolean
 from atomics.atomic_integer import AtomicInteger
 from atomics.bounded_queue import BoundedQueue, ShutDown
@@ -352,6 +353,7 @@ class Subscription:
 
     def get(self, timeout: float | None = None) -> Any:
         """The next event, waiting up to ``timeout`` seconds (``None``: as long as needed)."""
+        _validate.deadline(timeout)  # the package's timeout rule, even when nothing waits
         marker = self._lag_marker()
         if marker is not None:
             return marker
@@ -367,6 +369,8 @@ class Subscription:
 
     def get_many(self, max_items: int, timeout: float | None = None) -> list[Any]:
         """Waits for one event, then takes up to ``max_items`` present (a Lag marker first)."""
+        _validate.deadline(timeout)
+        _validate.count(max_items, "max_items")
         marker = self._lag_marker()
         if marker is not None:
             return [marker]
@@ -708,7 +712,11 @@ class KnowledgeBase:
         return Cursor(self._storage.log_tips())
 
     def wait_for_insights(self, since: Mapping[str, int], timeout: float | None = None) -> bool:
-        """Block until some topic has an insight after ``since``; False on timeout."""
+        """Block until some topic has an insight after ``since``; False on timeout.
+
+        ``timeout``: seconds; ``None`` or ``math.inf`` waits as long as needed; NaN or
+        negative is a ``ValueError``, a non-number a ``TypeError`` (before any wait)."""
+        _validate.deadline(timeout)
         tips = self._storage.log_tips()
         if any(seq > since.get(name, -1) for name, seq in tips.items()):
             return True
@@ -734,6 +742,7 @@ class KnowledgeBase:
         ``overflow``; ``exclude_agent`` skips that agent's own events."""
         if self._closed:
             raise KnowledgeBaseClosed("this KnowledgeBase is closed")
+        _validate.deadline(block_timeout, "block_timeout")  # before anything is registered
         if overflow not in OVERFLOW_POLICIES:
             raise ValueError(f"overflow must be one of {OVERFLOW_POLICIES}, got {overflow!r}")
         if isinstance(maxsize, bool) or not isinstance(maxsize, int):
