@@ -19,6 +19,10 @@ Design
   hot loops.
 * When a thread exits (or a handle is garbage-collected), its cell's count is folded into a
   ``retired`` total, so that many short-lived threads do not grow the counter without bound.
+  The finalizer that notices this takes no lock (it may run inside :meth:`sum` in the same
+  thread, when the cyclic garbage collector runs there): it only queues the cell, and the
+  next operation that holds the lock anyway folds it. Until then the cell is simply still
+  counted where it is, so nothing is lost or counted twice.
 
 Guarantees
 ----------
@@ -34,7 +38,8 @@ Guarantees
 * A :class:`CounterHandle` must be used only by the thread that created it: another thread
   gets ``RuntimeError`` (two writers on one cell could lose updates).
 * Mutable, so unhashable. ``copy.copy`` gives an independent counter starting at the
-  current sum; pickling stores the sum.
+  current sum; pickling stores the sum. A :class:`CounterHandle` cannot be copied or
+  pickled (``TypeError``): a copy would write a cell no counter reads.
 
 >>> requests = StripedCounter()
 >>> requests.increment(); requests.add(10)
@@ -51,7 +56,8 @@ from __future__ import annotations
 
 import threading
 import weakref
-from typing import Any
+from collections import deque
+from typing import Any, NoReturn
 
 __all__ = ["CounterHandle", "StripedCounter"]
 
@@ -116,6 +122,14 @@ class CounterHandle:
             raise self._wrong_thread()
         self._cell.added -= 1  # single writer: this thread
 
+    def _not_copyable(self, *args: object) -> NoReturn:
+        raise TypeError(
+            "a CounterHandle cannot be copied or pickled: the copy would add to a cell that "
+            "no counter reads (its counts would be lost); call counter.handle() instead"
+        )
+
+    __copy__ = __deepcopy__ = __reduce__ = __reduce_ex__ = _not_copyable
+
 
 class _ThreadSlot:
     """What the counter's ``threading.local`` holds for one thread: its cell. Dropped when
@@ -137,7 +151,7 @@ class StripedCounter:
     4
     """
 
-    __slots__ = ("__weakref__", "_cells", "_local", "_lock", "_retired")
+    __slots__ = ("__weakref__", "_cells", "_local", "_lock", "_retired", "_retiring")
 
     def __init__(self, initial: int = 0) -> None:
         # _lock guards: the _cells list, _retired, and every cell's ``taken`` field.
@@ -145,28 +159,40 @@ class StripedCounter:
         self._cells: list[_Cell] = []
         self._retired = _check_int(initial, "initial")
         self._local = threading.local()
+        # Cells whose owner is gone, queued by finalizers without a lock (deque.append is
+        # atomic); folded into _retired under the lock by _fold_retiring.
+        self._retiring: deque[_Cell] = deque()
 
     # --- cells ---------------------------------------------------------------------------------
     def _new_cell(self) -> _Cell:
         """A cell registered with this counter (its count is part of every sum)."""
         cell = _Cell()
         with self._lock:
+            self._fold_retiring()
             self._cells.append(cell)
         return cell
 
     def _retire_when_gone(self, owner: object, cell: _Cell) -> None:
         """Fold ``cell`` into the retired total once ``owner`` is garbage-collected."""
-        weakref.finalize(owner, StripedCounter._retire, weakref.ref(self), cell)
+        weakref.finalize(owner, type(self)._retire, weakref.ref(self), cell)
 
     @staticmethod
     def _retire(counter_ref: weakref.ref[StripedCounter], cell: _Cell) -> None:
-        # The owner is gone, so nothing writes ``added`` any more: fold the cell's count.
+        """The finalizer: the owner is gone, so nothing writes ``added`` any more. Takes no
+        lock -- it can run in any thread at any allocation, including inside ``sum()`` while
+        that thread holds the counter's lock: it only queues the cell for folding."""
         counter = counter_ref()
-        if counter is None:
-            return
-        with counter._lock:
-            counter._retired += cell.added - cell.taken
-            counter._cells.remove(cell)
+        if counter is not None:
+            counter._retiring.append(cell)
+
+    def _fold_retiring(self) -> None:
+        """Fold queued cells into ``_retired`` (lock held). A cell stays counted in
+        ``_cells`` until this moves it, so sums are right before and after."""
+        retiring = self._retiring
+        while retiring:
+            cell = retiring.popleft()
+            self._retired += cell.added - cell.taken
+            self._cells.remove(cell)
 
     def _thread_cell(self) -> _Cell:
         try:
@@ -217,6 +243,7 @@ class StripedCounter:
         7
         """
         with self._lock:
+            self._fold_retiring()
             return self._retired + sum(cell.added - cell.taken for cell in self._cells)
 
     def sum_then_reset(self) -> int:
@@ -227,6 +254,7 @@ class StripedCounter:
         (4, 0)
         """
         with self._lock:
+            self._fold_retiring()
             total, self._retired = self._retired, 0
             for cell in self._cells:
                 added = cell.added  # one read: adds after it stay for the next reset
@@ -258,4 +286,5 @@ class StripedCounter:
     def statistics(self) -> dict[str, int]:
         """Debugging figures: live cells (threads and handles) and the retired total."""
         with self._lock:
+            self._fold_retiring()
             return {"cells": len(self._cells), "retired": self._retired}
