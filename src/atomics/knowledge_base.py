@@ -72,7 +72,7 @@ from atomics.atomic_boolean import AtomicBoolean
 from atomics.atomic_integer import AtomicInteger
 from atomics.bounded_queue import BoundedQueue, ShutDown
 from atomics.kb_storage import Insight, MemoryStorage, NewInsight, Storage, WorldEntry, matching
-from atomics.sharded_dict import MISSING
+from atomics.sharded_dict import DELETE, MISSING
 
 __all__ = [
     "ANY",
@@ -418,6 +418,16 @@ def _require_version(key: str, current: WorldEntry | None, expected_version: Any
         raise Conflict(key, expected_version, now)
 
 
+def _storable(value: Any, name: str) -> Any:
+    """``value``, unless it is a sentinel (MISSING marks a tombstone here): ValueError."""
+    if value is MISSING or value is DELETE:
+        raise ValueError(
+            f"{name}: {value!r} is a sentinel and cannot be stored as a value "
+            "(use world.delete to remove a key)"
+        )
+    return value
+
+
 def _check_expected_version(expected_version: Any) -> None:
     if expected_version is ANY or expected_version is None:
         return
@@ -458,6 +468,7 @@ class World:
         """
         self._kb._check_writable(agent_id)
         _name("key", key)
+        _storable(value, "value")
         _check_expected_version(expected_version)
 
         def write(current: WorldEntry | None) -> WorldEntry:
@@ -479,7 +490,8 @@ class World:
 
         def write(current: WorldEntry | None) -> WorldEntry:
             old = MISSING if current is None else current.value
-            return self._next(current, _run_user_function(fn, old), agent_id)
+            new = _storable(_run_user_function(fn, old), "fn()")  # raising: nothing changes
+            return self._next(current, new, agent_id)
 
         return self._compute(key, write)
 
@@ -488,10 +500,12 @@ class World:
         pattern; default ``"append"``), atomically: concurrent merges lose nothing."""
         self._kb._check_writable(agent_id)
         reducer = self._reducer_for(_name("key", key))
+        _storable(value, "value")
 
         def write(current: WorldEntry | None) -> WorldEntry:
             old = MISSING if current is None else current.value
-            return self._next(current, _run_user_function(reducer, old, value), agent_id)
+            new = _storable(_run_user_function(reducer, old, value), "reducer()")
+            return self._next(current, new, agent_id)
 
         return self._compute(key, write)
 

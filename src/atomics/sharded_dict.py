@@ -34,6 +34,9 @@ Guarantees
   during writes it counts every key present for the whole call and no key absent for the
   whole call. ``update`` and ``|=`` are atomic per key, not as a whole.
 * Fairness: none (``threading.Lock``). Keys must be hashable (``TypeError`` as ``dict``).
+* ``MISSING`` and ``DELETE`` are never stored as values: every write that would store one
+  raises ``ValueError`` and changes nothing (a ``get_or_create`` factory that returns one
+  included); ``compute``-family functions return them to mean "absent"/"remove".
 * ``handle()`` gives a per-thread view with the same contents, API and guarantees (it shares
   the shards and locks); it only saves the contended reference counting of one shared
   object on free-threaded builds.
@@ -95,6 +98,13 @@ DELETE: Any = _Sentinel("DELETE")
 """Returned by a ``compute``/``merge`` function to remove the key."""
 
 
+def _sentinel_value(value: object, name: str = "value") -> ValueError:
+    return ValueError(
+        f"{name}: {value!r} is a sentinel and cannot be stored as a value (it would make the "
+        "key look absent to get() and present to `in`)"
+    )
+
+
 def default_stripes(cpus: int | None = None) -> int:
     """Several stripes per core, a power of two, at least 16.
 
@@ -148,7 +158,9 @@ class LockedEntry(Generic[K, V]):
         return self._shard.get(self._key, default)
 
     def set(self, value: V) -> None:
-        """Set the value."""
+        """Set the value (``MISSING``/``DELETE``: ``ValueError``; use :meth:`delete`)."""
+        if value is MISSING or value is DELETE:
+            raise _sentinel_value(value)
         self._shard[self._key] = value
 
     def delete(self) -> None:
@@ -301,6 +313,8 @@ class ShardedDict(MutableMapping[K, V]):
         # Locked although one dict store is atomic: a store must not land between a
         # compute's read and its write on the same key.
         index = hash(key) % self._stripes
+        if value is MISSING or value is DELETE:
+            raise _sentinel_value(value)
         if _in_user_code.__dict__:  # this thread is inside a user function: is it ours?
             self._check_not_reentered()
         with self._locks[index]:
@@ -335,6 +349,8 @@ class ShardedDict(MutableMapping[K, V]):
         [1]
         """
         index = hash(key) % self._stripes
+        if default is MISSING or default is DELETE:
+            raise _sentinel_value(default, "default")
         if _in_user_code.__dict__:  # this thread is inside a user function: is it ours?
             self._check_not_reentered()
         with self._locks[index]:
@@ -380,6 +396,8 @@ class ShardedDict(MutableMapping[K, V]):
             if value is MISSING:
                 with self._user_code():
                     value = factory()
+                if value is MISSING or value is DELETE:  # stored, it would run again
+                    raise _sentinel_value(value, "factory()")
                 shard[key] = value
             return cast(V, value)
 
@@ -460,6 +478,8 @@ class ShardedDict(MutableMapping[K, V]):
         [1, 2]
         """
         index = hash(key) % self._stripes
+        if value is MISSING or value is DELETE:
+            raise _sentinel_value(value)
         if _in_user_code.__dict__:  # this thread is inside a user function: is it ours?
             self._check_not_reentered()
         with self._locks[index]:
@@ -494,6 +514,8 @@ class ShardedDict(MutableMapping[K, V]):
         (True, False)
         """
         index = hash(key) % self._stripes
+        if new is MISSING or new is DELETE:
+            raise _sentinel_value(new, "new")
         if _in_user_code.__dict__:  # this thread is inside a user function: is it ours?
             self._check_not_reentered()
         with self._locks[index]:
@@ -514,6 +536,8 @@ class ShardedDict(MutableMapping[K, V]):
         >>> ShardedDict(a=1).replace("a", 1, 2)
         True
         """
+        if new is MISSING or new is DELETE:
+            raise _sentinel_value(new, "new")
         if old is MISSING:
             return False
         return self.compare_and_set(key, old, new)
