@@ -92,3 +92,21 @@ def test_the_world_model_refuses_sentinel_values(sentinel: Any) -> None:
     assert entry is not None and (entry.value, entry.version) == (1, 1)
     entry = kb.world.get("r1")
     assert entry is not None and (entry.value, entry.version) == (1, 1)
+
+
+# --- sizes and bools: the package's conventions (issue 12, item 10, in part) -----------------
+
+
+def test_stripes_are_bounded_before_anything_is_allocated() -> None:
+    with pytest.raises(ValueError, match="stripes must be at most 65536"):
+        ShardedDict(stripes=10**30)  # before the fix: allocated until the process was killed
+    with pytest.raises(TypeError, match="stripes"):
+        ShardedDict(stripes=True)
+    assert ShardedDict(stripes=1 << 16).stripes == 1 << 16
+
+
+def test_increment_refuses_a_bool_delta_as_the_atomic_classes_do() -> None:
+    d: ShardedDict[str, int] = ShardedDict()
+    with pytest.raises(TypeError, match="delta"):
+        d.increment("k", True)
+    assert "k" not in d

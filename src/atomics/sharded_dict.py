@@ -69,7 +69,7 @@ from collections.abc import (
 from contextlib import contextmanager
 from typing import Any, Generic, TypeVar, cast, overload
 
-from atomics import runtime
+from atomics import _validate, runtime
 
 __all__ = ["DELETE", "MISSING", "LockedEntry", "ShardedDict"]
 
@@ -103,6 +103,10 @@ def _sentinel_value(value: object, name: str = "value") -> ValueError:
         f"{name}: {value!r} is a sentinel and cannot be stored as a value (it would make the "
         "key look absent to get() and present to `in`)"
     )
+
+
+MAX_STRIPES = 1 << 16
+"""The most stripes a ShardedDict may have (each costs a dict and a lock up front)."""
 
 
 def default_stripes(cpus: int | None = None) -> int:
@@ -188,12 +192,13 @@ class ShardedDict(MutableMapping[K, V]):
         stripes: int | None = None,
         **kwargs: V,
     ) -> None:
-        if stripes is None:
-            stripes = default_stripes()
-        elif isinstance(stripes, bool) or not isinstance(stripes, int):
-            raise TypeError(f"stripes must be an int, got {type(stripes).__name__}")
-        elif stripes < 1:
-            raise ValueError(f"stripes must be at least 1, got {stripes}")
+        # Sized up front (a dict and a lock per stripe): bounded, with a clear error, so a
+        # typo cannot allocate until the process is killed.
+        stripes = (
+            default_stripes()
+            if stripes is None
+            else _validate.count(stripes, "stripes", 1, MAX_STRIPES)
+        )
         self._stripes = stripes
 
         # _locks[i] guards every write to _shards[i]; taken in index order when several are.
@@ -498,6 +503,8 @@ class ShardedDict(MutableMapping[K, V]):
         >>> d = ShardedDict(); d.increment("k"), d.increment("k", 10)
         (1, 11)
         """
+        if isinstance(delta, bool):  # the package's rule: a bool is not a number here
+            raise TypeError("delta must be a number, not bool")
         index = hash(key) % self._stripes
         if _in_user_code.__dict__:  # this thread is inside a user function: is it ours?
             self._check_not_reentered()
