@@ -642,3 +642,77 @@ def test_iteration_test_catches_live_iteration() -> None:
 
     with pytest.raises(HarnessError, match="changed size during iteration"):
         five_rounds()
+
+
+# --- popitem is linearizable (issue 12, item 3) --------------------------------------------------
+
+
+class TwoShardModel:
+    """Sequential model of ``PutMap(stripes=2)`` with int keys (``hash(k) == k``): popitem
+    takes the last inserted key of the first non-empty shard, as ShardedDict does. Each shard
+    is a list of (key, value) in insertion order: the checker compares model states by
+    equality, and two dicts with the same items in another order compare equal."""
+
+    def __init__(self) -> None:
+        self.shards: tuple[list[tuple[int, int]], list[tuple[int, int]]] = ([], [])
+
+    def put(self, key: int, value: int) -> None:
+        shard = self.shards[key % 2]
+        for i, (k, _) in enumerate(shard):
+            if k == key:
+                shard[i] = (key, value)  # an update keeps the key's place, as in a dict
+                return
+        shard.append((key, value))
+
+    def pop(self, key: int, default: Any) -> Any:
+        shard = self.shards[key % 2]
+        for i, (k, v) in enumerate(shard):
+            if k == key:
+                del shard[i]
+                return v
+        return default
+
+    def popitem(self) -> tuple[int, int]:
+        for shard in self.shards:
+            if shard:
+                return shard.pop()
+        raise KeyError("popitem(): dictionary is empty")
+
+
+class ShardByShardPopitem(PutMap):
+    """Negative control: the popitem before the fix -- each shard checked under its own lock,
+    one after another, then "empty": a shard passed over may have filled meanwhile, so it
+    raised KeyError on a map that was never empty."""
+
+    __slots__ = ()
+
+    def popitem(self) -> tuple[Any, Any]:
+        for index, shard in enumerate(self._shards):
+            if shard:
+                with self._locks[index]:
+                    if shard:
+                        return shard.popitem()
+        raise KeyError("popitem(): dictionary is empty")
+
+
+POPITEM_OPERATIONS: dict[str, Any] = {
+    "put": st.tuples(st.integers(0, 3), V),
+    "pop": st.tuples(st.integers(0, 3), st.none()),
+    "popitem": None,
+}
+
+
+@settings(SETTINGS, max_examples=40)
+@given(scenario=scenarios(POPITEM_OPERATIONS))
+def test_popitem_is_linearizable(scenario: Scenario) -> None:
+    assert_linearizable(scenario, lambda: PutMap(stripes=2), TwoShardModel)
+
+
+@needs_free_threading
+def test_the_popitem_scenario_catches_a_shard_by_shard_popitem() -> None:
+    assert find_violation(
+        POPITEM_OPERATIONS,
+        lambda: ShardByShardPopitem(stripes=2),
+        TwoShardModel,
+        time_budget=CONTROL_SECONDS,
+    )

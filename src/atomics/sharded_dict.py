@@ -368,12 +368,18 @@ class ShardedDict(MutableMapping[K, V]):
         Which pair is not specified (dict's is the last inserted; here, the last of the
         first non-empty shard).
         """
+        self._check_not_reentered()
         for index, shard in enumerate(self._shards):
             if shard:
-                self._check_not_reentered()
                 with self._locks[index]:
                     if shard:  # re-checked under the lock
                         return shard.popitem()
+        # Nothing found shard by shard -- but a shard passed over may have filled since.
+        # "Empty" must be true at one instant: search again holding every stripe lock.
+        with self._all_stripes():
+            for shard in self._shards:
+                if shard:
+                    return shard.popitem()
         raise KeyError("popitem(): dictionary is empty")
 
     def clear(self) -> None:
