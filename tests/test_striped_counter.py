@@ -255,26 +255,42 @@ def test_bulk_stress_catches_threads_sharing_a_cell() -> None:
 
 class LockingRetireCounter(StripedCounter):
     """Negative control: the finalizer of the code before the fix, which took the counter's
-    (non-re-entrant) lock -- so a cyclic GC run inside ``sum()`` deadlocked its thread."""
+    (non-re-entrant) lock -- so a cyclic GC run inside ``sum()`` deadlocked its thread. Here
+    a 50 ms wait stands in for "forever" (recorded in ``stuck``), so that no thread stays
+    blocked and the interpreter can still run the remaining finalizers at exit."""
 
-    __slots__ = ()
+    __slots__ = ("stuck",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stuck: list[Any] = []
 
     @staticmethod
     def _retire(counter_ref: Any, cell: Any) -> None:
         counter = counter_ref()
-        if counter is not None:
-            with counter._lock:
-                counter._retired += cell.added - cell.taken
-                counter._cells.remove(cell)
+        if counter is None:
+            return
+        if not counter._lock.acquire(timeout=0.05):  # the old code: acquire(), forever
+            counter.stuck.append(cell)
+            return
+        try:
+            counter._retired += cell.added - cell.taken
+            counter._cells.remove(cell)
+        finally:
+            counter._lock.release()
 
 
-def sums_while_handles_die_in_cycles(counter: StripedCounter, rounds_: int = 200) -> bool:
+def sums_while_handles_die_in_cycles(
+    counter: StripedCounter, rounds_: int = 200, stop: Any = lambda: False
+) -> bool:
     """True if ``rounds_`` rounds of: a handle that only the cyclic GC can free, then
     ``sum()``, finished within 10 s with the GC running at nearly every allocation; False if
     the thread is stuck (left behind as a daemon)."""
 
     def work() -> None:
         for _ in range(rounds_):
+            if stop():
+                return
             handle = counter.handle()
             handle.increment()
             cycle: list[Any] = [handle]
@@ -309,8 +325,12 @@ def test_a_handle_collected_inside_sum_does_not_deadlock() -> None:
 )
 def test_the_gc_test_catches_a_finalizer_that_takes_the_lock() -> None:
     for _ in rounds(CONTROL_SECONDS):
-        if not sums_while_handles_die_in_cycles(LockingRetireCounter(), rounds_=2000):
-            return  # deadlocked, as the code before the fix did
+        counter = LockingRetireCounter()
+        finished = sums_while_handles_die_in_cycles(
+            counter, rounds_=2000, stop=lambda c=counter: bool(c.stuck)
+        )
+        if counter.stuck or not finished:
+            return  # a finalizer waited on the lock its own thread held in sum()
     pytest.fail("the locking finalizer never deadlocked sum()")
 
 
