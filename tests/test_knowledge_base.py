@@ -215,7 +215,7 @@ def test_writes_from_inside_a_world_function_raise_instead_of_deadlocking() -> N
         return (kb.world.get("k").value, len(kb.insights()))  # type: ignore[union-attr]
 
     for fn in (writes_back, writes_world):
-        with pytest.raises(RuntimeError, match="inside a world update"):
+        with pytest.raises(RuntimeError, match="inside a function that runs under a lock"):
             kb.world.update("k", fn, agent_id="a")
     assert kb.entry_count == 0 and kb.world.get("other") is None and kb.world.get("k").version == 1  # type: ignore[union-attr]
     assert kb.world.update("k", reads, agent_id="a").value == (1, 0)  # reads are allowed

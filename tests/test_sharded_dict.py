@@ -18,6 +18,7 @@ from atomics.testing import (
     CONTROL_SECONDS,
     SETTINGS,
     HarnessError,
+    Raised,
     Scenario,
     assert_linearizable,
     bulk_stress,
@@ -271,7 +272,7 @@ def test_failing_user_function_leaves_the_map_unchanged() -> None:
 
 def test_writes_from_inside_a_user_function_raise_instead_of_deadlocking() -> None:
     d = ShardedDict(a=1, b=2)
-    with pytest.raises(RuntimeError, match="inside a function running under"):
+    with pytest.raises(RuntimeError, match="inside a function that runs under"):
         d.compute("a", lambda v: d.__setitem__("a", 5))
     with pytest.raises(RuntimeError, match="inside a function"):
         d.compute("a", lambda v: d.increment("b"))  # another stripe: could deadlock too
@@ -279,8 +280,9 @@ def test_writes_from_inside_a_user_function_raise_instead_of_deadlocking() -> No
         d.compute("a", lambda v: d.clear())
     assert d.compute("a", lambda v: v + d["b"]) == 3  # reads are allowed
     other = ShardedDict(x=0)
-    assert d.compute("a", lambda v: v + other.increment("x")) == 4  # another map: fine
-    assert d == {"a": 4, "b": 2}
+    with pytest.raises(RuntimeError):  # another map: two threads doing this deadlock ABBA
+        d.compute("a", lambda v: v + other.increment("x"))
+    assert d == {"a": 3, "b": 2} and other == {"x": 0}
 
 
 def test_handle_is_a_view_with_the_same_api() -> None:
@@ -642,3 +644,109 @@ def test_iteration_test_catches_live_iteration() -> None:
 
     with pytest.raises(HarnessError, match="changed size during iteration"):
         five_rounds()
+
+
+# --- popitem is linearizable (issue 12, item 3) --------------------------------------------------
+class AnyOf:
+    """A model outcome that is one of several (popitem's pair is unspecified): it matches a
+    recorded outcome equal to any of them."""
+
+    def __init__(self, options: frozenset[Any]) -> None:
+        self.options = options
+
+    def __eq__(self, other: object) -> bool:
+        return other in self.options
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"AnyOf({sorted(map(repr, self.options))})"
+
+
+EMPTY = Raised(KeyError, ("popitem(): dictionary is empty",))
+
+
+class PossibleMaps:
+    """Sequential model of a map whose ``popitem`` removes *some* pair: the state is the
+    set of contents the map may have (each a frozenset of pairs). An outcome is AnyOf the
+    outcomes over those contents, and the next state every content that follows. This
+    over-approximates (it forgets which pair was seen), so it never rejects a linearizable
+    history; it still rejects "empty" while every possible content is non-empty."""
+
+    def __init__(self) -> None:
+        self.states: frozenset[frozenset[tuple[int, int]]] = frozenset([frozenset()])
+
+    def state_key(self) -> Any:
+        return self.states
+
+    def put(self, key: int, value: int) -> None:
+        self.states = frozenset(
+            frozenset({(k, v) for k, v in s if k != key} | {(key, value)}) for s in self.states
+        )
+
+    def pop(self, key: int, default: Any) -> Any:
+        outcomes = {next((v for k, v in s if k == key), default) for s in self.states}
+        self.states = frozenset(frozenset((k, v) for k, v in s if k != key) for s in self.states)
+        return AnyOf(frozenset(outcomes))
+
+    def popitem(self) -> Any:
+        outcomes: set[Any] = set()
+        after: set[frozenset[tuple[int, int]]] = set()
+        for s in self.states:
+            if not s:
+                outcomes.add(EMPTY)
+                after.add(s)
+            for pair in s:
+                outcomes.add(pair)
+                after.add(s - {pair})
+        self.states = frozenset(after)
+        return AnyOf(frozenset(outcomes))
+
+
+class ShardByShardPopitem(PutMap):
+    """Negative control: the popitem that landed first -- each shard checked under its own
+    lock, one after another, then "empty": a shard passed over may have filled meanwhile,
+    so it raised KeyError on a map that was never empty."""
+
+    __slots__ = ()
+
+    def popitem(self) -> tuple[Any, Any]:
+        for index, shard in enumerate(self._shards):
+            if shard:
+                with self._locks[index]:
+                    if shard:
+                        return shard.popitem()
+        raise KeyError("popitem(): dictionary is empty")
+
+
+POPITEM_OPERATIONS: dict[str, Any] = {
+    "put": st.tuples(st.integers(0, 3), V),
+    "pop": st.tuples(st.integers(0, 3), st.none()),
+    "popitem": None,
+}
+
+
+def test_the_possible_maps_model() -> None:
+    model = PossibleMaps()
+    model.put(0, 1)
+    model.put(1, 2)
+    outcome = model.popitem()
+    assert outcome == (0, 1) and outcome == (1, 2) and not outcome == EMPTY  # noqa: SIM201
+    assert model.pop(0, None) == 1 and model.pop(0, None) is not None  # either state
+    assert model.popitem() == EMPTY or model.states == frozenset([frozenset()])
+
+
+@settings(SETTINGS, max_examples=40)
+@given(scenario=scenarios(POPITEM_OPERATIONS))
+def test_popitem_is_linearizable(scenario: Scenario) -> None:
+    assert_linearizable(scenario, lambda: PutMap(stripes=2), PossibleMaps)
+
+
+@needs_free_threading
+def test_the_popitem_scenario_catches_a_shard_by_shard_popitem() -> None:
+    assert find_violation(
+        POPITEM_OPERATIONS,
+        lambda: ShardByShardPopitem(stripes=2),
+        PossibleMaps,
+        time_budget=CONTROL_SECONDS,
+    )

@@ -1,19 +1,33 @@
 """Argument checks shared by the whole package: one rule per kind of argument, so that the
-same mistake raises the same exception, naming the argument, everywhere.
+same mistake raises the same exception, naming the argument, everywhere. Every check runs
+before anything blocks or changes.
 
+* **Wrong type** -> :class:`~atomics.errors.AtomicsTypeError` (a ``TypeError``); **right type,
+  wrong value** -> :class:`~atomics.errors.AtomicsValueError` (a ``ValueError``).
+* **Ints** (:func:`integer`, :func:`count`): an ``int``, never a ``bool`` (``True`` as a
+  count or a delta is almost always a bug); :func:`count` adds a range ``[low, high]``.
+  Arguments that size memory up front have a ``high``.
+* **Bools** (:func:`boolean`): exactly ``True`` or ``False``.
+* **Names** (:func:`name`): a non-empty ``str``.
 * **Timeouts** (:func:`deadline`): ``None`` and ``math.inf`` wait forever; a finite number
   >= 0 waits that many seconds; NaN and negative numbers are a ``ValueError``, anything
-  that is not a real number (``bool`` included) a ``TypeError``. Checked before anything
-  blocks or changes.
-* **Counts** (:func:`count`): an ``int`` (never a ``bool``) within ``[low, high]``.
+  that is not a real number (``bool`` included) a ``TypeError``.
+* **Sentinels** (:func:`storable`): ``MISSING``, ``DELETE`` and the package's other
+  sentinels are never stored as values.
 """
 
 from __future__ import annotations
 
 import math
 import time
+from typing import Any, TypeVar
 
-__all__ = ["count", "deadline"]
+from atomics._sentinel import Sentinel
+from atomics.errors import AtomicsTypeError, AtomicsValueError
+
+__all__ = ["boolean", "count", "deadline", "integer", "name", "storable"]
+
+T = TypeVar("T")
 
 
 def deadline(timeout: object, name: str = "timeout") -> float | None:
@@ -23,20 +37,34 @@ def deadline(timeout: object, name: str = "timeout") -> float | None:
     (True, True)
     >>> deadline(float("nan"))
     Traceback (most recent call last):
-    ValueError: timeout must be a non-negative number or None, got nan
+    atomics.errors.AtomicsValueError: timeout must be a non-negative number or None, got nan
     >>> deadline("soon")
     Traceback (most recent call last):
-    TypeError: timeout must be a number or None, got str
+    atomics.errors.AtomicsTypeError: timeout must be a number or None, got str
     """
     if timeout is None:
         return None
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
-        raise TypeError(f"{name} must be a number or None, got {type(timeout).__name__}")
+        raise AtomicsTypeError(f"{name} must be a number or None, got {type(timeout).__name__}")
     if math.isnan(timeout) or timeout < 0:
-        raise ValueError(f"{name} must be a non-negative number or None, got {timeout!r}")
+        raise AtomicsValueError(f"{name} must be a non-negative number or None, got {timeout!r}")
     if math.isinf(timeout):
         return None
     return time.monotonic() + timeout
+
+
+def integer(value: object, name: str) -> int:
+    """``value`` as a plain ``int`` if it is an int (not a bool); else ``TypeError``.
+
+    >>> integer(3, "delta")
+    3
+    >>> integer(True, "delta")
+    Traceback (most recent call last):
+    atomics.errors.AtomicsTypeError: delta must be an int (not bool), got bool
+    """
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise AtomicsTypeError(f"{name} must be an int (not bool), got {type(value).__name__}")
+    return int(value)
 
 
 def count(value: object, name: str, low: int = 1, high: int | None = None) -> int:
@@ -46,15 +74,60 @@ def count(value: object, name: str, low: int = 1, high: int | None = None) -> in
     3
     >>> count(True, "n")
     Traceback (most recent call last):
-    TypeError: n must be an int, got bool
+    atomics.errors.AtomicsTypeError: n must be an int (not bool), got bool
     >>> count(0, "n")
     Traceback (most recent call last):
-    ValueError: n must be at least 1, got 0
+    atomics.errors.AtomicsValueError: n must be at least 1, got 0
     """
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+    value = integer(value, name)
     if value < low:
-        raise ValueError(f"{name} must be at least {low}, got {value}")
+        raise AtomicsValueError(f"{name} must be at least {low}, got {value}")
     if high is not None and value > high:
-        raise ValueError(f"{name} must be at most {high}, got {value}")
+        raise AtomicsValueError(f"{name} must be at most {high}, got {value}")
     return value
+
+
+def boolean(value: object, name: str) -> bool:
+    """``value`` if it is ``True`` or ``False``; else ``TypeError``.
+
+    >>> boolean(1, "flag")
+    Traceback (most recent call last):
+    atomics.errors.AtomicsTypeError: flag must be a bool, got int
+    """
+    if not isinstance(value, bool):
+        raise AtomicsTypeError(f"{name} must be a bool, got {type(value).__name__}")
+    return value
+
+
+def name(value: object, argument: str) -> str:
+    """``value`` if it is a non-empty ``str``; else TypeError/ValueError.
+
+    >>> name("", "topic")
+    Traceback (most recent call last):
+    atomics.errors.AtomicsValueError: topic must not be empty
+    """
+    if not isinstance(value, str):
+        raise AtomicsTypeError(f"{argument} must be a str, got {type(value).__name__}")
+    if not value:
+        raise AtomicsValueError(f"{argument} must not be empty")
+    return value
+
+
+def storable(value: T, argument: str = "value") -> T:
+    """``value`` unless it is one of the package's sentinels (``ValueError``).
+
+    >>> from atomics import MISSING
+    >>> storable(MISSING, "value")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    atomics.errors.AtomicsValueError: value: MISSING is a sentinel and cannot be stored ...
+    """
+    if isinstance(value, Sentinel):
+        raise sentinel_error(value, argument)
+    return value
+
+
+def sentinel_error(value: Any, argument: str = "value") -> AtomicsValueError:
+    return AtomicsValueError(
+        f"{argument}: {value!r} is a sentinel and cannot be stored as a value (it would make "
+        "the key look absent to get() and present to `in`)"
+    )

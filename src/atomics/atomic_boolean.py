@@ -23,13 +23,13 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from atomics import _validate
+from atomics._guard import ACTIVE, check_write
+
 __all__ = ["AtomicBoolean"]
 
 
-def _check_bool(value: object, name: str) -> bool:
-    if not isinstance(value, bool):
-        raise TypeError(f"{name} must be a bool, got {type(value).__name__}")
-    return value
+_check_bool = _validate.boolean
 
 
 class AtomicBoolean:
@@ -60,6 +60,8 @@ class AtomicBoolean:
         True
         """
         value = _check_bool(value, "value")
+        if ACTIVE[0]:
+            check_write("AtomicBoolean.set()")
         with self._lock:
             self._value = value
 
@@ -70,6 +72,8 @@ class AtomicBoolean:
         False
         """
         value = _check_bool(value, "value")
+        if ACTIVE[0]:
+            check_write("AtomicBoolean.get_and_set()")
         with self._lock:
             old, self._value = self._value, value
         return old
@@ -83,6 +87,8 @@ class AtomicBoolean:
         """
         expect = _check_bool(expect, "expect")
         update = _check_bool(update, "update")
+        if ACTIVE[0]:
+            check_write("AtomicBoolean.compare_and_set()")
         with self._lock:
             if self._value is not expect:
                 return False
@@ -95,6 +101,8 @@ class AtomicBoolean:
         >>> AtomicBoolean().toggle()
         True
         """
+        if ACTIVE[0]:
+            check_write("AtomicBoolean.toggle()")
         with self._lock:
             self._value = new = not self._value
         return new

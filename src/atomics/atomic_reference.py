@@ -32,6 +32,8 @@ import threading
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
+from atomics._guard import ACTIVE, check_write
+
 __all__ = ["AtomicReference"]
 
 T = TypeVar("T")
@@ -64,6 +66,8 @@ class AtomicReference(Generic[T]):
         >>> r = AtomicReference(1); r.set(2); r.get()
         2
         """
+        if ACTIVE[0]:
+            check_write("AtomicReference.set()")
         with self._lock:
             self._value = value
 
@@ -73,6 +77,8 @@ class AtomicReference(Generic[T]):
         >>> AtomicReference(1).get_and_set(2)
         1
         """
+        if ACTIVE[0]:
+            check_write("AtomicReference.get_and_set()")
         with self._lock:
             old, self._value = self._value, value
         return old
@@ -86,6 +92,8 @@ class AtomicReference(Generic[T]):
         >>> r.compare_and_set(b, [2]), r.compare_and_set(a, [3])   # equal is not enough
         (False, True)
         """
+        if ACTIVE[0]:
+            check_write("AtomicReference.compare_and_set()")
         with self._lock:
             if self._value is not expect:
                 return False
@@ -99,6 +107,8 @@ class AtomicReference(Generic[T]):
         >>> r = AtomicReference("x"); r.compare_and_exchange("y", "z")
         'x'
         """
+        if ACTIVE[0]:
+            check_write("AtomicReference.compare_and_exchange()")
         with self._lock:
             witness = self._value
             if witness is expect:
@@ -106,6 +116,8 @@ class AtomicReference(Generic[T]):
         return witness
 
     def _update(self, fn: Callable[[T], T]) -> tuple[T, T]:
+        if ACTIVE[0]:
+            check_write("AtomicReference update")
         while True:
             old = self._value  # lock-free read; validated by identity below
             new = fn(old)

@@ -75,6 +75,7 @@ from collections.abc import Iterable, Iterator
 from typing import Generic, TypeVar
 
 from atomics import _validate
+from atomics._guard import ACTIVE, check_write
 
 __all__ = ["BoundedQueue", "Empty", "Full", "ShutDown"]
 
@@ -147,6 +148,8 @@ class BoundedQueue(Generic[T]):
     @maxsize.setter
     def maxsize(self, value: int) -> None:
         _validate.count(value, "maxsize")
+        if ACTIVE[0]:
+            check_write("BoundedQueue.maxsize = ...")
         with self._lock:
             self._maxsize = value
             if self._putters:
@@ -272,6 +275,8 @@ class BoundedQueue(Generic[T]):
         """
         deadline = None if timeout is None else _deadline(block, timeout)
         items = self._items
+        if ACTIVE[0]:
+            check_write("BoundedQueue.put()")
         with self._lock:
             # The common case inline (the helpers are the general path): room, not shut down.
             if self._shutdown or len(items) >= self._maxsize:
@@ -299,6 +304,8 @@ class BoundedQueue(Generic[T]):
         """
         deadline = None if timeout is None else _deadline(block, timeout)
         items = self._items
+        if ACTIVE[0]:
+            check_write("BoundedQueue.get()")
         with self._lock:
             if not items:  # the common case (an item present) inline
                 self._wait_for_items(block, deadline)
@@ -329,6 +336,8 @@ class BoundedQueue(Generic[T]):
         """
         batch = list(items)
         deadline = _deadline(block, timeout)
+        if ACTIVE[0]:
+            check_write("BoundedQueue.put_many()")
         with self._lock:  # the batch's size is checked against maxsize under the lock
             self._wait_for_room(len(batch), block, deadline)
             if batch:
@@ -347,6 +356,8 @@ class BoundedQueue(Generic[T]):
         """
         _validate.count(max_items, "max_items")
         deadline = _deadline(block, timeout)
+        if ACTIVE[0]:
+            check_write("BoundedQueue.get_many()")
         with self._lock:
             self._wait_for_items(block, deadline)
             items = self._items
@@ -362,6 +373,8 @@ class BoundedQueue(Generic[T]):
         >>> q = BoundedQueue(4); q.put(1); q.drain(), q.drain()
         ([1], [])
         """
+        if ACTIVE[0]:
+            check_write("BoundedQueue.drain()")
         with self._lock:
             batch = list(self._items)
             self._items.clear()
@@ -393,6 +406,8 @@ class BoundedQueue(Generic[T]):
         0
         """
         _validate.count(n, "n")
+        if ACTIVE[0]:
+            check_write("BoundedQueue.task_done()")
         with self._lock:
             if n > self._unfinished:
                 raise ValueError(
@@ -404,6 +419,8 @@ class BoundedQueue(Generic[T]):
 
     def join(self) -> None:
         """Block until every item put has been marked done (``queue.Queue.join``)."""
+        if ACTIVE[0]:
+            check_write("BoundedQueue.join()")
         with self._lock:
             while self._unfinished:
                 self._all_done.wait()
@@ -419,6 +436,8 @@ class BoundedQueue(Generic[T]):
         >>> q = BoundedQueue(4); q.put_many("ab"); q.shutdown(immediate=True)
         ['a', 'b']
         """
+        if ACTIVE[0]:
+            check_write("BoundedQueue.shutdown()")
         with self._lock:
             self._shutdown = True
             dropped: list[T] = []

@@ -34,6 +34,7 @@ from contextlib import ExitStack, contextmanager
 from typing import Any, NamedTuple, Protocol
 
 from atomics import _validate
+from atomics._guard import in_user_code, package_code
 from atomics.sharded_dict import DELETE, MISSING, ShardedDict
 
 __all__ = ["Insight", "MemoryStorage", "NewInsight", "Storage", "TopicLog", "WorldEntry"]
@@ -186,7 +187,10 @@ class MemoryStorage:
             if stored is None:
                 # get_or_create: the factory runs at most once per id, under the id's stripe.
                 def append_one(record: NewInsight = record) -> Insight:
-                    return self._append_locked(self._log(topic), topic, [record])[0]
+                    # Our own code under the id's stripe lock: the documented lock order
+                    # (id stripe, then registry lock, then topic lock) -- no user code here.
+                    with package_code():
+                        return self._append_locked(self._log(topic), topic, [record])[0]
 
                 stored = self.by_id.get_or_create(record.id, append_one)
             out.append(stored)
@@ -322,11 +326,14 @@ class MemoryStorage:
         as is, so a write after a delete continues the version count."""
 
         def step(current: Any) -> Any:
-            new = fn(None if current is MISSING else current)
-            if new is None:  # no change (DELETE on an absent key stores nothing)
-                return DELETE if current is MISSING else current
-            self.on_world(key, new)  # under the stripe lock: version order per key
-            return new
+            # Our own code under the stripe lock (it publishes into subscriber queues): the
+            # guard is lifted, and set again around the user's function by ``fn``.
+            with package_code():
+                new = fn(None if current is MISSING else current)
+                if new is None:  # no change (DELETE on an absent key stores nothing)
+                    return DELETE if current is MISSING else current
+                self.on_world(key, new)  # under the stripe lock: version order per key
+                return new
 
         result = self.world.compute(key, step)
         return None if result is MISSING else result
@@ -348,7 +355,17 @@ class MemoryStorage:
             yield
 
     def export(self) -> dict[str, Any]:
-        """A consistent copy of everything: no write is half seen, across topics and keys."""
+        """A consistent copy of everything: no write is half seen, across topics and keys.
+
+        From user code (a world update or reducer, which holds a world stripe lock): each
+        topic and each world shard is copied at its own instant, without taking the
+        registry lock or the world's stripe locks (taking them could deadlock)."""
+        if in_user_code():
+            logs = {}
+            for name, log in sorted(self.topics.items()):
+                with log.lock:
+                    logs[name] = {"next_seq": log.next_seq, "insights": list(log.entries)}
+            return {"topics": logs, "world": self.world.snapshot()}
         with self._everything_locked():
             logs = {
                 name: {"next_seq": log.next_seq, "insights": list(log.entries)}

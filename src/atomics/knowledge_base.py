@@ -67,12 +67,14 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from atomics import _validate
+from atomics import _guard, _validate
+from atomics._sentinel import Sentinel
 from atomics.atomic_boolean import AtomicBoolean
 from atomics.atomic_integer import AtomicInteger
 from atomics.bounded_queue import BoundedQueue, ShutDown
+from atomics.errors import AtomicsError
 from atomics.kb_storage import Insight, MemoryStorage, NewInsight, Storage, WorldEntry, matching
-from atomics.sharded_dict import DELETE, MISSING
+from atomics.sharded_dict import MISSING
 
 __all__ = [
     "ANY",
@@ -95,17 +97,10 @@ FORMAT_VERSION = 1
 OVERFLOW_POLICIES = ("drop_oldest", "block", "error")
 
 
-class _Any:
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return "ANY"
+ANY: Any = Sentinel("ANY", __name__)  # world.put's default expected_version: no version check
 
 
-ANY: Any = _Any()  # world.put's default expected_version: no version check
-
-
-class Conflict(Exception):
+class Conflict(AtomicsError):
     """A compare-and-set found another version. ``current_version`` is ``None`` when the
     key does not exist."""
 
@@ -119,11 +114,11 @@ class Conflict(Exception):
         self.current_version = current_version
 
 
-class KnowledgeBaseClosed(RuntimeError):
+class KnowledgeBaseClosed(AtomicsError, RuntimeError):
     """A write to a KnowledgeBase after ``close()``."""
 
 
-class SubscriptionOverflow(RuntimeError):
+class SubscriptionOverflow(AtomicsError, RuntimeError):
     """An ``overflow="error"`` subscription fell behind by more than its ``maxsize``."""
 
 
@@ -196,11 +191,7 @@ reducers: dict[str, Callable[[Any, Any], Any]] = {
 
 # --- validation ------------------------------------------------------------------------------
 def _name(argument: str, value: object) -> str:
-    if not isinstance(value, str):
-        raise TypeError(f"{argument} must be a str, got {type(value).__name__}")
-    if not value:
-        raise ValueError(f"{argument} must not be empty")
-    return value
+    return _validate.name(value, argument)
 
 
 def _check_meta(meta: object) -> None:
@@ -232,23 +223,11 @@ def _check_json(value: Any, where: str) -> None:
     )
 
 
-_in_user_function = threading.local()  # .depth > 0 while this thread runs update/reducer code
-
-
 def _check_not_in_user_function() -> None:
-    if getattr(_in_user_function, "depth", 0):
-        raise RuntimeError(
-            "KnowledgeBase: a write was called from inside a world update or reducer function, "
-            "which runs under a stripe lock; return the new value instead"
-        )
+    _guard.check_write("a KnowledgeBase write")
 
 
-def _run_user_function(fn: Callable[..., Any], *args: Any) -> Any:
-    _in_user_function.depth = getattr(_in_user_function, "depth", 0) + 1
-    try:
-        return fn(*args)
-    finally:
-        _in_user_function.depth -= 1
+_run_user_function = _guard.run_user
 
 
 # --- subscriptions ---------------------------------------------------------------------------
@@ -353,6 +332,7 @@ class Subscription:
 
     def get(self, timeout: float | None = None) -> Any:
         """The next event, waiting up to ``timeout`` seconds (``None``: as long as needed)."""
+        _guard.check_write("Subscription.get()")
         _validate.deadline(timeout)  # the package's timeout rule, even when nothing waits
         marker = self._lag_marker()
         if marker is not None:
@@ -369,6 +349,7 @@ class Subscription:
 
     def get_many(self, max_items: int, timeout: float | None = None) -> list[Any]:
         """Waits for one event, then takes up to ``max_items`` present (a Lag marker first)."""
+        _guard.check_write("Subscription.get_many()")
         _validate.deadline(timeout)
         _validate.count(max_items, "max_items")
         marker = self._lag_marker()
@@ -398,6 +379,7 @@ class Subscription:
 
     def close(self) -> None:
         """Stop delivery; the reader drains what is queued, then the stream ends."""
+        _guard.check_write("Subscription.close()")
         self._kb._unsubscribe(self)
         self._queue.shutdown()
 
@@ -420,12 +402,7 @@ def _require_version(key: str, current: WorldEntry | None, expected_version: Any
 
 def _storable(value: Any, name: str) -> Any:
     """``value``, unless it is a sentinel (MISSING marks a tombstone here): ValueError."""
-    if value is MISSING or value is DELETE:
-        raise ValueError(
-            f"{name}: {value!r} is a sentinel and cannot be stored as a value "
-            "(use world.delete to remove a key)"
-        )
-    return value
+    return _validate.storable(value, name)
 
 
 def _check_expected_version(expected_version: Any) -> None:
@@ -535,6 +512,7 @@ class World:
     def register_reducer(self, pattern: str, reducer: str | Callable[[Any, Any], Any]) -> None:
         """Merge keys matching ``pattern`` (``fnmatch``) with ``reducer``: a name from
         :data:`reducers` or ``fn(current or MISSING, value) -> new``. Earlier patterns win."""
+        _guard.check_write("World.register_reducer()")
         _name("pattern", pattern)
         if isinstance(reducer, str):
             if reducer not in reducers:
@@ -585,10 +563,7 @@ class KnowledgeBase:
         storage: Storage | None = None,
     ) -> None:
         if retain_per_topic is not None:
-            if isinstance(retain_per_topic, bool) or not isinstance(retain_per_topic, int):
-                raise TypeError("retain_per_topic must be an int or None")
-            if retain_per_topic < 1:
-                raise ValueError(f"retain_per_topic must be at least 1, got {retain_per_topic}")
+            _validate.count(retain_per_topic, "retain_per_topic")
         self.retain_per_topic = retain_per_topic
         self._storage: Storage = storage or MemoryStorage(
             retain_per_topic=retain_per_topic, stripes=stripes
@@ -632,7 +607,7 @@ class KnowledgeBase:
             or not topic
             or (insight_id is not None and (type(insight_id) is not str or not insight_id))
             or (meta is not None and not isinstance(meta, Mapping))
-            or _in_user_function.__dict__.get("depth")
+            or _guard.ACTIVE[0]
         ):  # something to refuse: the precise checks below raise the right error
             self._check_writable(agent_id)
             _name("topic", topic)
@@ -684,10 +659,8 @@ class KnowledgeBase:
         cursor, or with one ``topic`` a seq); at most ``limit``. Never creates state."""
         if topic is not None:
             _name("topic", topic)
-        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int)):
-            raise TypeError("limit must be an int or None")
-        if limit is not None and limit < 0:
-            raise ValueError("limit must be >= 0")
+        if limit is not None:
+            _validate.count(limit, "limit", 0)
         if isinstance(since, int) and not isinstance(since, bool):
             if topic is None:
                 raise TypeError("since: a seq (int) needs one topic; use a cursor mapping")
@@ -711,8 +684,7 @@ class KnowledgeBase:
     def latest(self, topic: str, n: int = 1) -> list[Insight]:
         """The newest ``n`` insights of ``topic``, oldest first."""
         _name("topic", topic)
-        if isinstance(n, bool) or not isinstance(n, int) or n < 0:
-            raise ValueError("n must be an int >= 0")
+        _validate.count(n, "n", 0)
         return self._storage.log_latest(topic, n) if n else []
 
     def topics(self, prefix: str = "") -> list[str]:
@@ -730,6 +702,7 @@ class KnowledgeBase:
 
         ``timeout``: seconds; ``None`` or ``math.inf`` waits as long as needed; NaN or
         negative is a ``ValueError``, a non-number a ``TypeError`` (before any wait)."""
+        _guard.check_write("KnowledgeBase.wait_for_insights() (it blocks)")
         _validate.deadline(timeout)
         tips = self._storage.log_tips()
         if any(seq > since.get(name, -1) for name, seq in tips.items()):
@@ -754,15 +727,13 @@ class KnowledgeBase:
         ``world_keys``; ``True``: every key). With ``since``, the insights after that cursor
         first, then live ones: each exactly once. See the module's Guarantees for
         ``overflow``; ``exclude_agent`` skips that agent's own events."""
+        _guard.check_write("KnowledgeBase.subscribe()")
         if self._closed:
             raise KnowledgeBaseClosed("this KnowledgeBase is closed")
         _validate.deadline(block_timeout, "block_timeout")  # before anything is registered
         if overflow not in OVERFLOW_POLICIES:
             raise ValueError(f"overflow must be one of {OVERFLOW_POLICIES}, got {overflow!r}")
-        if isinstance(maxsize, bool) or not isinstance(maxsize, int):
-            raise TypeError("maxsize must be an int")
-        if maxsize < 1:
-            raise ValueError(f"maxsize must be at least 1, got {maxsize}")
+        _validate.count(maxsize, "maxsize")
         if exclude_agent is not None:
             _name("exclude_agent", exclude_agent)
         if prefix is not None and not isinstance(prefix, str):
@@ -932,7 +903,8 @@ class KnowledgeBase:
             }
         except (KeyError, TypeError, ValueError) as error:
             raise ValueError(f"{path}: malformed KnowledgeBase file ({error!r})") from None
-        kb._storage.import_state({"topics": topics, "world": world})
+        with _guard.package_code():  # a new KnowledgeBase no other thread can see yet
+            kb._storage.import_state({"topics": topics, "world": world})
         return kb
 
     @property
@@ -942,6 +914,7 @@ class KnowledgeBase:
 
     def close(self) -> None:
         """Refuse writes from now on; every subscription drains, then ends. Idempotent."""
+        _guard.check_write("KnowledgeBase.close()")
         self._closed = True
         with self._subscriptions_lock:
             subs, self._subscriptions = self._subscriptions, ()

@@ -16,14 +16,23 @@ Guarantees
   ``setdefault``, ``get_or_create``, ``compute``, ``compute_if_present``,
   ``compute_if_absent``, ``merge``, ``increment``, ``compare_and_set``, ``replace``,
   ``pop_if``.
-* **User functions** (``compute``'s ``fn``, ``get_or_create``'s ``factory`` ...) are called
-  exactly once per operation, under the stripe lock. If one raises, the mapping is unchanged
-  and the exception propagates. Inside it the function may *read* this ShardedDict, but any
-  operation that would take a lock of it raises ``RuntimeError`` instead of deadlocking
-  (a lock is not re-entrant, and a second stripe could deadlock against another thread).
+* **User functions** (``compute``'s ``fn``, ``get_or_create``'s ``factory``, ``pop_if``'s
+  ``predicate``, ``locked()`` blocks ...) are called exactly once per operation, under the
+  stripe lock. If one raises, the mapping is unchanged and the exception propagates. Inside
+  one, reads of any atomics object complete (this map included: ``d[k]``, iteration,
+  ``len``, ``snapshot``, ``==``, ``repr``, ``copy``) and writes to any atomics object raise
+  :class:`~atomics.errors.ReentrantCallError` (a ``RuntimeError``) at once -- waiting
+  there could deadlock. The rule, method by method: ``docs/guarantees.md``. Two things are
+  unsafe instead: key objects whose ``__eq__``/``__hash__`` call back into the same map
+  (they run under the stripe lock), and ``dict(d)``/``{**d}``/``x.update(d)`` for a plain
+  ``dict`` ``x`` under concurrent deletes (they call ``keys()`` then ``d[k]``, which may
+  raise ``KeyError``): use ``d.snapshot()`` or ``d.copy()``. ``ShardedDict(d)`` and
+  ``ShardedDict.update(d)`` do that for you.
 * **Whole-map operations** (``clear``, ``copy``, ``snapshot``, ``==``, ``popitem`` when it
   must search) take every stripe lock in index order, through one helper, so no two
-  operations can deadlock. ``snapshot()`` is a consistent point-in-time ``dict``.
+  operations can deadlock. ``snapshot()`` is a consistent point-in-time ``dict`` -- except
+  inside a user function, where it takes no lock and each shard is copied at its own
+  instant (the thread holds a stripe lock: taking all of them could deadlock).
 * **Iteration** (``iter``, ``keys``, ``values``, ``items``) is weakly consistent: it never
   raises "changed size during iteration" and never yields a key twice; it visits shard by
   shard, each shard as it was when the iterator reached it, so it yields every key present
@@ -70,6 +79,8 @@ from contextlib import contextmanager
 from typing import Any, Generic, TypeVar, cast, overload
 
 from atomics import _validate, runtime
+from atomics._guard import ACTIVE, check_write, enter, in_user_code, leave
+from atomics._sentinel import Sentinel
 
 __all__ = ["DELETE", "MISSING", "LockedEntry", "ShardedDict"]
 
@@ -78,31 +89,11 @@ V = TypeVar("V")
 D = TypeVar("D")
 
 
-class _Sentinel:
-    __slots__ = ("_name",)
-
-    def __init__(self, name: str) -> None:
-        self._name = name
-
-    def __repr__(self) -> str:
-        return self._name
-
-    def __reduce__(self) -> str:
-        return self._name
-
-
-MISSING: Any = _Sentinel("MISSING")
+MISSING: Any = Sentinel("MISSING", __name__)
 """Passed to ``compute``'s function for an absent key; returned when a key ends up absent."""
 
-DELETE: Any = _Sentinel("DELETE")
+DELETE: Any = Sentinel("DELETE", __name__)
 """Returned by a ``compute``/``merge`` function to remove the key."""
-
-
-def _sentinel_value(value: object, name: str = "value") -> ValueError:
-    return ValueError(
-        f"{name}: {value!r} is a sentinel and cannot be stored as a value (it would make the "
-        "key look absent to get() and present to `in`)"
-    )
 
 
 MAX_STRIPES = 1 << 16
@@ -123,19 +114,6 @@ def default_stripes(cpus: int | None = None) -> int:
     while stripes < wanted:
         stripes *= 2
     return stripes
-
-
-# Which ShardedDicts the current thread is running user code of (a set of ids), so that a
-# write from inside a compute function fails fast instead of deadlocking.
-_in_user_code = threading.local()
-
-
-def _reentered(d: ShardedDict[Any, Any]) -> RuntimeError:
-    return RuntimeError(
-        "ShardedDict: this operation was called from inside a function running under one of "
-        "its stripe locks (compute, merge, get_or_create, locked(), ...); reads are allowed "
-        "there, writes are not: they could deadlock. Return the new value instead."
-    )
 
 
 class LockedEntry(Generic[K, V]):
@@ -163,8 +141,8 @@ class LockedEntry(Generic[K, V]):
 
     def set(self, value: V) -> None:
         """Set the value (``MISSING``/``DELETE``: ``ValueError``; use :meth:`delete`)."""
-        if value is MISSING or value is DELETE:
-            raise _sentinel_value(value)
+        if type(value) is Sentinel:
+            raise _validate.sentinel_error(value)
         self._shard[self._key] = value
 
     def delete(self) -> None:
@@ -182,7 +160,7 @@ class ShardedDict(MutableMapping[K, V]):
     True
     """
 
-    __slots__ = ("__weakref__", "_identity", "_locks", "_shards", "_stripes")
+    __slots__ = ("__weakref__", "_locks", "_shards", "_stripes")
 
     def __init__(
         self,
@@ -204,38 +182,30 @@ class ShardedDict(MutableMapping[K, V]):
         # _locks[i] guards every write to _shards[i]; taken in index order when several are.
         self._shards: tuple[dict[K, V], ...] = tuple({} for _ in range(stripes))
         self._locks: tuple[threading.Lock, ...] = tuple(threading.Lock() for _ in range(stripes))
-        # Shared by this map and its handles (see handle()): the re-entry check's identity.
-        self._identity = object()
         if data or kwargs:
-            self.update(data, **kwargs)
+            # Filled directly: no other thread can see this map yet (so no lock, and no
+            # re-entry check: building a map inside a compute function is allowed).
+            source: dict[Any, Any] = (
+                data.snapshot() if isinstance(data, ShardedDict) else dict(cast(Any, data))
+            )
+            source.update(kwargs)
+            for value in source.values():
+                if type(value) is Sentinel:
+                    raise _validate.sentinel_error(value)
+            for key, value in source.items():
+                self._shards[hash(key) % stripes][key] = value
 
     # --- locking helpers -------------------------------------------------------------------------
     def _index(self, key: object) -> int:
         return hash(key) % self._stripes  # raises TypeError for an unhashable key, as dict does
 
-    def _check_not_reentered(self) -> None:
-        # Hot paths test ``_in_user_code.__dict__`` (empty unless this thread ever ran user
-        # code under a ShardedDict lock) before calling this.
-        active = getattr(_in_user_code, "ids", None)
-        if active and id(self._identity) in active:
-            raise _reentered(self)
-
-    @contextmanager
-    def _user_code(self) -> Iterator[None]:
-        """Mark the current thread as running user code under one of our locks."""
-        active: set[int] | None = getattr(_in_user_code, "ids", None)
-        if active is None:
-            active = _in_user_code.ids = set()
-        active.add(id(self._identity))
-        try:
-            yield
-        finally:
-            active.discard(id(self._identity))
-
     @contextmanager
     def _all_stripes(self) -> Iterator[None]:
-        """Hold every stripe lock, taken in index order (the one place that takes several)."""
-        self._check_not_reentered()
+        """Hold every stripe lock, taken in index order (the one place that takes several).
+
+        Never from user code (callers check): that thread holds a stripe lock already, and
+        taking a second could deadlock against a thread here.
+        """
         taken = 0
         try:
             for lock in self._locks:
@@ -273,21 +243,20 @@ class ShardedDict(MutableMapping[K, V]):
         # Each shard's len() is atomic; the sum is exact when no write is in flight.
         return sum(len(shard) for shard in self._shards)
 
+    # Iteration takes no lock: ``dict.copy()`` is one atomic operation on the shard
+    # (internally locked on free-threaded builds, one C call under the GIL otherwise), and
+    # every write to a shard is one dict operation, so the copy is the shard as it was at
+    # one instant. No lock also means iterating inside a compute function, or from two
+    # threads each inside one, cannot deadlock.
     def __iter__(self) -> Iterator[K]:
-        for index, shard in enumerate(self._shards):
-            if not shard:
-                continue
-            with self._locks[index]:  # a stable copy of this shard's keys
-                keys = list(shard)
-            yield from keys
+        for shard in self._shards:
+            if shard:
+                yield from shard.copy()
 
     def _iter_items(self) -> Iterator[tuple[K, V]]:
-        for index, shard in enumerate(self._shards):
-            if not shard:
-                continue
-            with self._locks[index]:
-                items = list(shard.items())
-            yield from items
+        for shard in self._shards:
+            if shard:
+                yield from shard.copy().items()
 
     def keys(self) -> KeysView[K]:
         """A view of the keys (weakly consistent iteration; see the module docstring)."""
@@ -308,6 +277,12 @@ class ShardedDict(MutableMapping[K, V]):
         {'a': 1}
         """
         result: dict[K, V] = {}
+        if ACTIVE[0] and in_user_code():
+            # This thread holds a stripe lock (of this map or another): taking every stripe
+            # lock could deadlock. Each shard's copy is atomic, the whole is not.
+            for shard in self._shards:
+                result.update(shard.copy())
+            return result
         with self._all_stripes():
             for shard in self._shards:
                 result.update(shard)
@@ -318,18 +293,18 @@ class ShardedDict(MutableMapping[K, V]):
         # Locked although one dict store is atomic: a store must not land between a
         # compute's read and its write on the same key.
         index = hash(key) % self._stripes
-        if value is MISSING or value is DELETE:
-            raise _sentinel_value(value)
-        if _in_user_code.__dict__:  # this thread is inside a user function: is it ours?
-            self._check_not_reentered()
+        if type(value) is Sentinel:
+            raise _validate.sentinel_error(value)
+        if ACTIVE[0]:  # some thread has run user code: is this one inside it?
+            check_write("ShardedDict.__setitem__")
         with self._locks[index]:
             shard = self._shards[index]
             shard[key] = value
 
     def __delitem__(self, key: K) -> None:
         index = hash(key) % self._stripes
-        if _in_user_code.__dict__:  # this thread is inside a user function: is it ours?
-            self._check_not_reentered()
+        if ACTIVE[0]:  # some thread has run user code: is this one inside it?
+            check_write("ShardedDict.__delitem__")
         with self._locks[index]:
             shard = self._shards[index]
             del shard[key]
@@ -339,8 +314,8 @@ class ShardedDict(MutableMapping[K, V]):
     def pop(self, key: K, default: Any = _no_default, /) -> Any:
         """Remove ``key`` and return its value, or ``default``; KeyError if absent without one."""
         index = hash(key) % self._stripes
-        if _in_user_code.__dict__:  # this thread is inside a user function: is it ours?
-            self._check_not_reentered()
+        if ACTIVE[0]:  # some thread has run user code: is this one inside it?
+            check_write("ShardedDict.pop()")
         with self._locks[index]:
             shard = self._shards[index]
             if default is self._no_default:
@@ -354,10 +329,10 @@ class ShardedDict(MutableMapping[K, V]):
         [1]
         """
         index = hash(key) % self._stripes
-        if default is MISSING or default is DELETE:
-            raise _sentinel_value(default, "default")
-        if _in_user_code.__dict__:  # this thread is inside a user function: is it ours?
-            self._check_not_reentered()
+        if type(default) is Sentinel:
+            raise _validate.sentinel_error(default, "default")
+        if ACTIVE[0]:  # some thread has run user code: is this one inside it?
+            check_write("ShardedDict.setdefault()")
         with self._locks[index]:
             shard = self._shards[index]
             return shard.setdefault(key, default)
@@ -368,7 +343,8 @@ class ShardedDict(MutableMapping[K, V]):
         Which pair is not specified (dict's is the last inserted; here, the last of the
         first non-empty shard).
         """
-        self._check_not_reentered()
+        if ACTIVE[0]:
+            check_write("ShardedDict.popitem()")
         for index, shard in enumerate(self._shards):
             if shard:
                 with self._locks[index]:
@@ -384,6 +360,8 @@ class ShardedDict(MutableMapping[K, V]):
 
     def clear(self) -> None:
         """Remove every key; atomic (holds every stripe lock)."""
+        if ACTIVE[0]:
+            check_write("ShardedDict.clear()")
         with self._all_stripes():
             for shard in self._shards:
                 shard.clear()
@@ -396,19 +374,23 @@ class ShardedDict(MutableMapping[K, V]):
         >>> d = ShardedDict(); d.get_or_create("k", list) is d.get_or_create("k", list)
         True
         """
+        if ACTIVE[0]:  # a write, even when the key is present: one rule, whatever the state
+            check_write("ShardedDict.get_or_create()")
         index = self._index(key)
         value = self._shards[index].get(key, MISSING)  # lock-free fast path
         if value is not MISSING:
             return cast(V, value)
-        self._check_not_reentered()
         with self._locks[index]:
             shard = self._shards[index]
             value = shard.get(key, MISSING)
             if value is MISSING:
-                with self._user_code():
+                enter()  # the thread is in user code: writes to any atomics object raise
+                try:
                     value = factory()
-                if value is MISSING or value is DELETE:  # stored, it would run again
-                    raise _sentinel_value(value, "factory()")
+                finally:
+                    leave()
+                if type(value) is Sentinel:  # stored, it would run again
+                    raise _validate.sentinel_error(value, "factory()")
                 shard[key] = value
             return cast(V, value)
 
@@ -424,13 +406,16 @@ class ShardedDict(MutableMapping[K, V]):
         (MISSING, False)
         """
         index = hash(key) % self._stripes
-        if _in_user_code.__dict__:  # this thread is inside a user function: is it ours?
-            self._check_not_reentered()
+        if ACTIVE[0]:  # some thread has run user code: is this one inside it?
+            check_write("ShardedDict.compute()")
         with self._locks[index]:
             shard = self._shards[index]
             current = shard.get(key, MISSING)
-            with self._user_code():
+            enter()  # the thread is in user code: writes to any atomics object raise
+            try:
                 new = fn(current)
+            finally:
+                leave()
             return self._store(shard, key, current, new)
 
     @staticmethod
@@ -450,15 +435,18 @@ class ShardedDict(MutableMapping[K, V]):
         5
         """
         index = hash(key) % self._stripes
-        if _in_user_code.__dict__:  # this thread is inside a user function: is it ours?
-            self._check_not_reentered()
+        if ACTIVE[0]:  # some thread has run user code: is this one inside it?
+            check_write("ShardedDict.compute_if_present()")
         with self._locks[index]:
             shard = self._shards[index]
             current = shard.get(key, MISSING)
             if current is MISSING:
                 return MISSING
-            with self._user_code():
+            enter()  # the thread is in user code: writes to any atomics object raise
+            try:
                 new = fn(current)
+            finally:
+                leave()
             return self._store(shard, key, current, new)
 
     def compute_if_absent(self, key: K, fn: Callable[[K], Any]) -> Any:
@@ -469,15 +457,18 @@ class ShardedDict(MutableMapping[K, V]):
         2
         """
         index = hash(key) % self._stripes
-        if _in_user_code.__dict__:  # this thread is inside a user function: is it ours?
-            self._check_not_reentered()
+        if ACTIVE[0]:  # some thread has run user code: is this one inside it?
+            check_write("ShardedDict.compute_if_absent()")
         with self._locks[index]:
             shard = self._shards[index]
             current = shard.get(key, MISSING)
             if current is not MISSING:
                 return current
-            with self._user_code():
+            enter()  # the thread is in user code: writes to any atomics object raise
+            try:
                 new = fn(key)
+            finally:
+                leave()
             return self._store(shard, key, current, new)
 
     def merge(self, key: K, value: V, fn: Callable[[V, V], Any]) -> Any:
@@ -489,18 +480,21 @@ class ShardedDict(MutableMapping[K, V]):
         [1, 2]
         """
         index = hash(key) % self._stripes
-        if value is MISSING or value is DELETE:
-            raise _sentinel_value(value)
-        if _in_user_code.__dict__:  # this thread is inside a user function: is it ours?
-            self._check_not_reentered()
+        if type(value) is Sentinel:
+            raise _validate.sentinel_error(value)
+        if ACTIVE[0]:  # some thread has run user code: is this one inside it?
+            check_write("ShardedDict.merge()")
         with self._locks[index]:
             shard = self._shards[index]
             current = shard.get(key, MISSING)
             if current is MISSING:
                 shard[key] = value
                 return value
-            with self._user_code():
+            enter()  # the thread is in user code: writes to any atomics object raise
+            try:
                 new = fn(current, value)
+            finally:
+                leave()
             return self._store(shard, key, current, new)
 
     def increment(self, key: K, delta: Any = 1, default: Any = 0) -> Any:
@@ -512,8 +506,8 @@ class ShardedDict(MutableMapping[K, V]):
         if isinstance(delta, bool):  # the package's rule: a bool is not a number here
             raise TypeError("delta must be a number, not bool")
         index = hash(key) % self._stripes
-        if _in_user_code.__dict__:  # this thread is inside a user function: is it ours?
-            self._check_not_reentered()
+        if ACTIVE[0]:  # some thread has run user code: is this one inside it?
+            check_write("ShardedDict.increment()")
         with self._locks[index]:
             shard = self._shards[index]
             shard[key] = new = shard.get(key, default) + delta  # may raise: nothing stored
@@ -527,10 +521,10 @@ class ShardedDict(MutableMapping[K, V]):
         (True, False)
         """
         index = hash(key) % self._stripes
-        if new is MISSING or new is DELETE:
-            raise _sentinel_value(new, "new")
-        if _in_user_code.__dict__:  # this thread is inside a user function: is it ours?
-            self._check_not_reentered()
+        if type(new) is Sentinel:
+            raise _validate.sentinel_error(new, "new")
+        if ACTIVE[0]:  # some thread has run user code: is this one inside it?
+            check_write("ShardedDict.compare_and_set()")
         with self._locks[index]:
             shard = self._shards[index]
             current = shard.get(key, MISSING)
@@ -549,8 +543,8 @@ class ShardedDict(MutableMapping[K, V]):
         >>> ShardedDict(a=1).replace("a", 1, 2)
         True
         """
-        if new is MISSING or new is DELETE:
-            raise _sentinel_value(new, "new")
+        if type(new) is Sentinel:
+            raise _validate.sentinel_error(new, "new")
         if old is MISSING:
             return False
         return self.compare_and_set(key, old, new)
@@ -563,15 +557,18 @@ class ShardedDict(MutableMapping[K, V]):
         (MISSING, 2)
         """
         index = hash(key) % self._stripes
-        if _in_user_code.__dict__:  # this thread is inside a user function: is it ours?
-            self._check_not_reentered()
+        if ACTIVE[0]:  # some thread has run user code: is this one inside it?
+            check_write("ShardedDict.pop_if()")
         with self._locks[index]:
             shard = self._shards[index]
             current = shard.get(key, MISSING)
             if current is MISSING:
                 return MISSING
-            with self._user_code():
+            enter()  # the thread is in user code: writes to any atomics object raise
+            try:
                 remove = predicate(current)
+            finally:
+                leave()
             if remove:
                 del shard[key]
                 return current
@@ -592,10 +589,14 @@ class ShardedDict(MutableMapping[K, V]):
         10
         """
         index = hash(key) % self._stripes
-        if _in_user_code.__dict__:  # this thread is inside a user function: is it ours?
-            self._check_not_reentered()
-        with self._locks[index], self._user_code():
-            yield LockedEntry(self._shards[index], key)
+        if ACTIVE[0]:  # some thread has run user code: is this one inside it?
+            check_write("ShardedDict.locked()")
+        with self._locks[index]:
+            enter()  # the block is user code: writes to any atomics object raise
+            try:
+                yield LockedEntry(self._shards[index], key)
+            finally:
+                leave()
 
     def handle(self) -> ShardedDict[K, V]:
         """A view of this map for the calling thread to use: same contents, API and guarantees.
@@ -620,10 +621,23 @@ class ShardedDict(MutableMapping[K, V]):
         # return the shared one.
         view._shards = tuple(shard for shard in self._shards)
         view._locks = tuple(lock for lock in self._locks)
-        view._identity = self._identity
         return view
 
     # --- whole-map and dict-compatibility ------------------------------------------------------
+    def update(self, other: Any = (), /, **kwargs: V) -> None:
+        """``dict.update``: from a mapping, an iterable of pairs, and/or keywords; atomic
+        per key, not as a whole. A ShardedDict source is read with :meth:`snapshot` (the
+        generic ``keys()``-then-``d[k]`` could raise ``KeyError`` under concurrent deletes).
+
+        >>> d = ShardedDict(a=1); d.update(ShardedDict(b=2), c=3); sorted(d)
+        ['a', 'b', 'c']
+        """
+        if ACTIVE[0]:
+            check_write("ShardedDict.update()")
+        if isinstance(other, ShardedDict):
+            other = other.snapshot()
+        super().update(other, **kwargs)
+
     def copy(self) -> ShardedDict[K, V]:
         """A new ShardedDict with a consistent copy of the contents and the same stripes."""
         return ShardedDict(self.snapshot(), stripes=self._stripes)
@@ -633,10 +647,7 @@ class ShardedDict(MutableMapping[K, V]):
     @classmethod
     def fromkeys(cls, iterable: Iterable[K], value: Any = None, /) -> ShardedDict[K, Any]:
         """A new ShardedDict with keys from ``iterable``, each set to ``value``."""
-        result: ShardedDict[K, Any] = cls()
-        for key in iterable:
-            result[key] = value
-        return result
+        return cls(dict.fromkeys(iterable, value))
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, ShardedDict):
@@ -653,16 +664,16 @@ class ShardedDict(MutableMapping[K, V]):
     def __or__(self, other: object) -> ShardedDict[K, V]:
         if not isinstance(other, Mapping):
             return NotImplemented
-        result = self.copy()
-        result.update(other)
-        return result
+        merged = self.snapshot()
+        merged.update(other.snapshot() if isinstance(other, ShardedDict) else dict(other))
+        return ShardedDict(merged, stripes=self._stripes)
 
     def __ror__(self, other: object) -> ShardedDict[K, V]:
         if not isinstance(other, Mapping):
             return NotImplemented
-        result: ShardedDict[K, V] = ShardedDict(other, stripes=self._stripes)
-        result.update(self.snapshot())
-        return result
+        merged = dict(other)
+        merged.update(self.snapshot())
+        return ShardedDict(merged, stripes=self._stripes)
 
     def __ior__(self, other: Any) -> ShardedDict[K, V]:  # type: ignore[misc]
         self.update(other)

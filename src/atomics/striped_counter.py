@@ -59,15 +59,17 @@ import weakref
 from collections import deque
 from typing import Any, NoReturn
 
+from atomics import _validate
+from atomics._guard import ACTIVE, check_write
+from atomics.errors import WrongThreadError
+
 __all__ = ["CounterHandle", "StripedCounter"]
 
 _get_ident = threading.get_ident
 
 
 def _check_int(value: object, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int (not bool), got {type(value).__name__}")
-    return value
+    return value if type(value) is int else _validate.integer(value, name)
 
 
 class _Cell:
@@ -98,28 +100,35 @@ class CounterHandle:
         self._owner = _get_ident()
 
     @staticmethod
-    def _wrong_thread() -> RuntimeError:
-        return RuntimeError(
+    def _wrong_thread() -> WrongThreadError:
+        return WrongThreadError(
             "a CounterHandle may only be used by the thread that created it; "
             "call counter.handle() in each thread"
         )
 
     def add(self, n: int) -> None:
         """Add ``n`` (an int). Atomic; lock-free; touches only this thread's objects."""
+        n = _check_int(n, "n")
         if _get_ident() != self._owner:
             raise self._wrong_thread()
-        self._cell.added += _check_int(n, "n")  # single writer: this thread
+        if ACTIVE[0]:
+            check_write("CounterHandle.add()")
+        self._cell.added += n  # single writer: this thread
 
     def increment(self) -> None:
         """Add 1. Atomic; lock-free."""
         if _get_ident() != self._owner:
             raise self._wrong_thread()
+        if ACTIVE[0]:
+            check_write("CounterHandle.increment()")
         self._cell.added += 1  # single writer: this thread
 
     def decrement(self) -> None:
         """Subtract 1. Atomic; lock-free."""
         if _get_ident() != self._owner:
             raise self._wrong_thread()
+        if ACTIVE[0]:
+            check_write("CounterHandle.decrement()")
         self._cell.added -= 1  # single writer: this thread
 
     def _not_copyable(self, *args: object) -> NoReturn:
@@ -224,14 +233,20 @@ class StripedCounter:
         -3
         """
         n = _check_int(n, "n")
+        if ACTIVE[0]:
+            check_write("StripedCounter.add()")
         self._thread_cell().added += n  # single writer: the calling thread owns this cell
 
     def increment(self) -> None:
         """Add 1. Atomic; lock-free after the thread's first call."""
+        if ACTIVE[0]:
+            check_write("StripedCounter.increment()")
         self._thread_cell().added += 1  # single writer
 
     def decrement(self) -> None:
         """Subtract 1. Atomic; lock-free after the thread's first call."""
+        if ACTIVE[0]:
+            check_write("StripedCounter.decrement()")
         self._thread_cell().added -= 1  # single writer
 
     # --- reads ---------------------------------------------------------------------------------
@@ -253,6 +268,8 @@ class StripedCounter:
         >>> c = StripedCounter(); c.add(4); c.sum_then_reset(), c.sum()
         (4, 0)
         """
+        if ACTIVE[0]:
+            check_write("StripedCounter.sum_then_reset()")
         with self._lock:
             self._fold_retiring()
             total, self._retired = self._retired, 0
