@@ -12,7 +12,7 @@ VENV_BENCH_FT  := .venv-bench-ft
 VENV_BENCH_GIL := .venv-bench-gil
 BENCHES        ?= $(wildcard benchmarks/bench_*.py)
 
-.PHONY: demo test stress bench bench-promote bench-tables bench-check-tables lint ft-python clean
+.PHONY: demo test flake-check stress bench bench-promote bench-tables bench-check-tables lint ft-python clean
 .DEFAULT_GOAL := demo
 
 ## demo: run the demo on the free-threaded interpreter
@@ -23,6 +23,11 @@ demo:
 ## test: tests/ on the free-threaded interpreter and on $(GIL_PYTHON); fails if either fails
 test:
 	@GIL_PYTHON=$(GIL_PYTHON) scripts/run-tests
+
+## flake-check: make test FLAKE_RUNS times (default 5) on a clean clone of HEAD under a CPU hog
+FLAKE_RUNS ?= 5
+flake-check:
+	@GIL_PYTHON=$(GIL_PYTHON) scripts/flake-check $(FLAKE_RUNS)
 
 ## stress: the long runs in stress/ on the free-threaded interpreter, STRESS_SECONDS each
 stress:

@@ -172,6 +172,8 @@ def t_counters(refs: list[Ref]) -> list[str]:
         threads = values(ref, metric, "threads")
         rows = []
         for variant in values(ref, metric, "variant"):
+            if variant in INPLACE_OPS:
+                continue  # their own table: counters-inplace
             cells = [find(ref, metric, variant=variant, threads=t) for t in threads]
             base = find(ref, metric, variant=variant, threads=1)
             two = find(ref, metric, variant=variant, threads=2)
@@ -182,6 +184,37 @@ def t_counters(refs: list[Ref]) -> list[str]:
         out += table(["variant", *(f"{t}T" for t in threads), "2T / 1T"], rows)
         if cost is not None:
             out += ["", f"AtomicInteger 1-thread rate / locked `+=` 1-thread rate: {cost:.2f}x."]
+        out.append("")
+    return out
+
+
+INPLACE_OPS = {
+    f"AtomicInteger {op}": op
+    for op in ("+=", "-=", "*=", "//=", "%=", "**=", "<<=", ">>=", "&=", "|=", "^=")
+}
+
+
+def t_counters_inplace(refs: list[Ref]) -> list[str]:
+    out: list[str] = []
+    for ref in refs:
+        metric = "increments_per_second"
+        present = [v for v in values(ref, metric, "variant") if v in INPLACE_OPS]
+        out += [f"{interp(ref)}, M operations/s and (rate / locked `+=` rate, same run):", ""]
+        if not present:
+            out += ["(not measured in this run)", ""]
+            continue
+        threads = [t for t in (1, 2) if find(ref, metric, variant=present[0], threads=t)]
+        base = {t: find(ref, metric, variant="locked +=", threads=t) for t in threads}
+        rows = [[COUNTER_LABELS["locked +="], *(fig(base[t], 1e6) for t in threads)]]
+        for variant in present:
+            cells = [find(ref, metric, variant=variant, threads=t) for t in threads]
+            rows.append(
+                [
+                    f"`counter {INPLACE_OPS[variant]} n`",
+                    *(fig(c, 1e6) + ratio(c, base[t]) for c, t in zip(cells, threads, strict=True)),
+                ]
+            )
+        out += table(["operation", *(f"{t}T" for t in threads)], rows)
         out.append("")
     return out
 
@@ -382,6 +415,7 @@ def t_agent_workload(refs: list[Ref]) -> list[str]:
 TABLES: dict[str, tuple[str, Callable[[list[Ref]], list[str]]]] = {
     # table name -> (benchmark whose reference results it shows, generator)
     "counters": ("counters", t_counters),
+    "counters-inplace": ("counters", t_counters_inplace),
     "sharded_dict": ("sharded_dict", t_sharded_dict),
     "dict_cliff": ("dict_cliff", t_dict_cliff),
     "bounded_queue": ("bounded_queue", t_bounded_queue),

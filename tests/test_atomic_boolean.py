@@ -18,6 +18,7 @@ from atomics.testing import (
     Scenario,
     assert_linearizable,
     find_violation,
+    rounds,
     scenarios,
 )
 
@@ -141,3 +142,42 @@ def test_exactly_one_thread_wins_the_flag() -> None:
         for thread in threads:
             thread.join(30)
         assert wins.count(True) == 1
+
+
+# --- toggle under two threads: no toggle lost (kills the unlocked-toggle mutant) --------------
+def toggles_returning_true(flag: AtomicBoolean, toggles: int = 50_000) -> int:
+    """Two threads toggle ``toggles`` times each (from False): atomically, the new values
+    alternate True, False, ..., so exactly ``toggles`` calls return True."""
+    barrier = threading.Barrier(2, timeout=30)
+    trues = [0, 0]
+
+    def work(i: int) -> None:
+        barrier.wait()
+        count = 0
+        for _ in range(toggles):
+            count += flag.toggle()
+        trues[i] = count
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not any(thread.is_alive() for thread in threads), "hung"
+    return sum(trues)
+
+
+def test_concurrent_toggles_alternate() -> None:
+    flag = AtomicBoolean(False)
+    assert toggles_returning_true(flag) == 50_000 and flag.get() is False
+
+
+@pytest.mark.skipif(
+    not runtime.free_threading_active(),
+    reason="with the GIL, the unlocked toggle's read and write are not interrupted",
+)
+def test_control_the_toggle_count_catches_a_racy_toggle() -> None:
+    for _ in rounds(CONTROL_SECONDS):
+        if toggles_returning_true(RacyToggle(False), 5_000) != 5_000:
+            return
+    pytest.fail(f"the racy toggle was not caught in {CONTROL_SECONDS} s")

@@ -19,6 +19,7 @@ from atomics.testing import (
     assert_linearizable,
     bulk_stress,
     find_violation,
+    rounds,
     scenarios,
 )
 
@@ -377,3 +378,108 @@ def test_concurrent_compare_and_set_has_exactly_one_winner() -> None:
             thread.join(30)
         assert wins.count(True) == 1
         assert n.get() == wins.index(True) + 1
+
+
+# --- every locked method and operator loses nothing (each lock tested on its own) ------------
+# Identity operands: ``counter <op>= operand`` leaves the value as it is, so the only change
+# is the concurrent ``+= 1`` of the other thread -- which an unlocked read-modify-write of
+# ``<op>=`` overwrites (it writes back the value it read before the increment landed).
+IDENTITY_OPERANDS = {
+    "-=": 0, "*=": 1, "//=": 1, "%=": 1 << 62, "**=": 1,
+    "<<=": 0, ">>=": 0, "&=": -1, "|=": 0, "^=": 0,
+}  # fmt: skip
+INPLACE_METHODS = {
+    "-=": "__isub__", "*=": "__imul__", "//=": "__ifloordiv__", "%=": "__imod__",
+    "**=": "__ipow__", "<<=": "__ilshift__", ">>=": "__irshift__", "&=": "__iand__",
+    "|=": "__ior__", "^=": "__ixor__",
+}  # fmt: skip
+
+
+def increments_lost(counter: AtomicInteger, symbol: str, ops: int = 20_000) -> int:
+    """Two threads, each ``counter += 1`` then ``counter <symbol> identity``, ``ops`` times;
+    returns how many increments were lost (0 if the operator is atomic)."""
+    operand = IDENTITY_OPERANDS[symbol]
+    method = INPLACE_METHODS[symbol]
+    start = counter.get()
+    barrier = threading.Barrier(2, timeout=30)
+
+    def work() -> None:
+        barrier.wait()
+        for _ in range(ops):
+            counter.__iadd__(1)
+            getattr(counter, method)(operand)  # counter <symbol> operand
+
+    threads = [threading.Thread(target=work) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not any(thread.is_alive() for thread in threads), "hung"
+    return start + 2 * ops - counter.get()
+
+
+@pytest.mark.parametrize("symbol", sorted(IDENTITY_OPERANDS))
+def test_in_place_operator_is_atomic(symbol: str) -> None:
+    counter = AtomicInteger(0)
+    assert increments_lost(counter, symbol) == 0
+
+
+def test_in_place_operators_by_syntax() -> None:
+    n = AtomicInteger(7)
+    n -= 2
+    n *= 3
+    n //= 2
+    n %= 5
+    n **= 2
+    n <<= 3
+    n >>= 1
+    n &= 0xFF
+    n |= 1
+    n ^= 3
+    assert n.get() == ((((((((7 - 2) * 3 // 2) % 5) ** 2) << 3) >> 1) & 0xFF) | 1) ^ 3
+
+
+def test_get_and_increment_hands_out_each_value_once() -> None:
+    counter = AtomicInteger(0)
+    seen: list[list[int]] = [[], []]
+    barrier = threading.Barrier(2, timeout=30)
+
+    def work(mine: list[int]) -> None:
+        barrier.wait()
+        for _ in range(50_000):
+            mine.append(counter.get_and_increment())
+
+    threads = [threading.Thread(target=work, args=(mine,)) for mine in seen]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    values = seen[0] + seen[1]
+    assert sorted(values) == list(range(100_000)) and counter.get() == 100_000
+
+
+class _NoLock:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+class UnlockedAtomicInteger(AtomicInteger):
+    """Negative control: the same code with a lock that excludes nothing."""
+
+    __slots__ = ()
+
+    def __init__(self, initial: int = 0) -> None:
+        super().__init__(initial)
+        self._lock = _NoLock()  # type: ignore[assignment]
+
+
+@needs_free_threading
+@pytest.mark.parametrize("symbol", sorted(IDENTITY_OPERANDS))
+def test_control_the_in_place_test_catches_an_unlocked_operator(symbol: str) -> None:
+    for _ in rounds(CONTROL_SECONDS):
+        if increments_lost(UnlockedAtomicInteger(0), symbol, ops=5_000):
+            return
+    pytest.fail(f"no lost update in {CONTROL_SECONDS} s")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import pickle
+import threading
 from typing import Any
 
 import pytest
@@ -18,6 +19,7 @@ from atomics.testing import (
     assert_linearizable,
     bulk_stress,
     find_violation,
+    rounds,
     scenarios,
 )
 
@@ -161,3 +163,51 @@ class BlindUpdateReference(AtomicReference[Any]):
 def test_update_test_catches_a_blind_update() -> None:
     value, operations = count_with_updates(BlindUpdateReference(0))
     assert value < operations
+
+
+# --- compare_and_exchange under two threads (kills the unlocked mutant) ---------------------
+def exchanges_lost(ref: AtomicReference[tuple[int]], increments: int = 30_000) -> int:
+    """Two threads each add 1 ``increments`` times through a compare_and_exchange retry loop
+    on a tuple (a new object per value); returns the increments lost (0 when atomic)."""
+    barrier = threading.Barrier(2, timeout=30)
+
+    def work() -> None:
+        barrier.wait()
+        for _ in range(increments):
+            while True:
+                seen = ref.get()
+                if ref.compare_and_exchange(seen, (seen[0] + 1,)) is seen:
+                    break
+
+    threads = [threading.Thread(target=work) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not any(thread.is_alive() for thread in threads), "hung"
+    return 2 * increments - ref.get()[0]
+
+
+def test_compare_and_exchange_loses_no_increment() -> None:
+    assert exchanges_lost(AtomicReference((0,))) == 0
+
+
+class RacyExchange(AtomicReference[Any]):
+    """Negative control: compare_and_exchange without its lock."""
+
+    def compare_and_exchange(self, expect: Any, update: Any) -> Any:
+        witness = self._value
+        if witness is expect:
+            self._value = update
+        return witness
+
+
+@pytest.mark.skipif(
+    not runtime.free_threading_active(),
+    reason="with the GIL, the unlocked compare and store are not interrupted between them",
+)
+def test_control_the_exchange_count_catches_a_racy_exchange() -> None:
+    for _ in rounds(CONTROL_SECONDS):
+        if exchanges_lost(RacyExchange((0,)), 5_000):
+            return
+    pytest.fail(f"the racy compare_and_exchange was not caught in {CONTROL_SECONDS} s")

@@ -20,6 +20,7 @@ import pathlib
 import pickle
 import re
 import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -37,7 +38,7 @@ from atomics import (
     Subscription,
     _guard,
 )
-from atomics.errors import AtomicsError, ReentrantCallError
+from atomics.errors import AtomicsError, ReentrantCallError, WrongThreadError
 from atomics.knowledge_base import World
 from atomics.sharded_dict import LockedEntry
 
@@ -122,6 +123,7 @@ class Targets:
         self.tmp = tmp
         self.via_handle = via_handle
         self.entry: LockedEntry[Any, Any] | None = None
+        self.pending = self.map.locked("b")  # made outside user code, entered inside
 
     def d(self) -> ShardedDict[Any, Any]:
         return self.map.handle() if self.via_handle else self.map
@@ -299,6 +301,8 @@ RECIPES: dict[str, R] = {
     "ShardedDict.update": lambda t: t.d().update(z=1),
     "ShardedDict.values": lambda t: list(t.d().values()),
     # LockedEntry (only inside its own locked() block)
+    "LockedEntry.__enter__": lambda t: t.pending.__enter__(),
+    "LockedEntry.__exit__": lambda t: _with_entry(t, lambda e: e.__exit__(None, None, None)),
     "LockedEntry.key": lambda t: _with_entry(t, lambda e: e.key),
     "LockedEntry.present": lambda t: _with_entry(t, lambda e: e.present),
     "LockedEntry.get": lambda t: _with_entry(t, lambda e: e.get()),
@@ -429,7 +433,7 @@ CASES = [
     # Handles sharing the object's locks: ShardedDict's. A LockedEntry exists only inside
     # its own locked() block.
     for via_handle in ([False, True] if row.startswith("ShardedDict.") else [False])
-    if not row.startswith("LockedEntry.") or context == "locked"
+    if not row.startswith("LockedEntry.") or context == "locked" or row == "LockedEntry.__enter__"
 ]
 
 
@@ -551,3 +555,166 @@ def test_control_a_guard_that_knows_only_its_own_map_deadlocks(
     b: ShardedDict[Any, Any] = ShardedDict(k=0)
     problems = cross_writes_inside_compute(a, b)
     assert problems and problems[0].startswith("hung"), problems
+
+
+# --- found by a review: the knowledge base's own lock order, locked() across threads ---------
+def read_topic_inside_update_while_snapshotting(kb: KnowledgeBase) -> list[str]:
+    """Thread A, inside a world update (holding the key's stripe), reads a topic while
+    thread B takes ``kb.snapshot()``. A waits until B has either taken the topic's lock (the
+    old order: topic locks, then world stripes) or had time to block on A's stripe (the
+    documented order: world stripes first), then reads. Returns what went wrong."""
+    kb.add_insight("a", "x", topic="t")
+    kb.world.put("k", 0, agent_id="a")
+    log = kb._storage.topics["t"]  # type: ignore[attr-defined]
+    inside = threading.Event()
+    outcome: list[Any] = []
+
+    def fn(value: Any) -> Any:
+        inside.set()
+        deadline = time.monotonic() + 0.5
+        while not log.lock.locked() and time.monotonic() < deadline:
+            time.sleep(0.001)  # polling an observable state, with a deadline
+        outcome.append(len(kb.insights("t")))
+        return value + 1
+
+    updater = threading.Thread(
+        target=kb.world.update, args=("k", fn), kwargs={"agent_id": "a"}, daemon=True
+    )
+    updater.start()
+    assert inside.wait(10)
+    snapper = threading.Thread(target=kb.snapshot, daemon=True)
+    snapper.start()
+    updater.join(3)
+    snapper.join(3)
+    if updater.is_alive() or snapper.is_alive():
+        return ["hung: a world stripe and a topic lock taken in opposite orders"]
+    return [] if outcome == [1] else [f"read {outcome}"]
+
+
+def test_reading_a_topic_inside_a_world_update_while_another_thread_snapshots() -> None:
+    assert read_topic_inside_update_while_snapshotting(KnowledgeBase(stripes=1)) == []
+
+
+def test_control_the_old_export_order_deadlocks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Negative control: export taking topic locks before the world's stripes (the order
+    that landed first) deadlocks with a topic read inside a world update."""
+    from contextlib import ExitStack, contextmanager
+
+    from atomics.kb_storage import MemoryStorage
+
+    @contextmanager
+    def old_order(self: MemoryStorage) -> Iterator[None]:
+        with self.registry_lock, ExitStack() as held:
+            for _, log in sorted(self.topics.items()):
+                held.enter_context(log.lock)
+            held.enter_context(self.world._all_stripes())
+            yield
+
+    monkeypatch.setattr(MemoryStorage, "_everything_locked", old_order)
+    problems = read_topic_inside_update_while_snapshotting(KnowledgeBase(stripes=1))
+    assert problems and problems[0].startswith("hung"), problems
+
+
+def test_a_locked_block_closed_by_another_thread_restores_the_guard() -> None:
+    d: ShardedDict[str, int] = ShardedDict(k=0)
+
+    def suspended_inside_a_block() -> Iterator[None]:
+        with d.locked("k") as entry:
+            entry.set(1)
+            yield
+
+    generator = suspended_inside_a_block()
+    next(generator)  # this thread is now inside the block
+    assert _guard.in_user_code()
+    closer_saw: list[Any] = []
+
+    def close_elsewhere() -> None:
+        generator.close()  # runs the block's exit in this other thread
+        closer_saw.append(_guard.in_user_code())
+        try:  # this thread never entered user code: its writes inside one are still refused
+            d.compute("k", lambda v: ShardedDict().__setitem__("x", 1))
+        except ReentrantCallError:
+            closer_saw.append("refused")
+
+    thread = threading.Thread(target=close_elsewhere)
+    thread.start()
+    thread.join(10)
+    assert closer_saw == [False, "refused"]
+    assert not _guard.in_user_code()  # the thread that entered the block is restored
+    d["k"] = 2  # and writes from plain code work again
+    assert d.snapshot() == {"k": 2}
+
+
+def test_a_locked_entry_writes_only_inside_its_block_and_thread() -> None:
+    d: ShardedDict[str, int] = ShardedDict(n=0)
+    with d.locked("n") as entry:
+        errors: list[BaseException] = []
+
+        def other_thread() -> None:
+            try:
+                entry.set(5)
+            except BaseException as error:
+                errors.append(error)
+
+        thread = threading.Thread(target=other_thread)
+        thread.start()
+        thread.join(10)
+        assert len(errors) == 1 and isinstance(errors[0], WrongThreadError)
+        entry.set(1)
+    with pytest.raises(RuntimeError, match="inside its"):
+        entry.set(2)  # the lock is no longer held
+    with pytest.raises(RuntimeError, match="inside its"):
+        entry.delete()
+    assert entry.get() == 1 and d.snapshot() == {"n": 1}
+    with pytest.raises(RuntimeError, match="one with-block"):
+        entry.__enter__()
+
+
+class WritesWhenCompared:
+    """A value whose ``__eq__``/``__radd__`` write to an atomics object."""
+
+    def __init__(self, target: ShardedDict[str, int]) -> None:
+        self.target = target
+
+    def __eq__(self, other: object) -> bool:
+        self.target["written"] = 1
+        return False
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __radd__(self, other: object) -> int:
+        self.target["written"] = 1
+        return 1
+
+
+@pytest.mark.parametrize("same_map", [True, False], ids=["same-map", "other-map"])
+def test_a_values_eq_and_add_are_user_code(same_map: bool) -> None:
+    d: ShardedDict[str, Any] = ShardedDict(stripes=1)
+    target = d if same_map else ShardedDict()
+    value = WritesWhenCompared(target)
+    d["v"] = value
+    d["n"] = 0
+
+    def attempt(call: Callable[[], Any]) -> BaseException | None:
+        outcome: list[BaseException | None] = []
+
+        def run() -> None:
+            try:
+                call()
+                outcome.append(None)
+            except BaseException as error:
+                outcome.append(error)
+
+        thread = threading.Thread(target=run, daemon=True)
+        thread.start()
+        thread.join(LIMIT)
+        assert not thread.is_alive(), "hung: a value's method wrote under the stripe lock"
+        return outcome[0]
+
+    for call in (
+        lambda: d.compare_and_set("v", "something", 1),
+        lambda: d.replace("v", "something", 1),
+        lambda: d.increment("n", value),
+    ):
+        assert isinstance(attempt(call), ReentrantCallError)
+    assert "written" not in target and d["n"] == 0 and d["v"] is value

@@ -7,12 +7,13 @@ Before the fix, after ``d[k] = MISSING`` the key was ``in d`` while ``d[k]`` rai
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from atomics import KnowledgeBase, ShardedDict
+from atomics import ANY, KnowledgeBase, ShardedDict
 from atomics.sharded_dict import DELETE, MISSING
 
 SENTINELS = [MISSING, DELETE]
@@ -110,3 +111,39 @@ def test_increment_refuses_a_bool_delta_as_the_atomic_classes_do() -> None:
     with pytest.raises(TypeError, match="delta"):
         d.increment("k", True)
     assert "k" not in d
+
+
+# --- found by a review: sentinels through function results, sums and update ------------------
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda d: d.compute("k", lambda v: ANY),
+        lambda d: d.compute_if_present("k", lambda v: ANY),
+        lambda d: d.compute_if_absent("new", lambda k: ANY),
+        lambda d: d.merge("k", 1, lambda a, b: ANY),
+        lambda d: d.compute("k", lambda v: ShardedDict._no_default),
+        lambda d: d.increment("k", SumsToMissing()),
+        lambda d: d.update({"g": 1, "h": MISSING}),
+        lambda d: d.update([("g", 1), ("h", DELETE)]),
+        lambda d: d.update(g=1, h=ANY),
+    ],
+    ids=["compute", "compute_if_present", "compute_if_absent", "merge", "no_default",
+         "increment", "update-mapping", "update-pairs", "update-kwargs"],
+)  # fmt: skip
+def test_no_sentinel_is_stored_through_a_result(call: Callable[[Any], Any]) -> None:
+    d: ShardedDict[str, Any] = ShardedDict(k=1)
+    with pytest.raises(ValueError, match="sentinel"):
+        call(d)
+    assert d.snapshot() == {"k": 1}  # unchanged, "g" included
+
+
+class SumsToMissing:
+    def __radd__(self, other: object) -> Any:
+        return MISSING
+
+
+def test_every_sentinel_pickles_as_itself() -> None:
+    no_default = ShardedDict._no_default
+    for sentinel in (MISSING, DELETE, ANY, no_default):
+        for protocol in range(pickle.HIGHEST_PROTOCOL + 1):
+            assert pickle.loads(pickle.dumps(sentinel, protocol)) is sentinel

@@ -750,3 +750,68 @@ def test_the_popitem_scenario_catches_a_shard_by_shard_popitem() -> None:
         PossibleMaps,
         time_budget=CONTROL_SECONDS,
     )
+
+
+# --- snapshot() is one instant under concurrent writers (kills the unlocked snapshot) --------
+def _ordered_keys(d: ShardedDict[Any, Any]) -> tuple[int, int]:
+    """Two int keys, the first in a lower stripe than the second."""
+    first = next(k for k in range(1000) if d._index(k) == 0)
+    second = next(k for k in range(1000) if d._index(k) == d.stripes - 1)
+    return first, second
+
+
+def torn_snapshots(d: ShardedDict[Any, Any], writes: int = 50_000) -> list[str]:
+    """A writer sets ``d[a] = i`` then ``d[b] = i`` for i = 1, 2, ... (``a`` in a lower stripe
+    than ``b``); at every instant ``d[a] >= d[b]``. A reader takes snapshots meanwhile: one
+    that copies ``a``'s shard before the writer moves on and ``b``'s after shows ``a < b``."""
+    a, b = _ordered_keys(d)
+    d[a] = d[b] = 0
+    finished = threading.Event()
+    torn: list[str] = []
+    barrier = threading.Barrier(2, timeout=30)
+
+    def writer() -> None:
+        barrier.wait()
+        for i in range(1, writes + 1):
+            d[a] = i
+            d[b] = i
+        finished.set()
+
+    def reader() -> None:
+        barrier.wait()
+        while not finished.is_set() and not torn:
+            snap = d.snapshot()
+            if snap[a] < snap[b]:
+                torn.append(f"snapshot saw d[a]={snap[a]} < d[b]={snap[b]}")
+
+    threads = [threading.Thread(target=writer), threading.Thread(target=reader)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not any(thread.is_alive() for thread in threads), "hung"
+    return torn
+
+
+def test_snapshot_is_one_instant_under_a_writer() -> None:
+    assert torn_snapshots(ShardedDict(stripes=64)) == []
+
+
+class ShardByShardSnapshot(PutMap):
+    """Negative control: a snapshot that copies each shard at its own instant."""
+
+    __slots__ = ()
+
+    def snapshot(self) -> dict[Any, Any]:
+        result: dict[Any, Any] = {}
+        for shard in self._shards:
+            result.update(shard.copy())
+        return result
+
+
+@needs_free_threading
+def test_control_the_snapshot_test_catches_a_shard_by_shard_snapshot() -> None:
+    for _ in rounds(CONTROL_SECONDS):
+        if torn_snapshots(ShardByShardSnapshot(stripes=64), 20_000):
+            return
+    pytest.fail(f"no torn snapshot in {CONTROL_SECONDS} s")

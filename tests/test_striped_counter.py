@@ -343,3 +343,154 @@ def test_a_handle_cannot_be_copied_or_pickled(how: str) -> None:
         duplicate(handle)
     handle.increment()
     assert counter.sum() == 1
+
+
+# --- cells registered and retired while other threads sum (kills the unlocked _new_cell) ----
+def retire_while_summing(counter: StripedCounter, handles: int = 20_000) -> list[str]:
+    """Thread A makes ``handles`` short-lived handles, adding 1 through each (each new cell
+    folds the retired ones); thread B sums meanwhile. Every sum must lie between the last sum
+    and the adds made so far (+1 in flight), and the final sum must be exact."""
+    progress = [0]
+    problems: list[str] = []
+    finished = threading.Event()
+    barrier = threading.Barrier(2, timeout=30)
+
+    def churn() -> None:
+        barrier.wait()
+        for i in range(handles):
+            handle = counter.handle()
+            handle.add(1)
+            progress[0] = i + 1
+            del handle  # its finalizer queues the cell; the next handle() folds it
+        finished.set()
+
+    def summer() -> None:
+        barrier.wait()
+        last = 0
+        while not finished.is_set() and not problems:
+            total = counter.sum()
+            made = progress[0]
+            if total < last or total > made + 1:
+                problems.append(f"sum {total} after {last}, with {made} adds made")
+            last = total
+
+    threads = [threading.Thread(target=churn), threading.Thread(target=summer)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not any(thread.is_alive() for thread in threads), "hung"
+    gc.collect()
+    if counter.sum() != handles:
+        problems.append(f"final sum {counter.sum()} != {handles}")
+    return problems
+
+
+def test_cells_retire_while_others_sum() -> None:
+    assert retire_while_summing(StripedCounter()) == []
+
+
+class UnlockedRegistration(StripedCounter):
+    """Negative control: cells registered (and retired ones folded) without the lock."""
+
+    def _new_cell(self) -> _Cell:
+        cell = _Cell()
+        self._fold_retiring()
+        self._cells.append(cell)
+        return cell
+
+
+@needs_free_threading
+def test_control_the_retire_test_catches_unlocked_registration() -> None:
+    for _ in rounds(CONTROL_SECONDS):
+        if retire_while_summing(UnlockedRegistration(), 5_000):
+            return
+    pytest.fail(f"unlocked registration was not caught in {CONTROL_SECONDS} s")
+
+
+# --- sum_then_reset and statistics hold the lock (kills their unlocked mutants) --------------
+def collected_while_resetting(counter: StripedCounter, adds: int = 200_000) -> int:
+    """Two threads add 1 ``adds`` times each through handles, while two others collect with
+    sum_then_reset(); returns collected + what is left - everything added (0 when each add
+    is counted by exactly one reset)."""
+    finished = threading.Event()
+    collected = [0, 0]
+    barrier = threading.Barrier(4, timeout=30)
+
+    def adder() -> None:
+        handle = counter.handle()
+        barrier.wait()
+        for _ in range(adds):
+            handle.increment()
+
+    def resetter(i: int) -> None:
+        barrier.wait()
+        while not finished.is_set():
+            collected[i] += counter.sum_then_reset()
+
+    adders = [threading.Thread(target=adder) for _ in range(2)]
+    resetters = [threading.Thread(target=resetter, args=(i,)) for i in range(2)]
+    for thread in adders + resetters:
+        thread.start()
+    for thread in adders:
+        thread.join(60)
+    finished.set()
+    for thread in resetters:
+        thread.join(60)
+    assert not any(t.is_alive() for t in adders + resetters), "hung"
+    return sum(collected) + counter.sum() - 2 * adds
+
+
+def test_concurrent_resets_count_each_add_once() -> None:
+    assert collected_while_resetting(StripedCounter()) == 0
+
+
+class UnlockedReset(StripedCounter):
+    """Negative control: sum_then_reset without the lock."""
+
+    def sum_then_reset(self) -> int:
+        self._fold_retiring()
+        total, self._retired = self._retired, 0
+        for cell in self._cells:
+            added = cell.added
+            total += added - cell.taken
+            cell.taken = added
+        return total
+
+
+@needs_free_threading
+def test_control_the_reset_test_catches_an_unlocked_reset() -> None:
+    for _ in rounds(CONTROL_SECONDS):
+        if collected_while_resetting(UnlockedReset(), 5_000):
+            return
+    pytest.fail(f"the unlocked reset was not caught in {CONTROL_SECONDS} s")
+
+
+def test_statistics_folds_under_the_lock_while_cells_retire() -> None:
+    """statistics() folds retired cells too: racing the folds of new handles, an unlocked
+    fold loses or doubles a retired count."""
+    counter = StripedCounter()
+    finished = threading.Event()
+    barrier = threading.Barrier(2, timeout=30)
+
+    def churn() -> None:
+        barrier.wait()
+        for _ in range(20_000):
+            handle = counter.handle()
+            handle.add(1)
+            del handle
+        finished.set()
+
+    def stats() -> None:
+        barrier.wait()
+        while not finished.is_set():
+            counter.statistics()
+
+    threads = [threading.Thread(target=churn), threading.Thread(target=stats)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    gc.collect()
+    assert counter.sum() == 20_000
+    assert counter.statistics()["cells"] == 0

@@ -14,7 +14,11 @@ Layout: one module per structure; this module only re-exports the public names.
   ``queue.ShutDown`` on 3.13+);
 * :class:`KnowledgeBase` -- shared knowledge for agent swarms: per-topic insight logs, a
   versioned world model, subscriptions, atomic saves;
+* :mod:`atomics.errors` -- the package's exceptions (:class:`AtomicsError` and subclasses
+  that are also ``TypeError``/``ValueError``/``RuntimeError``);
 * :mod:`atomics.runtime` -- is this a free-threaded build, is the GIL off right now?
+* ``docs/guarantees.md`` -- what each method does when called from inside a compute
+  function, reducer, factory or ``locked()`` block (reads complete, writes raise);
 * :mod:`atomics.testing` -- the stress harness and linearizability checker (imported on
   its own: ``from atomics.testing import ...``).
 
@@ -25,11 +29,18 @@ True
 
 from __future__ import annotations
 
-from atomics import runtime
+from atomics import errors, runtime
 from atomics.atomic_boolean import AtomicBoolean
 from atomics.atomic_integer import AtomicInteger
 from atomics.atomic_reference import AtomicReference
 from atomics.bounded_queue import BoundedQueue, ShutDown
+from atomics.errors import (
+    AtomicsError,
+    AtomicsTypeError,
+    AtomicsValueError,
+    ReentrantCallError,
+    WrongThreadError,
+)
 from atomics.knowledge_base import (
     ANY,
     Conflict,
@@ -54,6 +65,9 @@ __all__ = [
     "AtomicBoolean",
     "AtomicInteger",
     "AtomicReference",
+    "AtomicsError",
+    "AtomicsTypeError",
+    "AtomicsValueError",
     "BoundedQueue",
     "Conflict",
     "CounterHandle",
@@ -62,6 +76,7 @@ __all__ = [
     "KnowledgeBase",
     "KnowledgeBaseClosed",
     "Lag",
+    "ReentrantCallError",
     "ShardedDict",
     "ShutDown",
     "StripedCounter",
@@ -69,6 +84,8 @@ __all__ = [
     "SubscriptionOverflow",
     "WorldEntry",
     "WorldEvent",
+    "WrongThreadError",
+    "errors",
     "free_threading_active",
     "gil_disabled_build",
     "gil_enabled",

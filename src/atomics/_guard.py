@@ -34,52 +34,73 @@ __all__ = ["ACTIVE", "check_write", "enter", "in_user_code", "leave", "package_c
 R = TypeVar("R")
 
 ACTIVE = [False]  # True once any thread has entered user code (sticky; see the docstring)
-_state = threading.local()  # .depth: how deep this thread is in user code (0: not)
+_local = threading.local()  # .state: this thread's _State
+
+
+class _State:
+    """One thread's guard state. ``enter`` returns it and ``leave`` takes it back, so that a
+    ``locked()`` block whose generator is closed by another thread (which then runs the
+    block's exit) still restores the thread that entered it."""
+
+    __slots__ = ("depth",)
+
+    def __init__(self) -> None:
+        self.depth = 0  # how deep this thread is in user code (0: not)
+
+
+def _state() -> _State:
+    try:
+        return _local.state  # type: ignore[no-any-return]
+    except AttributeError:
+        state = _local.state = _State()
+        return state
 
 
 def in_user_code() -> bool:
     """Whether this thread is running user code under one of the package's locks."""
-    return ACTIVE[0] and getattr(_state, "depth", 0) > 0
+    return ACTIVE[0] and _state().depth > 0
 
 
 def check_write(what: str) -> None:
     """Raise :class:`ReentrantCallError` if this thread is in user code."""
-    if ACTIVE[0] and getattr(_state, "depth", 0) > 0:
+    if ACTIVE[0] and _state().depth > 0:
         raise ReentrantCallError(
             f"{what} was called from inside a function that runs under a lock of the atomics "
-            "package (a compute/merge/update function, reducer, factory, predicate or "
-            "locked() block). Reads are allowed there; writes to any atomics object are not, "
-            "as they could deadlock: return the new value instead, or write after the call "
-            "returns. See docs/guarantees.md."
+            "package (a compute/merge/update function, reducer, factory, predicate, a value's "
+            "__eq__/__add__ there, or a locked() block). Reads are allowed there; writes to "
+            "any atomics object are not, as they could deadlock: return the new value "
+            "instead, or write after the call returns. See docs/guarantees.md."
         )
 
 
-def enter() -> None:
-    """Mark this thread as in user code (pair with :func:`leave` in ``finally``)."""
+def enter() -> _State:
+    """Mark this thread as in user code; pass the result to :func:`leave` (in ``finally``)."""
     ACTIVE[0] = True
-    _state.depth = getattr(_state, "depth", 0) + 1
+    state = _state()
+    state.depth += 1
+    return state
 
 
-def leave() -> None:
-    _state.depth -= 1
+def leave(state: _State) -> None:
+    state.depth -= 1
 
 
 def run_user(fn: Callable[..., R], *args: Any) -> R:
     """``fn(*args)``, with this thread marked as in user code."""
-    enter()
+    state = enter()
     try:
         return fn(*args)
     finally:
-        _state.depth -= 1
+        state.depth -= 1
 
 
 @contextmanager
 def package_code() -> Iterator[None]:
     """Lift the guard for the package's own code called back under a lock (its lock order
     is documented and deadlock-free); user code called from inside marks itself again."""
-    depth = getattr(_state, "depth", 0)
-    _state.depth = 0
+    state = _state()
+    depth, state.depth = state.depth, 0
     try:
         yield
     finally:
-        _state.depth = depth
+        state.depth = depth

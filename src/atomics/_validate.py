@@ -20,12 +20,23 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from atomics._sentinel import Sentinel
 from atomics.errors import AtomicsTypeError, AtomicsValueError
 
-__all__ = ["boolean", "count", "deadline", "integer", "name", "storable"]
+__all__ = [
+    "boolean",
+    "count",
+    "cursor",
+    "deadline",
+    "function",
+    "integer",
+    "name",
+    "names",
+    "storable",
+]
 
 T = TypeVar("T")
 
@@ -131,3 +142,52 @@ def sentinel_error(value: Any, argument: str = "value") -> AtomicsValueError:
         f"{argument}: {value!r} is a sentinel and cannot be stored as a value (it would make "
         "the key look absent to get() and present to `in`)"
     )
+
+
+def function(value: object, argument: str) -> None:
+    """``TypeError`` naming ``argument`` unless ``value`` is callable.
+
+    >>> function(5, "fn")
+    Traceback (most recent call last):
+    atomics.errors.AtomicsTypeError: fn must be callable, got int
+    """
+    if not callable(value):
+        raise AtomicsTypeError(f"{argument} must be callable, got {type(value).__name__}")
+
+
+def names(values: object, argument: str) -> list[str]:
+    """A list of non-empty ``str`` from an iterable of them (a lone ``str`` is refused: it
+    would be taken letter by letter).
+
+    >>> names("alerts", "topics")
+    Traceback (most recent call last):
+    atomics.errors.AtomicsTypeError: topics must be an iterable of str, not a str (use ['alerts'])
+    """
+    if isinstance(values, str):
+        raise AtomicsTypeError(
+            f"{argument} must be an iterable of str, not a str (use [{values!r}])"
+        )
+    try:
+        items = list(values)  # type: ignore[call-overload]
+    except TypeError:
+        raise AtomicsTypeError(
+            f"{argument} must be an iterable of str, got {type(values).__name__}"
+        ) from None
+    return [name(item, argument) for item in items]
+
+
+def cursor(value: object, argument: str = "since") -> dict[str, int]:
+    """A cursor: a mapping of topic name -> seq (an int, not a bool), as a plain dict.
+
+    >>> cursor({"t": True})
+    Traceback (most recent call last):
+    atomics.errors.AtomicsTypeError: since['t'] must be an int (not bool), got bool
+    """
+    if not isinstance(value, Mapping):
+        raise AtomicsTypeError(
+            f"{argument} must be a cursor mapping (topic -> seq), got {type(value).__name__}"
+        )
+    return {
+        name(topic, f"{argument} key"): integer(seq, f"{argument}[{topic!r}]")
+        for topic, seq in value.items()
+    }

@@ -2,6 +2,8 @@
 
 Guarantees
 ----------
+* **Inside a user function** that runs under a lock of this package: reads complete;
+  writes raise :class:`~atomics.errors.ReentrantCallError` at once (``docs/guarantees.md``).
 * Every method is atomic (linearizable). Writes hold the instance's lock; ``get`` and
   truthiness read one attribute, which is atomic on its own, so they take no lock.
 * Only ``bool`` values are accepted (``TypeError`` otherwise): ``flag.set(1)`` or

@@ -6,6 +6,10 @@ each such operation one indivisible step.
 
 Guarantees
 ----------
+* **Inside a user function** that runs under a lock of this package (a ``ShardedDict``
+  compute function, a reducer, a ``locked()`` block): reads complete; every write, in-place
+  operators included, raises :class:`~atomics.errors.ReentrantCallError` at once
+  (``docs/guarantees.md``).
 * Every method is **atomic** (linearizable): it takes effect at one instant between its
   call and its return. Writes and read-modify-writes hold the instance's lock; ``get`` reads
   one attribute, which is atomic on its own, so reads take no lock. (The lock is taken with
@@ -228,6 +232,7 @@ class AtomicInteger:
     # --- functional updates (retry loop; fn may run more than once) ---------------------------
     def _update(self, fn: Callable[[int], int]) -> tuple[int, int]:
         """Apply ``fn`` with compare-and-set retries; return (old, new)."""
+        _validate.function(fn, "fn")
         if ACTIVE[0]:
             check_write("AtomicInteger update")
         while True:
@@ -268,6 +273,7 @@ class AtomicInteger:
         10
         """
         x = _check_int(x, "x")
+        _validate.function(fn, "fn")
         return self._update(lambda v: fn(v, x))[1]
 
     def get_and_accumulate(self, x: int, fn: Callable[[int, int], int]) -> int:
@@ -277,110 +283,121 @@ class AtomicInteger:
         3
         """
         x = _check_int(x, "x")
+        _validate.function(fn, "fn")
         return self._update(lambda v: fn(v, x))[0]
 
     # --- in-place operators: each one atomic read-modify-write ------------------------------
-    # Written out one by one, not through a shared helper: the helper's extra call, operator
-    # lookup and argument check cost 3.5x a bare ``with lock: x += 1`` on 3.13t (see
-    # docs/counters.md). An operator that raises (``//= 0``, ``<<= -1``) leaves the value
-    # unchanged: the new value is computed before it is stored.
-    def __iadd__(self, other: int) -> AtomicInteger:
-        if type(other) is not int:
-            other = _validate.integer(other, "the right operand of +=")
+    # Written out one by one, with one test on the fast path: through a shared helper they
+    # cost 3.5x a bare ``with lock: x += 1`` on 3.13t, whose interpreter does not specialise
+    # (every global or builtin name is a dict lookup): hence ``_type``/``_int``/``_active``
+    # bound as defaults (local loads). Anything unusual -- an operand that is not exactly an
+    # int, or a thread somewhere having entered user code -- takes :meth:`_operand`, which
+    # validates and applies the re-entry guard. An operator that raises (``//= 0``, ``<<= -1``)
+    # leaves the value unchanged: the new value is computed before it is stored. Measured in
+    # docs/counters.md.
+    def _operand(self, other: object, symbol: str) -> int:
+        operand = _validate.integer(other, f"the right operand of {symbol}")
         if ACTIVE[0]:
-            check_write("AtomicInteger +=")
+            check_write(f"AtomicInteger {symbol}")
+        return operand
+
+    def __iadd__(
+        self, other: int, _type: Any = type, _int: Any = int, _active: list[bool] = ACTIVE
+    ) -> AtomicInteger:
+        if _type(other) is not _int or _active[0]:
+            other = self._operand(other, "+=")
         with self._lock:
             self._value = self._value + other
         return self
 
-    def __isub__(self, other: int) -> AtomicInteger:
-        if type(other) is not int:
-            other = _validate.integer(other, "the right operand of -=")
-        if ACTIVE[0]:
-            check_write("AtomicInteger -=")
+    def __isub__(
+        self, other: int, _type: Any = type, _int: Any = int, _active: list[bool] = ACTIVE
+    ) -> AtomicInteger:
+        if _type(other) is not _int or _active[0]:
+            other = self._operand(other, "-=")
         with self._lock:
             self._value = self._value - other
         return self
 
-    def __imul__(self, other: int) -> AtomicInteger:
-        if type(other) is not int:
-            other = _validate.integer(other, "the right operand of *=")
-        if ACTIVE[0]:
-            check_write("AtomicInteger *=")
+    def __imul__(
+        self, other: int, _type: Any = type, _int: Any = int, _active: list[bool] = ACTIVE
+    ) -> AtomicInteger:
+        if _type(other) is not _int or _active[0]:
+            other = self._operand(other, "*=")
         with self._lock:
             self._value = self._value * other
         return self
 
-    def __ifloordiv__(self, other: int) -> AtomicInteger:
-        if type(other) is not int:
-            other = _validate.integer(other, "the right operand of //=")
-        if ACTIVE[0]:
-            check_write("AtomicInteger //=")
+    def __ifloordiv__(
+        self, other: int, _type: Any = type, _int: Any = int, _active: list[bool] = ACTIVE
+    ) -> AtomicInteger:
+        if _type(other) is not _int or _active[0]:
+            other = self._operand(other, "//=")
         with self._lock:
             self._value = self._value // other
         return self
 
-    def __imod__(self, other: int) -> AtomicInteger:
-        if type(other) is not int:
-            other = _validate.integer(other, "the right operand of %=")
-        if ACTIVE[0]:
-            check_write("AtomicInteger %=")
+    def __imod__(
+        self, other: int, _type: Any = type, _int: Any = int, _active: list[bool] = ACTIVE
+    ) -> AtomicInteger:
+        if _type(other) is not _int or _active[0]:
+            other = self._operand(other, "%=")
         with self._lock:
             self._value = self._value % other
         return self
 
-    def __ipow__(self, other: int) -> AtomicInteger:
-        if type(other) is not int:
-            other = _validate.integer(other, "the right operand of **=")
+    def __ipow__(
+        self, other: int, _type: Any = type, _int: Any = int, _active: list[bool] = ACTIVE
+    ) -> AtomicInteger:
+        if _type(other) is not _int or _active[0]:
+            other = self._operand(other, "**=")
         if other < 0:
             raise AtomicsValueError("**= with a negative exponent would not give an int")
-        if ACTIVE[0]:
-            check_write("AtomicInteger **=")
         with self._lock:
             self._value = self._value**other
         return self
 
-    def __ilshift__(self, other: int) -> AtomicInteger:
-        if type(other) is not int:
-            other = _validate.integer(other, "the right operand of <<=")
-        if ACTIVE[0]:
-            check_write("AtomicInteger <<=")
+    def __ilshift__(
+        self, other: int, _type: Any = type, _int: Any = int, _active: list[bool] = ACTIVE
+    ) -> AtomicInteger:
+        if _type(other) is not _int or _active[0]:
+            other = self._operand(other, "<<=")
         with self._lock:
             self._value = self._value << other
         return self
 
-    def __irshift__(self, other: int) -> AtomicInteger:
-        if type(other) is not int:
-            other = _validate.integer(other, "the right operand of >>=")
-        if ACTIVE[0]:
-            check_write("AtomicInteger >>=")
+    def __irshift__(
+        self, other: int, _type: Any = type, _int: Any = int, _active: list[bool] = ACTIVE
+    ) -> AtomicInteger:
+        if _type(other) is not _int or _active[0]:
+            other = self._operand(other, ">>=")
         with self._lock:
             self._value = self._value >> other
         return self
 
-    def __iand__(self, other: int) -> AtomicInteger:
-        if type(other) is not int:
-            other = _validate.integer(other, "the right operand of &=")
-        if ACTIVE[0]:
-            check_write("AtomicInteger &=")
+    def __iand__(
+        self, other: int, _type: Any = type, _int: Any = int, _active: list[bool] = ACTIVE
+    ) -> AtomicInteger:
+        if _type(other) is not _int or _active[0]:
+            other = self._operand(other, "&=")
         with self._lock:
             self._value = self._value & other
         return self
 
-    def __ior__(self, other: int) -> AtomicInteger:
-        if type(other) is not int:
-            other = _validate.integer(other, "the right operand of |=")
-        if ACTIVE[0]:
-            check_write("AtomicInteger |=")
+    def __ior__(
+        self, other: int, _type: Any = type, _int: Any = int, _active: list[bool] = ACTIVE
+    ) -> AtomicInteger:
+        if _type(other) is not _int or _active[0]:
+            other = self._operand(other, "|=")
         with self._lock:
             self._value = self._value | other
         return self
 
-    def __ixor__(self, other: int) -> AtomicInteger:
-        if type(other) is not int:
-            other = _validate.integer(other, "the right operand of ^=")
-        if ACTIVE[0]:
-            check_write("AtomicInteger ^=")
+    def __ixor__(
+        self, other: int, _type: Any = type, _int: Any = int, _active: list[bool] = ACTIVE
+    ) -> AtomicInteger:
+        if _type(other) is not _int or _active[0]:
+            other = self._operand(other, "^=")
         with self._lock:
             self._value = self._value ^ other
         return self

@@ -2,6 +2,8 @@
 
 Guarantees
 ----------
+* **Inside a user function** that runs under a lock of this package: reads complete;
+  writes raise :class:`~atomics.errors.ReentrantCallError` at once (``docs/guarantees.md``).
 * Every method is atomic (linearizable). Writes hold the instance's lock; ``get`` reads one
   attribute, atomic on its own, so it takes no lock.
 * ``compare_and_set`` compares by **identity** (``is``), as Java does: equal but distinct
@@ -32,6 +34,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
+from atomics import _validate
 from atomics._guard import ACTIVE, check_write
 
 __all__ = ["AtomicReference"]
@@ -116,6 +119,7 @@ class AtomicReference(Generic[T]):
         return witness
 
     def _update(self, fn: Callable[[T], T]) -> tuple[T, T]:
+        _validate.function(fn, "fn")
         if ACTIVE[0]:
             check_write("AtomicReference update")
         while True:

@@ -17,6 +17,10 @@ be an int >= 1 (``queue.Queue``'s ``maxsize=0`` meaning "unbounded" is not offer
 
 Guarantees
 ----------
+* **Inside a user function** that runs under a lock of this package: ``qsize``, ``empty``,
+  ``full`` and the attributes complete; puts, gets (they may block), ``task_done``,
+  ``join``, ``shutdown`` and assigning ``maxsize`` raise
+  :class:`~atomics.errors.ReentrantCallError` at once (``docs/guarantees.md``).
 * **Linearizable**: every operation takes the one lock; each takes effect at one instant
   inside its call. FIFO: items come out in the order their puts took effect; a
   ``put_many`` batch is contiguous (no other item lands inside it).
@@ -76,6 +80,7 @@ from typing import Generic, TypeVar
 
 from atomics import _validate
 from atomics._guard import ACTIVE, check_write
+from atomics.errors import AtomicsTypeError, AtomicsValueError
 
 __all__ = ["BoundedQueue", "Empty", "Full", "ShutDown"]
 
@@ -117,6 +122,7 @@ class BoundedQueue(Generic[T]):
         "_not_empty",
         "_not_full",
         "_putters",
+        "_resizes",
         "_shutdown",
         "_unfinished",
     )
@@ -134,6 +140,7 @@ class BoundedQueue(Generic[T]):
         self._batch_putters = 0  # ... of which need room for more than one item
         self._unfinished = 0  # items put and not yet task_done()
         self._shutdown = False
+        self._resizes = 0  # maxsize assignments so far (lets full() read without the lock)
 
     # --- introspection ---------------------------------------------------------------------
     @property
@@ -152,6 +159,7 @@ class BoundedQueue(Generic[T]):
             check_write("BoundedQueue.maxsize = ...")
         with self._lock:
             self._maxsize = value
+            self._resizes += 1  # after the store: see full()
             if self._putters:
                 # Growing lets producers in; shrinking may make a waiting batch impossible
                 # (it then raises ValueError): either way every producer re-checks.
@@ -178,21 +186,40 @@ class BoundedQueue(Generic[T]):
             return len(self._items)
 
     def empty(self) -> bool:
-        """``qsize() == 0`` at some instant during the call."""
-        with self._lock:
-            return not self._items
+        """``qsize() == 0`` at some instant during the call. Lock-free.
+
+        >>> BoundedQueue(4).empty()
+        True
+        """
+        # No lock needed: one read of the deque's length, atomic on its own. A batch taken
+        # by get_many passes through intermediate lengths, but "empty" is reached only at
+        # its end (emptiness is monotone along the batch), so the answer is the queue's at
+        # the read's instant, or at the batch's start or end: linearizable.
+        return not self._items
 
     def full(self) -> bool:
-        """``qsize() >= maxsize`` at some instant during the call."""
-        with self._lock:
-            return len(self._items) >= self._maxsize
+        """``qsize() >= maxsize`` at some instant during the call. Lock-free.
+
+        >>> q = BoundedQueue(1); q.put(1); q.full()
+        True
+        """
+        # No lock needed: "full" is monotone along a batch (as in empty()), and maxsize is
+        # read consistently with the length by retrying if an assignment of maxsize
+        # completed meanwhile (the setter bumps _resizes after storing, holding the lock,
+        # so no put or get can change the length between its store and its bump).
+        while True:
+            resizes = self._resizes
+            maxsize = self._maxsize
+            size = len(self._items)
+            if self._resizes == resizes:
+                return size >= maxsize
 
     def __repr__(self) -> str:
         state = ", shut down" if self._shutdown else ""
         return f"<BoundedQueue maxsize={self._maxsize} qsize={self.qsize()}{state}>"
 
     def __reduce__(self) -> str:
-        raise TypeError("cannot pickle a BoundedQueue (it holds locks and waiting threads)")
+        raise AtomicsTypeError("cannot pickle a BoundedQueue (it holds locks and waiting threads)")
 
     # --- waiting helpers (called with the lock held) ---------------------------------------
     def _wait_for_room(self, needed: int, block: bool, deadline: float | None) -> None:
@@ -203,7 +230,7 @@ class BoundedQueue(Generic[T]):
                 raise ShutDown
             if needed > self._maxsize:  # maxsize may have shrunk while we waited
                 self._pass_on_room()
-                raise ValueError(
+                raise AtomicsValueError(
                     f"items: a batch of {needed} can never fit a queue of maxsize {self._maxsize}"
                 )
             if self._maxsize - len(self._items) >= needed:
@@ -410,7 +437,7 @@ class BoundedQueue(Generic[T]):
             check_write("BoundedQueue.task_done()")
         with self._lock:
             if n > self._unfinished:
-                raise ValueError(
+                raise AtomicsValueError(
                     f"task_done() called too many times ({n} > {self._unfinished} unfinished)"
                 )
             self._unfinished -= n

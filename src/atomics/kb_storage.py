@@ -17,11 +17,12 @@ package's primitives:
   the key's stripe lock, so events reach subscribers in seq (version) order.
 
 Lock order, the one way locks are ever nested (so nothing can deadlock): id-index stripe ->
-registry lock -> topic locks (several: by topic name) -> world stripes -> subscription
-queues. (An insight with an explicit id takes its id stripe, then creates the topic if need
-be and takes the topic lock; a subscriber with ``since`` and ``export`` take the registry
-lock, then topic locks, then -- ``export`` -- every world stripe; writers publish to
-subscription queues last.)
+registry lock -> world stripes (index order) -> topic locks (several: by topic name) ->
+subscription queues. (An insight with an explicit id takes its id stripe, then creates the
+topic if need be and takes the topic lock; a subscriber with ``since`` takes the registry
+lock, then topic locks; ``export`` takes the registry lock, every world stripe, then every
+topic lock; a world update function -- user code, under its key's stripe -- may read a
+topic, taking that topic's lock; writers publish to subscription queues last.)
 """
 
 from __future__ import annotations
@@ -348,10 +349,13 @@ class MemoryStorage:
     # --- export / import -------------------------------------------------------------------------
     @contextmanager
     def _everything_locked(self) -> Iterator[None]:
+        # The documented order: registry lock, world stripes, topic locks. World stripes
+        # come before topic locks because a world update function (user code, holding its
+        # stripe) may read a topic, which takes that topic's lock.
         with self.registry_lock, ExitStack() as held:
+            held.enter_context(self.world._all_stripes())
             for _, log in sorted(self.topics.items()):
                 held.enter_context(log.lock)
-            held.enter_context(self.world._all_stripes())
             yield
 
     def export(self) -> dict[str, Any]:

@@ -8,6 +8,10 @@ per-key ``compute`` calls, and one BoundedQueue per subscription.
 
 Guarantees
 ----------
+* **Inside a world update or reducer** (and any other user function under a lock of this
+  package): queries complete (``snapshot``/``save`` then copy each topic and world shard at
+  its own instant); writes, ``subscribe``, ``close`` and the blocking calls raise
+  :class:`~atomics.errors.ReentrantCallError` at once (``docs/guarantees.md``).
 * **Insights**: ``seq`` is per topic, gap-free and totally ordered, assigned atomically with
   the append (one topic lock). An explicit ``insight_id`` already stored returns the stored
   insight (a retried step never duplicates; ``get_or_create`` on the id). Auto ids are
@@ -21,8 +25,9 @@ Guarantees
   exactly 1, as one ``compute`` under the key's stripe lock. ``put`` is last-writer-wins, or
   compare-and-set with ``expected_version`` (``None``: must not exist) raising
   :class:`Conflict`. ``update`` and reducers are called exactly once per call, under the
-  stripe lock; if one raises, nothing changes. Calling back into the KnowledgeBase to
-  *write* from inside them raises ``RuntimeError`` (no deadlock); reads are allowed.
+  stripe lock; if one raises, nothing changes. Writing to the KnowledgeBase (or any
+  other atomics object) from inside them raises ``ReentrantCallError`` (no deadlock); reads
+  are allowed.
   Deleted keys keep a tombstone with their version, so versions never repeat (no ABA).
 * **Subscriptions**: events are delivered by the writer's thread into the subscriber's own
   BoundedQueue -- no user callback ever runs on a writer's thread -- in seq order per topic
@@ -72,7 +77,7 @@ from atomics._sentinel import Sentinel
 from atomics.atomic_boolean import AtomicBoolean
 from atomics.atomic_integer import AtomicInteger
 from atomics.bounded_queue import BoundedQueue, ShutDown
-from atomics.errors import AtomicsError
+from atomics.errors import AtomicsError, AtomicsTypeError, AtomicsValueError
 from atomics.kb_storage import Insight, MemoryStorage, NewInsight, Storage, WorldEntry, matching
 from atomics.sharded_dict import MISSING
 
@@ -196,7 +201,7 @@ def _name(argument: str, value: object) -> str:
 
 def _check_meta(meta: object) -> None:
     if meta is not None and not isinstance(meta, Mapping):
-        raise TypeError(f"meta must be a mapping or None, got {type(meta).__name__}")
+        raise AtomicsTypeError(f"meta must be a mapping or None, got {type(meta).__name__}")
 
 
 def _check_json(value: Any, where: str) -> None:
@@ -205,7 +210,7 @@ def _check_json(value: Any, where: str) -> None:
         return
     if isinstance(value, float):
         if not math.isfinite(value):
-            raise TypeError(f"{where}: {value!r} cannot be stored as JSON")
+            raise AtomicsTypeError(f"{where}: {value!r} cannot be stored as JSON")
         return
     if isinstance(value, list):
         for index, item in enumerate(value):
@@ -214,10 +219,12 @@ def _check_json(value: Any, where: str) -> None:
     if isinstance(value, dict):
         for key, item in value.items():
             if not isinstance(key, str):
-                raise TypeError(f"{where}: dict key {key!r} is not a str; JSON cannot hold it")
+                raise AtomicsTypeError(
+                    f"{where}: dict key {key!r} is not a str; JSON cannot hold it"
+                )
             _check_json(item, f"{where}[{key!r}]")
         return
-    raise TypeError(
+    raise AtomicsTypeError(
         f"{where}: a {type(value).__name__} cannot be stored as JSON "
         "(use lists, dicts with str keys, str, int, float, bool, None)"
     )
@@ -409,7 +416,9 @@ def _check_expected_version(expected_version: Any) -> None:
     if expected_version is ANY or expected_version is None:
         return
     if isinstance(expected_version, bool) or not isinstance(expected_version, int):
-        raise TypeError("expected_version must be an int, None or ANY")
+        raise AtomicsTypeError(
+            f"expected_version must be an int, None or ANY, got {type(expected_version).__name__}"
+        )
 
 
 # --- the world model -------------------------------------------------------------------------
@@ -516,10 +525,12 @@ class World:
         _name("pattern", pattern)
         if isinstance(reducer, str):
             if reducer not in reducers:
-                raise ValueError(f"reducer: unknown name {reducer!r}; known: {sorted(reducers)}")
+                raise AtomicsValueError(
+                    f"reducer: unknown name {reducer!r}; known: {sorted(reducers)}"
+                )
             reducer = reducers[reducer]
         elif not callable(reducer):
-            raise TypeError("reducer must be a name or a callable")
+            raise AtomicsTypeError("reducer must be a name or a callable")
         with self._reducer_lock:
             self._reducers = [*self._reducers, (pattern, reducer)]  # copy on write
 
@@ -636,6 +647,10 @@ class KnowledgeBase:
         _name("topic", topic)
         _check_meta(meta)
         now = time.time()
+        if isinstance(contents, (str, bytes)) or not isinstance(contents, Iterable):
+            raise AtomicsTypeError(
+                f"contents must be an iterable of insights (a list), got {type(contents).__name__}"
+            )
         records = [NewInsight(None, agent_id, content, meta, now) for content in contents]
         return self._storage.log_append(topic, records) if records else []
 
@@ -663,12 +678,12 @@ class KnowledgeBase:
             _validate.count(limit, "limit", 0)
         if isinstance(since, int) and not isinstance(since, bool):
             if topic is None:
-                raise TypeError("since: a seq (int) needs one topic; use a cursor mapping")
+                raise AtomicsTypeError("since: a seq (int) needs one topic; use a cursor mapping")
             cursor: Mapping[str, int] = {topic: since}
         elif since is None or isinstance(since, Mapping):
-            cursor = since or {}
+            cursor = _validate.cursor(since or {})
         else:
-            raise TypeError("since must be a cursor mapping, an int seq or None")
+            raise AtomicsTypeError("since must be a cursor mapping, an int seq or None")
         names = [topic] if topic is not None else self.topics(prefix or "")
         out: list[Insight] = []
         for name in names:
@@ -690,7 +705,7 @@ class KnowledgeBase:
     def topics(self, prefix: str = "") -> list[str]:
         """Topic names (with at least one insight ever), sorted."""
         if not isinstance(prefix, str):
-            raise TypeError("prefix must be a str")
+            raise AtomicsTypeError("prefix must be a str")
         return [name for name in self._storage.log_topics() if name.startswith(prefix)]
 
     def cursor(self) -> Cursor:
@@ -703,6 +718,7 @@ class KnowledgeBase:
         ``timeout``: seconds; ``None`` or ``math.inf`` waits as long as needed; NaN or
         negative is a ``ValueError``, a non-number a ``TypeError`` (before any wait)."""
         _guard.check_write("KnowledgeBase.wait_for_insights() (it blocks)")
+        since = _validate.cursor(since)
         _validate.deadline(timeout)
         tips = self._storage.log_tips()
         if any(seq > since.get(name, -1) for name, seq in tips.items()):
@@ -732,21 +748,25 @@ class KnowledgeBase:
             raise KnowledgeBaseClosed("this KnowledgeBase is closed")
         _validate.deadline(block_timeout, "block_timeout")  # before anything is registered
         if overflow not in OVERFLOW_POLICIES:
-            raise ValueError(f"overflow must be one of {OVERFLOW_POLICIES}, got {overflow!r}")
+            raise AtomicsValueError(
+                f"overflow must be one of {OVERFLOW_POLICIES}, got {overflow!r}"
+            )
         _validate.count(maxsize, "maxsize")
+        if since is not None:
+            since = _validate.cursor(since)
         if exclude_agent is not None:
             _name("exclude_agent", exclude_agent)
         if prefix is not None and not isinstance(prefix, str):
-            raise TypeError("prefix must be a str or None")
-        topic_list = None if topics is None else [_name("topics", t) for t in topics]
+            raise AtomicsTypeError("prefix must be a str or None")
+        topic_list = None if topics is None else _validate.names(topics, "topics")
         if world_keys is True:
             keys: frozenset[str] | None = frozenset()  # empty set: every key
         elif world_keys is None or world_keys is False:
             keys = None
         else:
-            keys = frozenset(_name("world_keys", k) for k in world_keys)
+            keys = frozenset(_validate.names(world_keys, "world_keys"))
             if not keys:
-                raise ValueError("world_keys must not be empty (use True for every key)")
+                raise AtomicsValueError("world_keys must not be empty (use True for every key)")
         wants_insights = topic_list is not None or prefix is not None or keys is None
         topic_filter = matching(topic_list, prefix) if wants_insights else None
         sub = Subscription(
@@ -872,11 +892,11 @@ class KnowledgeBase:
         try:
             document = json.loads(pathlib.Path(path).read_text(encoding="utf-8"))
         except json.JSONDecodeError as error:
-            raise ValueError(f"{path}: not a KnowledgeBase file ({error})") from None
+            raise AtomicsValueError(f"{path}: not a KnowledgeBase file ({error})") from None
         if not isinstance(document, dict) or document.get("format") != FORMAT:
-            raise ValueError(f"{path}: not a KnowledgeBase file")
+            raise AtomicsValueError(f"{path}: not a KnowledgeBase file")
         if document.get("version") != FORMAT_VERSION:
-            raise ValueError(
+            raise AtomicsValueError(
                 f"{path}: format version {document.get('version')!r}, "
                 f"this library reads {FORMAT_VERSION}"
             )
@@ -902,7 +922,7 @@ class KnowledgeBase:
                 for key, data in document["world"].items()
             }
         except (KeyError, TypeError, ValueError) as error:
-            raise ValueError(f"{path}: malformed KnowledgeBase file ({error!r})") from None
+            raise AtomicsValueError(f"{path}: malformed KnowledgeBase file ({error!r})") from None
         with _guard.package_code():  # a new KnowledgeBase no other thread can see yet
             kb._storage.import_state({"topics": topics, "world": world})
         return kb

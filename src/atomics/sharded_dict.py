@@ -81,6 +81,7 @@ from typing import Any, Generic, TypeVar, cast, overload
 from atomics import _validate, runtime
 from atomics._guard import ACTIVE, check_write, enter, in_user_code, leave
 from atomics._sentinel import Sentinel
+from atomics.errors import AtomicsTypeError, AtomicsValueError, WrongThreadError
 
 __all__ = ["DELETE", "MISSING", "LockedEntry", "ShardedDict"]
 
@@ -95,6 +96,12 @@ MISSING: Any = Sentinel("MISSING", __name__)
 DELETE: Any = Sentinel("DELETE", __name__)
 """Returned by a ``compute``/``merge`` function to remove the key."""
 
+
+_NO_DEFAULT: Any = Sentinel("_NO_DEFAULT", __name__)  # pop()'s "no default given"
+
+# Built-in value types whose ``==`` and ``+`` run no user code: compare_and_set and
+# increment skip the re-entry guard for them (their hot path).
+_PLAIN = frozenset({int, float, str, bytes, bool, type(None), complex})
 
 MAX_STRIPES = 1 << 16
 """The most stripes a ShardedDict may have (each costs a dict and a lock up front)."""
@@ -117,13 +124,56 @@ def default_stripes(cpus: int | None = None) -> int:
 
 
 class LockedEntry(Generic[K, V]):
-    """One key of a ShardedDict, with its stripe lock held: see :meth:`ShardedDict.locked`."""
+    """One key of a ShardedDict with its stripe lock held: the context manager that
+    :meth:`ShardedDict.locked` returns (``with d.locked(key) as entry:``).
 
-    __slots__ = ("_key", "_shard")
+    ``set``/``delete`` work only inside the block and only in the thread that entered it
+    (``RuntimeError``/:class:`~atomics.errors.WrongThreadError` otherwise): after the block,
+    the lock is no longer held, so a write through the entry could be lost. ``get`` and
+    ``present`` are plain reads and work anywhere.
+    """
 
-    def __init__(self, shard: dict[K, V], key: K) -> None:
+    __slots__ = ("_guard", "_key", "_lock", "_owner", "_shard", "_state")
+
+    def __init__(self, shard: dict[K, V], lock: threading.Lock, key: K) -> None:
         self._shard = shard
+        self._lock = lock
         self._key = key
+        self._state = 0  # 0: not entered yet, 1: inside the block, 2: exited
+        self._owner = 0
+        self._guard: Any = None
+
+    def __enter__(self) -> LockedEntry[K, V]:
+        if self._state:
+            raise RuntimeError("a locked() entry can be used for one with-block only")
+        if ACTIVE[0]:  # entering takes a stripe lock: a write, as far as the guard goes
+            check_write("LockedEntry.__enter__ (with d.locked(key))")
+        self._lock.acquire()
+        # The block is user code: writes to any atomics object raise. The guard state is
+        # kept here, so the exit restores this thread even if another thread runs it (a
+        # generator suspended inside the block and closed elsewhere).
+        self._guard = enter()
+        self._owner = threading.get_ident()
+        self._state = 1
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._state != 1:
+            return
+        self._state = 2
+        leave(self._guard)
+        self._lock.release()
+
+    def _check_open(self) -> None:
+        if self._state != 1:
+            raise RuntimeError(
+                "LockedEntry: set/delete only inside its `with d.locked(key)` block (the "
+                "stripe lock is held only there)"
+            )
+        if threading.get_ident() != self._owner:
+            raise WrongThreadError(
+                "LockedEntry: set/delete only in the thread that entered the locked() block"
+            )
 
     @property
     def key(self) -> K:
@@ -141,12 +191,14 @@ class LockedEntry(Generic[K, V]):
 
     def set(self, value: V) -> None:
         """Set the value (``MISSING``/``DELETE``: ``ValueError``; use :meth:`delete`)."""
+        self._check_open()
         if type(value) is Sentinel:
             raise _validate.sentinel_error(value)
         self._shard[self._key] = value
 
     def delete(self) -> None:
         """Remove the key (nothing happens if it is absent)."""
+        self._check_open()
         self._shard.pop(self._key, None)
 
 
@@ -309,7 +361,7 @@ class ShardedDict(MutableMapping[K, V]):
             shard = self._shards[index]
             del shard[key]
 
-    _no_default: Any = object()
+    _no_default: Any = _NO_DEFAULT
 
     def pop(self, key: K, default: Any = _no_default, /) -> Any:
         """Remove ``key`` and return its value, or ``default``; KeyError if absent without one."""
@@ -374,6 +426,8 @@ class ShardedDict(MutableMapping[K, V]):
         >>> d = ShardedDict(); d.get_or_create("k", list) is d.get_or_create("k", list)
         True
         """
+        if not callable(factory):
+            _validate.function(factory, "factory")
         if ACTIVE[0]:  # a write, even when the key is present: one rule, whatever the state
             check_write("ShardedDict.get_or_create()")
         index = self._index(key)
@@ -384,11 +438,11 @@ class ShardedDict(MutableMapping[K, V]):
             shard = self._shards[index]
             value = shard.get(key, MISSING)
             if value is MISSING:
-                enter()  # the thread is in user code: writes to any atomics object raise
+                guard = enter()  # the thread is in user code: writes to any atomics object raise
                 try:
                     value = factory()
                 finally:
-                    leave()
+                    leave(guard)
                 if type(value) is Sentinel:  # stored, it would run again
                     raise _validate.sentinel_error(value, "factory()")
                 shard[key] = value
@@ -405,22 +459,26 @@ class ShardedDict(MutableMapping[K, V]):
         >>> d.compute("n", lambda v: DELETE), "n" in d
         (MISSING, False)
         """
+        if not callable(fn):
+            _validate.function(fn, "fn")
         index = hash(key) % self._stripes
         if ACTIVE[0]:  # some thread has run user code: is this one inside it?
             check_write("ShardedDict.compute()")
         with self._locks[index]:
             shard = self._shards[index]
             current = shard.get(key, MISSING)
-            enter()  # the thread is in user code: writes to any atomics object raise
+            guard = enter()  # the thread is in user code: writes to any atomics object raise
             try:
                 new = fn(current)
             finally:
-                leave()
+                leave(guard)
             return self._store(shard, key, current, new)
 
     @staticmethod
     def _store(shard: dict[K, V], key: K, current: Any, new: Any) -> Any:
-        if new is DELETE or new is MISSING:
+        if type(new) is Sentinel:
+            if new is not DELETE and new is not MISSING:  # ANY, ...: never stored
+                raise _validate.sentinel_error(new, "the function's result")
             if current is not MISSING:
                 del shard[key]
             return MISSING
@@ -434,6 +492,8 @@ class ShardedDict(MutableMapping[K, V]):
         >>> ShardedDict(a=1).compute_if_present("a", lambda v: v * 5)
         5
         """
+        if not callable(fn):
+            _validate.function(fn, "fn")
         index = hash(key) % self._stripes
         if ACTIVE[0]:  # some thread has run user code: is this one inside it?
             check_write("ShardedDict.compute_if_present()")
@@ -442,11 +502,11 @@ class ShardedDict(MutableMapping[K, V]):
             current = shard.get(key, MISSING)
             if current is MISSING:
                 return MISSING
-            enter()  # the thread is in user code: writes to any atomics object raise
+            guard = enter()  # the thread is in user code: writes to any atomics object raise
             try:
                 new = fn(current)
             finally:
-                leave()
+                leave(guard)
             return self._store(shard, key, current, new)
 
     def compute_if_absent(self, key: K, fn: Callable[[K], Any]) -> Any:
@@ -456,6 +516,8 @@ class ShardedDict(MutableMapping[K, V]):
         >>> ShardedDict().compute_if_absent("ab", len)
         2
         """
+        if not callable(fn):
+            _validate.function(fn, "fn")
         index = hash(key) % self._stripes
         if ACTIVE[0]:  # some thread has run user code: is this one inside it?
             check_write("ShardedDict.compute_if_absent()")
@@ -464,11 +526,11 @@ class ShardedDict(MutableMapping[K, V]):
             current = shard.get(key, MISSING)
             if current is not MISSING:
                 return current
-            enter()  # the thread is in user code: writes to any atomics object raise
+            guard = enter()  # the thread is in user code: writes to any atomics object raise
             try:
                 new = fn(key)
             finally:
-                leave()
+                leave(guard)
             return self._store(shard, key, current, new)
 
     def merge(self, key: K, value: V, fn: Callable[[V, V], Any]) -> Any:
@@ -479,6 +541,8 @@ class ShardedDict(MutableMapping[K, V]):
         [1]
         [1, 2]
         """
+        if not callable(fn):
+            _validate.function(fn, "fn")
         index = hash(key) % self._stripes
         if type(value) is Sentinel:
             raise _validate.sentinel_error(value)
@@ -490,11 +554,11 @@ class ShardedDict(MutableMapping[K, V]):
             if current is MISSING:
                 shard[key] = value
                 return value
-            enter()  # the thread is in user code: writes to any atomics object raise
+            guard = enter()  # the thread is in user code: writes to any atomics object raise
             try:
                 new = fn(current, value)
             finally:
-                leave()
+                leave(guard)
             return self._store(shard, key, current, new)
 
     def increment(self, key: K, delta: Any = 1, default: Any = 0) -> Any:
@@ -504,13 +568,26 @@ class ShardedDict(MutableMapping[K, V]):
         (1, 11)
         """
         if isinstance(delta, bool):  # the package's rule: a bool is not a number here
-            raise TypeError("delta must be a number, not bool")
+            raise AtomicsTypeError("delta must be a number, not bool")
         index = hash(key) % self._stripes
         if ACTIVE[0]:  # some thread has run user code: is this one inside it?
             check_write("ShardedDict.increment()")
         with self._locks[index]:
             shard = self._shards[index]
-            shard[key] = new = shard.get(key, default) + delta  # may raise: nothing stored
+            current = shard.get(key, default)
+            if (type(current) is int and type(delta) is int) or (
+                type(current) in _PLAIN and type(delta) in _PLAIN
+            ):
+                new = current + delta  # may raise: nothing stored
+            else:  # a value's __add__/__radd__ is user code under the lock
+                guard = enter()
+                try:
+                    new = current + delta
+                finally:
+                    leave(guard)
+                if type(new) is Sentinel:
+                    raise _validate.sentinel_error(new, "the sum")
+            shard[key] = new
             return new
 
     def compare_and_set(self, key: K, expected: Any, new: V) -> bool:
@@ -530,8 +607,16 @@ class ShardedDict(MutableMapping[K, V]):
             current = shard.get(key, MISSING)
             if current is MISSING:
                 matches = expected is MISSING
-            else:
-                matches = expected is not MISSING and (current is expected or current == expected)
+            elif expected is MISSING:
+                matches = False
+            elif current is expected or (type(current) in _PLAIN and type(expected) in _PLAIN):
+                matches = current is expected or current == expected
+            else:  # the value's __eq__ is user code under the lock
+                guard = enter()
+                try:
+                    matches = bool(current == expected)
+                finally:
+                    leave(guard)
             if matches:
                 shard[key] = new
             return matches
@@ -556,6 +641,8 @@ class ShardedDict(MutableMapping[K, V]):
         >>> d = ShardedDict(a=1, b=2); d.pop_if("a", lambda v: v > 1), d.pop_if("b", bool)
         (MISSING, 2)
         """
+        if not callable(predicate):
+            _validate.function(predicate, "predicate")
         index = hash(key) % self._stripes
         if ACTIVE[0]:  # some thread has run user code: is this one inside it?
             check_write("ShardedDict.pop_if()")
@@ -564,23 +651,23 @@ class ShardedDict(MutableMapping[K, V]):
             current = shard.get(key, MISSING)
             if current is MISSING:
                 return MISSING
-            enter()  # the thread is in user code: writes to any atomics object raise
+            guard = enter()  # the thread is in user code: writes to any atomics object raise
             try:
                 remove = predicate(current)
             finally:
-                leave()
+                leave(guard)
             if remove:
                 del shard[key]
                 return current
             return MISSING
 
-    @contextmanager
-    def locked(self, key: K) -> Iterator[LockedEntry[K, V]]:
-        """Hold ``key``'s stripe lock for a multi-step update; yields a :class:`LockedEntry`.
+    def locked(self, key: K) -> LockedEntry[K, V]:
+        """Hold ``key``'s stripe lock for a multi-step update: ``with d.locked(key) as
+        entry:`` gives a :class:`LockedEntry` (``get``/``set``/``delete``).
 
-        Other threads' operations on keys of the same stripe wait. Inside the block, use the
-        entry (``get``/``set``/``delete``); other writes to this ShardedDict raise
-        ``RuntimeError`` (they could deadlock).
+        Other threads' operations on keys of the same stripe wait. The block is user code:
+        inside it, use the entry to write; writes to any atomics object (this map included)
+        raise ``ReentrantCallError`` (they could deadlock).
 
         >>> d = ShardedDict(n=1)
         >>> with d.locked("n") as entry:
@@ -591,12 +678,7 @@ class ShardedDict(MutableMapping[K, V]):
         index = hash(key) % self._stripes
         if ACTIVE[0]:  # some thread has run user code: is this one inside it?
             check_write("ShardedDict.locked()")
-        with self._locks[index]:
-            enter()  # the block is user code: writes to any atomics object raise
-            try:
-                yield LockedEntry(self._shards[index], key)
-            finally:
-                leave()
+        return LockedEntry(self._shards[index], self._locks[index], key)
 
     def handle(self) -> ShardedDict[K, V]:
         """A view of this map for the calling thread to use: same contents, API and guarantees.
@@ -635,8 +717,19 @@ class ShardedDict(MutableMapping[K, V]):
         if ACTIVE[0]:
             check_write("ShardedDict.update()")
         if isinstance(other, ShardedDict):
-            other = other.snapshot()
-        super().update(other, **kwargs)
+            pairs = list(other.snapshot().items())
+        elif isinstance(other, Mapping):
+            pairs = [(key, other[key]) for key in other]
+        elif hasattr(other, "keys"):  # dict.update's rule for mapping-like objects
+            pairs = [(key, other[key]) for key in other.keys()]  # noqa: SIM118
+        else:
+            pairs = [_pair(item) for item in other]
+        pairs += kwargs.items()
+        for _, value in pairs:  # all checked before anything is stored
+            if type(value) is Sentinel:
+                raise _validate.sentinel_error(value)
+        for key, value in pairs:
+            self[key] = value
 
     def copy(self) -> ShardedDict[K, V]:
         """A new ShardedDict with a consistent copy of the contents and the same stripes."""
@@ -696,6 +789,15 @@ class ShardedDict(MutableMapping[K, V]):
         for index, shard in enumerate(self._shards):
             for key in list(shard):
                 assert self._index(key) == index, f"{key!r} in shard {index}"
+
+
+def _pair(item: Any) -> tuple[Any, Any]:
+    pair = tuple(item)  # TypeError for a non-iterable, as dict.update
+    if len(pair) != 2:
+        raise AtomicsValueError(
+            f"update: sequence element has length {len(pair)}; 2 is required (a key-value pair)"
+        )
+    return pair[0], pair[1]
 
 
 def _rebuild(data: dict[Any, Any], stripes: int) -> ShardedDict[Any, Any]:

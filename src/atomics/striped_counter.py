@@ -26,6 +26,9 @@ Design
 
 Guarantees
 ----------
+* **Inside a user function** that runs under a lock of this package: ``sum``,
+  ``statistics`` and ``handle()`` complete; adds and resets raise
+  :class:`~atomics.errors.ReentrantCallError` at once (``docs/guarantees.md``).
 * ``add``/``increment``/``decrement`` (and a handle's) are atomic and never lost:
   each is counted exactly once by the sums that follow it.
 * :meth:`sum` is exact when no add is in flight (for example after the writers were
@@ -61,7 +64,7 @@ from typing import Any, NoReturn
 
 from atomics import _validate
 from atomics._guard import ACTIVE, check_write
-from atomics.errors import WrongThreadError
+from atomics.errors import AtomicsTypeError, WrongThreadError
 
 __all__ = ["CounterHandle", "StripedCounter"]
 
@@ -132,7 +135,7 @@ class CounterHandle:
         self._cell.added -= 1  # single writer: this thread
 
     def _not_copyable(self, *args: object) -> NoReturn:
-        raise TypeError(
+        raise AtomicsTypeError(
             "a CounterHandle cannot be copied or pickled: the copy would add to a cell that "
             "no counter reads (its counts would be lost); call counter.handle() instead"
         )
