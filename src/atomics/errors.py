@@ -15,6 +15,11 @@ exception                      also a                      raised when
                                                            another thread
 =============================  ==========================  ===============================
 
+Errors raised by *your values* are not the package's and propagate as Python raises them:
+``ZeroDivisionError`` from ``counter //= 0``, ``int``'s ``ValueError`` for a negative shift
+count, a ``TypeError`` from ``d.increment(k, "x")`` adding a str to an int. Each leaves the
+structure unchanged.
+
 The knowledge base's own (``Conflict``, ``KnowledgeBaseClosed``, ``SubscriptionOverflow``)
 derive from :class:`AtomicsError` too. ``queue.Full``, ``queue.Empty`` and ``ShutDown``
 stay exactly the standard library's, so ``BoundedQueue`` is a drop-in for ``queue.Queue``.
