@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from atomics import AtomicInteger, runtime
+from atomics import AtomicInteger, atomic_integer, runtime
 from atomics.testing import (
     CONTROL_SECONDS,
     SETTINGS,
@@ -385,29 +385,35 @@ def test_concurrent_compare_and_set_has_exactly_one_winner() -> None:
 # is the concurrent ``+= 1`` of the other thread -- which an unlocked read-modify-write of
 # ``<op>=`` overwrites (it writes back the value it read before the increment landed).
 IDENTITY_OPERANDS = {
-    "-=": 0, "*=": 1, "//=": 1, "%=": 1 << 62, "**=": 1,
+    "+=": 0, "-=": 0, "*=": 1, "//=": 1, "%=": 1 << 62, "**=": 1,
     "<<=": 0, ">>=": 0, "&=": -1, "|=": 0, "^=": 0,
 }  # fmt: skip
 INPLACE_METHODS = {
-    "-=": "__isub__", "*=": "__imul__", "//=": "__ifloordiv__", "%=": "__imod__",
-    "**=": "__ipow__", "<<=": "__ilshift__", ">>=": "__irshift__", "&=": "__iand__",
-    "|=": "__ior__", "^=": "__ixor__",
+    "+=": "__iadd__", "-=": "__isub__", "*=": "__imul__", "//=": "__ifloordiv__",
+    "%=": "__imod__", "**=": "__ipow__", "<<=": "__ilshift__", ">>=": "__irshift__",
+    "&=": "__iand__", "|=": "__ior__", "^=": "__ixor__",
 }  # fmt: skip
+# Both versions of each operator: the fast one (no re-entry check, in use until some thread
+# first runs user code) and the checking one swapped in then (atomics.atomic_integer).
+VERSIONS = {"fast": atomic_integer._FAST, "guarded": atomic_integer._GUARDED}
 
 
-def increments_lost(counter: AtomicInteger, symbol: str, ops: int = 20_000) -> int:
-    """Two threads, each ``counter += 1`` then ``counter <symbol> identity``, ``ops`` times;
-    returns how many increments were lost (0 if the operator is atomic)."""
+def increments_lost(
+    counter: AtomicInteger, symbol: str, version: str = "guarded", ops: int = 20_000
+) -> int:
+    """Two threads, each ``add_and_get(1)`` then ``counter <symbol> identity`` (through the
+    given version of the operator), ``ops`` times; returns how many increments were lost (0
+    if the operator is atomic)."""
     operand = IDENTITY_OPERANDS[symbol]
-    method = INPLACE_METHODS[symbol]
+    operator = VERSIONS[version][INPLACE_METHODS[symbol]]
     start = counter.get()
     barrier = threading.Barrier(2, timeout=30)
 
     def work() -> None:
         barrier.wait()
         for _ in range(ops):
-            counter.__iadd__(1)
-            getattr(counter, method)(operand)  # counter <symbol> operand
+            counter.add_and_get(1)
+            operator(counter, operand)  # counter <symbol> operand
 
     threads = [threading.Thread(target=work) for _ in range(2)]
     for thread in threads:
@@ -418,10 +424,31 @@ def increments_lost(counter: AtomicInteger, symbol: str, ops: int = 20_000) -> i
     return start + 2 * ops - counter.get()
 
 
+@pytest.mark.parametrize("version", sorted(VERSIONS))
 @pytest.mark.parametrize("symbol", sorted(IDENTITY_OPERANDS))
-def test_in_place_operator_is_atomic(symbol: str) -> None:
+def test_in_place_operator_is_atomic(symbol: str, version: str) -> None:
     counter = AtomicInteger(0)
-    assert increments_lost(counter, symbol) == 0
+    assert increments_lost(counter, symbol, version) == 0
+
+
+def test_both_versions_of_each_operator_compute_the_same() -> None:
+    for symbol, name in INPLACE_METHODS.items():
+        for operand in (0, 1, 3, -2, 7):
+            if (symbol in ("//=", "%=") and operand == 0) or (
+                symbol in ("**=", "<<=", ">>=") and operand < 0
+            ):
+                continue
+            results = []
+            for version in VERSIONS.values():
+                n = AtomicInteger(11)
+                version[name](n, operand)
+                results.append(n.get())
+            assert results[0] == results[1], (symbol, operand, results)
+    for version in VERSIONS.values():
+        with pytest.raises(TypeError):
+            version["__iadd__"](AtomicInteger(), True)
+        with pytest.raises(ValueError, match="negative exponent"):
+            version["__ipow__"](AtomicInteger(2), -1)
 
 
 def test_in_place_operators_by_syntax() -> None:

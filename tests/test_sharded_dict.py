@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import pickle
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -815,3 +816,154 @@ def test_control_the_snapshot_test_catches_a_shard_by_shard_snapshot() -> None:
         if torn_snapshots(ShardByShardSnapshot(stripes=64), 20_000):
             return
     pytest.fail(f"no torn snapshot in {CONTROL_SECONDS} s")
+
+
+# --- every locked compound operation, raced against another (each lock tested on its own) ---
+# Counts live in one key. "Adders" add 1 per call; "takers" remove the key and report the
+# value they removed. Nothing may be lost or counted twice: taken + left == added. An
+# operation without its lock lets another thread's write land between its read and its
+# write (a lost or doubled count).
+def _cas_add(d: ShardedDict[Any, Any], key: Any) -> int:
+    while True:
+        seen = d.get(key, MISSING)
+        if seen is MISSING:
+            if d.compare_and_set(key, MISSING, 1):
+                return 1
+        elif d.compare_and_set(key, seen, seen + 1):
+            return 1
+
+
+def _replace_add(d: ShardedDict[Any, Any], key: Any) -> int:
+    seen = d.get(key, MISSING)
+    return 1 if seen is not MISSING and d.replace(key, seen, seen + 1) else 0
+
+
+def _absent_add(d: ShardedDict[Any, Any], key: Any) -> int:
+    ran = []
+    d.compute_if_absent(key, lambda _: ran.append(1) or 1)
+    return len(ran)
+
+
+def _factory_add(d: ShardedDict[Any, Any], key: Any) -> int:
+    ran = []
+    d.get_or_create(key, lambda: ran.append(1) or 1)
+    return len(ran)
+
+
+ADDERS: dict[str, Callable[[ShardedDict[Any, Any], Any], int]] = {
+    "increment": lambda d, k: (d.increment(k), 1)[1],
+    "compute": lambda d, k: (d.compute(k, lambda v: 1 if v is MISSING else v + 1), 1)[1],
+    "compute_if_present": lambda d, k: int(d.compute_if_present(k, lambda v: v + 1) is not MISSING),
+    "compute_if_absent": _absent_add,
+    "get_or_create": _factory_add,
+    "merge": lambda d, k: (d.merge(k, 1, add), 1)[1],
+    "compare_and_set": _cas_add,
+    "replace": _replace_add,
+}
+
+
+def _popitem_take(d: ShardedDict[Any, Any], key: Any) -> int:
+    try:
+        return int(d.popitem()[1])
+    except KeyError:
+        return 0
+
+
+TAKERS: dict[str, Callable[[ShardedDict[Any, Any], Any], int]] = {
+    "pop": lambda d, k: int(d.pop(k, 0)),
+    "pop_if": lambda d, k: _missing_as_zero(d.pop_if(k, lambda v: True)),
+    "popitem": _popitem_take,
+}
+
+
+def _missing_as_zero(value: Any) -> int:
+    return 0 if value is MISSING else int(value)
+
+
+def counts_conserved(
+    d: ShardedDict[Any, Any], adder: str, helper: str, taker: str, ops: int = 20_000
+) -> int:
+    """Thread 1 adds with ``adder``, thread 2 with ``helper`` (another adder), thread 3
+    takes with ``taker``; returns taken + left - added (0 when nothing is lost or doubled)."""
+    key = "hot"
+    d[key] = 1  # present at the start (compute_if_present needs it), counted as added
+    added = [1, 0, 0]
+    taken = [0]
+    adders_done = threading.Event()
+    barrier = threading.Barrier(3, timeout=30)
+
+    def add_with(name: str, slot: int) -> None:
+        barrier.wait()
+        op = ADDERS[name]
+        total = 0
+        for _ in range(ops):
+            total += op(d, key)
+        added[slot] = total
+
+    def take() -> None:
+        barrier.wait()
+        op = TAKERS[taker]
+        total = 0
+        while not adders_done.is_set():
+            total += op(d, key)
+        taken[0] = total
+
+    adders = [
+        threading.Thread(target=add_with, args=(adder, 1)),
+        threading.Thread(target=add_with, args=(helper, 2)),
+    ]
+    taker_thread = threading.Thread(target=take)
+    for thread in [*adders, taker_thread]:
+        thread.start()
+    for thread in adders:
+        thread.join(60)
+    adders_done.set()
+    taker_thread.join(60)
+    assert not any(t.is_alive() for t in [*adders, taker_thread]), "hung"
+    return taken[0] + int(d.get(key, 0)) - sum(added)
+
+
+# Each locked operation once as the adder (against locked increments) or the taker.
+CONSERVATION = [(name, "increment", "pop") for name in ADDERS] + [
+    ("compute", "increment", name) for name in TAKERS
+]
+
+
+@pytest.mark.parametrize(("adder", "helper", "taker"), CONSERVATION)
+def test_counts_are_conserved(adder: str, helper: str, taker: str) -> None:
+    assert counts_conserved(ShardedDict(stripes=4), adder, helper, taker) == 0
+
+
+class UnlockedMap(PutMap):
+    """Negative control: every stripe lock replaced by one that excludes nothing."""
+
+    __slots__ = ()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._locks = tuple(_NoLock() for _ in self._locks)  # type: ignore[misc]
+
+
+class _NoLock:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def acquire(self) -> bool:
+        return True
+
+    def release(self) -> None:
+        return None
+
+
+@needs_free_threading
+@pytest.mark.parametrize(("adder", "helper", "taker"), CONSERVATION)
+def test_control_conservation_catches_unlocked_operations(
+    adder: str, helper: str, taker: str
+) -> None:
+    for _ in rounds(CONTROL_SECONDS):
+        if counts_conserved(UnlockedMap(stripes=4), adder, helper, taker, ops=3_000):
+            return
+    pytest.fail(f"no lost or doubled count in {CONTROL_SECONDS} s")

@@ -17,7 +17,10 @@ it calls user code again.
 
 Cost on the hot path: ``if ACTIVE[0]:`` -- a list item that turns True the first time any
 thread enters user code and stays True (a count of threads in user code would need a
-shared lock on every compute call); only then is the thread-local depth consulted.
+shared lock on every compute call); only then is the thread-local depth consulted. The
+hottest paths (AtomicInteger's in-place operators) skip even that test: they register an
+activation hook (:func:`on_activation`) that swaps in their checking versions before the
+first user code runs anywhere.
 """
 
 from __future__ import annotations
@@ -29,11 +32,22 @@ from typing import Any, TypeVar
 
 from atomics.errors import ReentrantCallError
 
-__all__ = ["ACTIVE", "check_write", "enter", "in_user_code", "leave", "package_code", "run_user"]
+__all__ = [
+    "ACTIVE",
+    "check_write",
+    "enter",
+    "in_user_code",
+    "leave",
+    "on_activation",
+    "package_code",
+    "run_user",
+]
 
 R = TypeVar("R")
 
 ACTIVE = [False]  # True once any thread has entered user code (sticky; see the docstring)
+_hooks: list[Callable[[], None]] = []
+_activation = threading.Lock()
 _local = threading.local()  # .state: this thread's _State
 
 
@@ -73,9 +87,29 @@ def check_write(what: str) -> None:
         )
 
 
+def on_activation(hook: Callable[[], None]) -> None:
+    """Run ``hook`` once, before any thread first enters user code (now, if one has)."""
+    with _activation:
+        if ACTIVE[0]:
+            hook()
+        else:
+            _hooks.append(hook)
+
+
+def _activate() -> None:
+    # Every thread entering user code before activation is complete waits here, so no
+    # user code runs while a hook has not been applied.
+    with _activation:
+        if not ACTIVE[0]:
+            for hook in _hooks:
+                hook()
+            ACTIVE[0] = True
+
+
 def enter() -> _State:
     """Mark this thread as in user code; pass the result to :func:`leave` (in ``finally``)."""
-    ACTIVE[0] = True
+    if not ACTIVE[0]:
+        _activate()
     state = _state()
     state.depth += 1
     return state
