@@ -15,11 +15,6 @@ Variants (each thread increments OPS times):
   control that shows what sharing costs AtomicInteger (a handle, which takes no lock, can
   run faster than it).
 
-And, at 1 and 2 threads, each of AtomicInteger's in-place operators (``counter += 1``,
-``-=``, ``*=``, ``//=``, ``%=``, ``**=``, ``<<=``, ``>>=``, ``&=``, ``|=``, ``^=``, each with an
-operand that keeps the value small) against the same bare locked ``+=``, interleaved in the
-same rounds. Reported: each operator's rate over ``locked +=``'s at the same thread count.
-
 Usage: python benchmarks/bench_counters.py [OPS_PER_THREAD]   (default 200,000)
 """
 
@@ -35,12 +30,6 @@ from atomics import AtomicInteger, StripedCounter, runtime
 
 REPEATS = 7
 THREAD_COUNTS = (1, 2, 4, 8)
-INPLACE_THREADS = (1, 2)
-# operator -> an operand that keeps the value small, so every round measures the same work
-INPLACE = {
-    "+=": 1, "-=": 1, "*=": 1, "//=": 1, "%=": 1 << 40, "**=": 1,
-    "<<=": 0, ">>=": 0, "&=": -1, "|=": 0, "^=": 0,
-}  # fmt: skip
 
 
 class Box:
@@ -98,25 +87,6 @@ def variants() -> dict[str, Callable[[], Callable[[], Callable[[], object]]]]:
     }
 
 
-def inplace_variants() -> dict[str, Callable[[], Callable[[], Callable[[], object]]]]:
-    """``AtomicInteger <op>`` -> factory, as :func:`variants` (the operator by syntax)."""
-
-    def make(symbol: str, operand: int) -> Callable[[], Callable[[], Callable[[], object]]]:
-        namespace: dict[str, object] = {}
-        exec(  # one function per operator, written as the user would write it
-            f"def op():\n    c = counter\n    c {symbol} {operand}\n", namespace
-        )
-
-        def factory() -> Callable[[], Callable[[], object]]:
-            namespace["counter"] = AtomicInteger(5)
-            op = namespace["op"]
-            return lambda: op  # type: ignore[return-value]
-
-        return factory
-
-    return {f"AtomicInteger {symbol}": make(symbol, operand) for symbol, operand in INPLACE.items()}
-
-
 def main() -> None:
     ops = int(sys.argv[1]) if len(sys.argv) > 1 else 200_000
     info = runtime.runtime_info()
@@ -128,10 +98,6 @@ def main() -> None:
     for _ in range(REPEATS):
         for threads in THREAD_COUNTS:
             for name, factory in variants().items():
-                seconds = run(threads, ops, factory())
-                timings.setdefault((name, threads), []).append(seconds)
-        for threads in INPLACE_THREADS:  # in the same rounds as "locked +=" above
-            for name, factory in inplace_variants().items():
                 seconds = run(threads, ops, factory())
                 timings.setdefault((name, threads), []).append(seconds)
     samples = {key: [key[1] * ops / s for s in values] for key, values in timings.items()}
@@ -148,15 +114,6 @@ def main() -> None:
         print(f"  {name:26} " + "".join(f"{rates[(name, t)] / base:9.2f}x" for t in THREAD_COUNTS))
     cost = rates[("AtomicInteger", 1)] / rates[("locked +=", 1)]
     print(f"\nAtomicInteger 1-thread rate / locked += 1-thread rate: {cost:.2f}x")
-    print("\nin-place operators: rate / locked += rate at the same thread count (>= 0.70 wanted)")
-    ratios: dict[str, float] = {}
-    for name in inplace_variants():
-        cells = []
-        for t in INPLACE_THREADS:
-            ratio = rates[(name, t)] / rates[("locked +=", t)]
-            ratios[f"{name} vs locked += {t}T"] = ratio
-            cells.append(f"{t}T {ratio:5.2f}x ({rates[(name, t)] / 1e6:.2f} M/s)")
-        print(f"  {name:18} " + "   ".join(cells))
     _results.save(
         "counters",
         [
@@ -168,19 +125,9 @@ def main() -> None:
             )
             for name in variants()
             for t in THREAD_COUNTS
-        ]
-        + [
-            _results.cell(
-                {"variant": name, "threads": t},
-                "increments_per_second",
-                samples[(name, t)],
-                unit="operations/s",
-            )
-            for name in inplace_variants()
-            for t in INPLACE_THREADS
         ],
         parameters={"ops_per_thread": ops, "repeats": REPEATS, "thread_counts": THREAD_COUNTS},
-        derived={"atomic_integer_vs_locked_1t": cost, **ratios},
+        derived={"atomic_integer_vs_locked_1t": cost},
     )
 
 

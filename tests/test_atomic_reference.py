@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import copy
 import pickle
-import threading
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from _threads import run_together
 from atomics import AtomicReference, runtime
 from atomics.testing import (
     CONTROL_SECONDS,
@@ -169,22 +169,15 @@ def test_update_test_catches_a_blind_update() -> None:
 def exchanges_lost(ref: AtomicReference[tuple[int]], increments: int = 30_000) -> int:
     """Two threads each add 1 ``increments`` times through a compare_and_exchange retry loop
     on a tuple (a new object per value); returns the increments lost (0 when atomic)."""
-    barrier = threading.Barrier(2, timeout=30)
 
     def work() -> None:
-        barrier.wait()
         for _ in range(increments):
             while True:
                 seen = ref.get()
                 if ref.compare_and_exchange(seen, (seen[0] + 1,)) is seen:
                     break
 
-    threads = [threading.Thread(target=work) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    assert not any(thread.is_alive() for thread in threads), "hung"
+    run_together(*[work] * 2)
     return 2 * increments - ref.get()[0]
 
 
@@ -204,7 +197,8 @@ class RacyExchange(AtomicReference[Any]):
 
 @pytest.mark.skipif(
     not runtime.free_threading_active(),
-    reason="with the GIL, the unlocked compare and store are not interrupted between them",
+    reason="with the GIL, the unlocked compare and store are not interrupted between them "
+    "(measured on 3.11.7: not caught in 15 s, 5,194 rounds)",
 )
 def test_control_the_exchange_count_catches_a_racy_exchange() -> None:
     for _ in rounds(CONTROL_SECONDS):

@@ -18,6 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from _threads import run_together
 from atomics import BoundedQueue, ShutDown, runtime
 from atomics.testing import (
     CONTROL_SECONDS,
@@ -403,28 +404,22 @@ def odd_sizes_seen(q: BoundedQueue[int], batches: int = 3_000) -> list[int]:
     the sizes seen that are not (a qsize that reads a batch half taken)."""
     done = threading.Event()
     odd: list[int] = []
-    barrier = threading.Barrier(2, timeout=30)
 
     def batcher() -> None:
-        barrier.wait()
-        for _ in range(batches):
-            q.put_many(range(BATCH))
-            q.get_many(BATCH)
-        done.set()
+        try:
+            for _ in range(batches):
+                q.put_many(range(BATCH))
+                q.get_many(BATCH)
+        finally:
+            done.set()
 
     def reader() -> None:
-        barrier.wait()
         while not done.is_set() and not odd:
             size = q.qsize()
             if size % BATCH:
                 odd.append(size)
 
-    threads = [threading.Thread(target=batcher), threading.Thread(target=reader)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    assert not any(thread.is_alive() for thread in threads), "hung"
+    run_together(batcher, reader)
     return odd
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import copy
 import pickle
 import threading
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -18,12 +17,16 @@ from atomics import DELETE, MISSING, ShardedDict, runtime
 from atomics.testing import (
     CONTROL_SECONDS,
     SETTINGS,
+    Call,
     HarnessError,
     Raised,
     Scenario,
     assert_linearizable,
     bulk_stress,
+    check_scenario,
     find_violation,
+    fixed_scenario,
+    format_report,
     rounds,
     scenarios,
     small_keys,
@@ -743,227 +746,44 @@ def test_popitem_is_linearizable(scenario: Scenario) -> None:
     assert_linearizable(scenario, lambda: PutMap(stripes=2), PossibleMaps)
 
 
-@needs_free_threading
-def test_the_popitem_scenario_catches_a_shard_by_shard_popitem() -> None:
-    assert find_violation(
-        POPITEM_OPERATIONS,
-        lambda: ShardByShardPopitem(stripes=2),
-        PossibleMaps,
-        time_budget=CONTROL_SECONDS,
+# The scenario that catches a popitem deciding "empty" shard by shard: keys in the first and
+# last of 64 stripes, one thread popping items while the other keeps the map non-empty by
+# storing the low key before removing the high one, and the reverse. A shard-by-shard search
+# passes over the low shard just before it fills and reaches the high one just after it
+# empties. (Random scenarios over two stripes found it too, but only in 2 of 4 runs of 60 s
+# on a busy machine; this one within 1.3 s in 4 of 4.)
+LOW, HIGH = 0, 63  # stripes 0 and 63 of 64 (hash(int) is the int)
+POPITEM_RACE = fixed_scenario(
+    [
+        [Call("popitem")] * 4,
+        [Call("put", (LOW, 1)), Call("pop", (HIGH, None)), Call("put", (HIGH, 1)),
+         Call("pop", (LOW, None))] * 2,
+    ],
+    prefix=[Call("put", (HIGH, 1))],
+)  # fmt: skip
+
+
+def test_popitem_race_scenario_is_linearizable() -> None:
+    result = check_scenario(
+        POPITEM_RACE, lambda: PutMap(stripes=64), PossibleMaps, invocations=2_000, time_budget=2
     )
+    assert result.ok, format_report(result)
 
 
-# --- snapshot() is one instant under concurrent writers (kills the unlocked snapshot) --------
-def _ordered_keys(d: ShardedDict[Any, Any]) -> tuple[int, int]:
-    """Two int keys, the first in a lower stripe than the second."""
-    first = next(k for k in range(1000) if d._index(k) == 0)
-    second = next(k for k in range(1000) if d._index(k) == d.stripes - 1)
-    return first, second
-
-
-def torn_snapshots(d: ShardedDict[Any, Any], writes: int = 50_000) -> list[str]:
-    """A writer sets ``d[a] = i`` then ``d[b] = i`` for i = 1, 2, ... (``a`` in a lower stripe
-    than ``b``); at every instant ``d[a] >= d[b]``. A reader takes snapshots meanwhile: one
-    that copies ``a``'s shard before the writer moves on and ``b``'s after shows ``a < b``."""
-    a, b = _ordered_keys(d)
-    d[a] = d[b] = 0
-    finished = threading.Event()
-    torn: list[str] = []
-    barrier = threading.Barrier(2, timeout=30)
-
-    def writer() -> None:
-        barrier.wait()
-        for i in range(1, writes + 1):
-            d[a] = i
-            d[b] = i
-        finished.set()
-
-    def reader() -> None:
-        barrier.wait()
-        while not finished.is_set() and not torn:
-            snap = d.snapshot()
-            if snap[a] < snap[b]:
-                torn.append(f"snapshot saw d[a]={snap[a]} < d[b]={snap[b]}")
-
-    threads = [threading.Thread(target=writer), threading.Thread(target=reader)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    assert not any(thread.is_alive() for thread in threads), "hung"
-    return torn
-
-
-def test_snapshot_is_one_instant_under_a_writer() -> None:
-    assert torn_snapshots(ShardedDict(stripes=64)) == []
-
-
-class ShardByShardSnapshot(PutMap):
-    """Negative control: a snapshot that copies each shard at its own instant."""
-
-    __slots__ = ()
-
-    def snapshot(self) -> dict[Any, Any]:
-        result: dict[Any, Any] = {}
-        for shard in self._shards:
-            result.update(shard.copy())
-        return result
-
-
-@needs_free_threading
-def test_control_the_snapshot_test_catches_a_shard_by_shard_snapshot() -> None:
+@pytest.mark.skipif(
+    not runtime.free_threading_active(),
+    reason="with the GIL, the shard-by-shard search is not interrupted between two shards "
+    "(measured on 3.11.7: not caught in 15 s, 38 searches of up to 1,000 invocations)",
+)
+def test_the_popitem_scenario_catches_a_shard_by_shard_popitem() -> None:
     for _ in rounds(CONTROL_SECONDS):
-        if torn_snapshots(ShardByShardSnapshot(stripes=64), 20_000):
+        result = check_scenario(
+            POPITEM_RACE,
+            lambda: ShardByShardPopitem(stripes=64),
+            PossibleMaps,
+            invocations=1_000,
+            time_budget=5,
+        )
+        if not result.ok:
             return
-    pytest.fail(f"no torn snapshot in {CONTROL_SECONDS} s")
-
-
-# --- every locked compound operation, raced against another (each lock tested on its own) ---
-# Counts live in one key. "Adders" add 1 per call; "takers" remove the key and report the
-# value they removed. Nothing may be lost or counted twice: taken + left == added. An
-# operation without its lock lets another thread's write land between its read and its
-# write (a lost or doubled count).
-def _cas_add(d: ShardedDict[Any, Any], key: Any) -> int:
-    while True:
-        seen = d.get(key, MISSING)
-        if seen is MISSING:
-            if d.compare_and_set(key, MISSING, 1):
-                return 1
-        elif d.compare_and_set(key, seen, seen + 1):
-            return 1
-
-
-def _replace_add(d: ShardedDict[Any, Any], key: Any) -> int:
-    seen = d.get(key, MISSING)
-    return 1 if seen is not MISSING and d.replace(key, seen, seen + 1) else 0
-
-
-def _absent_add(d: ShardedDict[Any, Any], key: Any) -> int:
-    ran = []
-    d.compute_if_absent(key, lambda _: ran.append(1) or 1)
-    return len(ran)
-
-
-def _factory_add(d: ShardedDict[Any, Any], key: Any) -> int:
-    ran = []
-    d.get_or_create(key, lambda: ran.append(1) or 1)
-    return len(ran)
-
-
-ADDERS: dict[str, Callable[[ShardedDict[Any, Any], Any], int]] = {
-    "increment": lambda d, k: (d.increment(k), 1)[1],
-    "compute": lambda d, k: (d.compute(k, lambda v: 1 if v is MISSING else v + 1), 1)[1],
-    "compute_if_present": lambda d, k: int(d.compute_if_present(k, lambda v: v + 1) is not MISSING),
-    "compute_if_absent": _absent_add,
-    "get_or_create": _factory_add,
-    "merge": lambda d, k: (d.merge(k, 1, add), 1)[1],
-    "compare_and_set": _cas_add,
-    "replace": _replace_add,
-}
-
-
-def _popitem_take(d: ShardedDict[Any, Any], key: Any) -> int:
-    try:
-        return int(d.popitem()[1])
-    except KeyError:
-        return 0
-
-
-TAKERS: dict[str, Callable[[ShardedDict[Any, Any], Any], int]] = {
-    "pop": lambda d, k: int(d.pop(k, 0)),
-    "pop_if": lambda d, k: _missing_as_zero(d.pop_if(k, lambda v: True)),
-    "popitem": _popitem_take,
-}
-
-
-def _missing_as_zero(value: Any) -> int:
-    return 0 if value is MISSING else int(value)
-
-
-def counts_conserved(
-    d: ShardedDict[Any, Any], adder: str, helper: str, taker: str, ops: int = 20_000
-) -> int:
-    """Thread 1 adds with ``adder``, thread 2 with ``helper`` (another adder), thread 3
-    takes with ``taker``; returns taken + left - added (0 when nothing is lost or doubled)."""
-    key = "hot"
-    d[key] = 1  # present at the start (compute_if_present needs it), counted as added
-    added = [1, 0, 0]
-    taken = [0]
-    adders_done = threading.Event()
-    barrier = threading.Barrier(3, timeout=30)
-
-    def add_with(name: str, slot: int) -> None:
-        barrier.wait()
-        op = ADDERS[name]
-        total = 0
-        for _ in range(ops):
-            total += op(d, key)
-        added[slot] = total
-
-    def take() -> None:
-        barrier.wait()
-        op = TAKERS[taker]
-        total = 0
-        while not adders_done.is_set():
-            total += op(d, key)
-        taken[0] = total
-
-    adders = [
-        threading.Thread(target=add_with, args=(adder, 1)),
-        threading.Thread(target=add_with, args=(helper, 2)),
-    ]
-    taker_thread = threading.Thread(target=take)
-    for thread in [*adders, taker_thread]:
-        thread.start()
-    for thread in adders:
-        thread.join(60)
-    adders_done.set()
-    taker_thread.join(60)
-    assert not any(t.is_alive() for t in [*adders, taker_thread]), "hung"
-    return taken[0] + int(d.get(key, 0)) - sum(added)
-
-
-# Each locked operation once as the adder (against locked increments) or the taker.
-CONSERVATION = [(name, "increment", "pop") for name in ADDERS] + [
-    ("compute", "increment", name) for name in TAKERS
-]
-
-
-@pytest.mark.parametrize(("adder", "helper", "taker"), CONSERVATION)
-def test_counts_are_conserved(adder: str, helper: str, taker: str) -> None:
-    assert counts_conserved(ShardedDict(stripes=4), adder, helper, taker) == 0
-
-
-class UnlockedMap(PutMap):
-    """Negative control: every stripe lock replaced by one that excludes nothing."""
-
-    __slots__ = ()
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._locks = tuple(_NoLock() for _ in self._locks)  # type: ignore[misc]
-
-
-class _NoLock:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-    def acquire(self) -> bool:
-        return True
-
-    def release(self) -> None:
-        return None
-
-
-@needs_free_threading
-@pytest.mark.parametrize(("adder", "helper", "taker"), CONSERVATION)
-def test_control_conservation_catches_unlocked_operations(
-    adder: str, helper: str, taker: str
-) -> None:
-    for _ in rounds(CONTROL_SECONDS):
-        if counts_conserved(UnlockedMap(stripes=4), adder, helper, taker, ops=3_000):
-            return
-    pytest.fail(f"no lost or doubled count in {CONTROL_SECONDS} s")
+    pytest.fail(f"the shard-by-shard popitem was not caught in {CONTROL_SECONDS} s")

@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from _threads import run_together
 from atomics import StripedCounter, runtime
 from atomics.striped_counter import _Cell
 from atomics.testing import (
@@ -353,33 +354,33 @@ def retire_while_summing(counter: StripedCounter, handles: int = 20_000) -> list
     progress = [0]
     problems: list[str] = []
     finished = threading.Event()
-    barrier = threading.Barrier(2, timeout=30)
 
     def churn() -> None:
-        barrier.wait()
-        for i in range(handles):
-            handle = counter.handle()
-            handle.add(1)
-            progress[0] = i + 1
-            del handle  # its finalizer queues the cell; the next handle() folds it
-        finished.set()
+        try:
+            for i in range(handles):
+                handle = counter.handle()
+                handle.add(1)
+                progress[0] = i + 1
+                del handle  # its finalizer queues the cell; the next handle() folds it
+        except Exception as error:  # a broken fold raises here: report it, do not hang
+            problems.append(f"handle(): {error!r}")
+        finally:
+            finished.set()
 
     def summer() -> None:
-        barrier.wait()
         last = 0
         while not finished.is_set() and not problems:
-            total = counter.sum()
+            try:
+                total = counter.sum()
+            except Exception as error:
+                problems.append(f"sum(): {error!r}")
+                break
             made = progress[0]
             if total < last or total > made + 1:
                 problems.append(f"sum {total} after {last}, with {made} adds made")
             last = total
 
-    threads = [threading.Thread(target=churn), threading.Thread(target=summer)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    assert not any(thread.is_alive() for thread in threads), "hung"
+    run_together(churn, summer)
     gc.collect()
     if counter.sum() != handles:
         problems.append(f"final sum {counter.sum()} != {handles}")
@@ -400,8 +401,8 @@ class UnlockedRegistration(StripedCounter):
         return cell
 
 
-@needs_free_threading
 def test_control_the_retire_test_catches_unlocked_registration() -> None:
+    # Both legs: with the GIL it was caught too (3.11.7: after 4 rounds, 0.2 s).
     for _ in rounds(CONTROL_SECONDS):
         if retire_while_summing(UnlockedRegistration(), 5_000):
             return
@@ -458,7 +459,11 @@ class UnlockedReset(StripedCounter):
         return total
 
 
-@needs_free_threading
+@pytest.mark.skipif(
+    not runtime.free_threading_active(),
+    reason="with the GIL, the unlocked reset's read and write of a cell are not interrupted "
+    "(measured on 3.11.7: not caught in 15 s, 525 rounds)",
+)
 def test_control_the_reset_test_catches_an_unlocked_reset() -> None:
     for _ in rounds(CONTROL_SECONDS):
         if collected_while_resetting(UnlockedReset(), 5_000):
@@ -472,25 +477,35 @@ def test_statistics_folds_under_the_lock_while_cells_retire() -> None:
     counter = StripedCounter()
     finished = threading.Event()
     barrier = threading.Barrier(2, timeout=30)
+    errors: list[BaseException] = []
 
     def churn() -> None:
         barrier.wait()
-        for _ in range(20_000):
-            handle = counter.handle()
-            handle.add(1)
-            del handle
-        finished.set()
+        try:
+            for _ in range(20_000):
+                handle = counter.handle()
+                handle.add(1)
+                del handle
+        except Exception as error:  # a broken fold raises here: report it, do not hang
+            errors.append(error)
+        finally:
+            finished.set()
 
     def stats() -> None:
         barrier.wait()
-        while not finished.is_set():
-            counter.statistics()
+        try:
+            while not finished.is_set():
+                counter.statistics()
+        except Exception as error:
+            errors.append(error)
 
     threads = [threading.Thread(target=churn), threading.Thread(target=stats)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(60)
+    assert not any(thread.is_alive() for thread in threads), "hung"
+    assert errors == []
     gc.collect()
     assert counter.sum() == 20_000
     assert counter.statistics()["cells"] == 0
