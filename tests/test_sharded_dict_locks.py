@@ -111,25 +111,36 @@ def _replace_add(d: ShardedDict[Any, Any], key: Any) -> int:
     return 1 if seen is not MISSING and d.replace(key, seen, seen + 1) else 0
 
 
+def _work(value: Any) -> Any:
+    """``value``, after a little work: user functions that take a moment widen the window
+    between an operation's read and its write, where an unlocked write of another thread
+    lands (measured: without it, two of these mutants survived a run on a loaded machine)."""
+    for _ in range(20):
+        pass
+    return value
+
+
 def _absent_add(d: ShardedDict[Any, Any], key: Any) -> int:
     ran = []
-    d.compute_if_absent(key, lambda _: ran.append(1) or 1)
+    d.compute_if_absent(key, lambda _: _work(ran.append(1) or 1))
     return len(ran)
 
 
 def _factory_add(d: ShardedDict[Any, Any], key: Any) -> int:
     ran = []
-    d.get_or_create(key, lambda: ran.append(1) or 1)
+    d.get_or_create(key, lambda: _work(ran.append(1) or 1))
     return len(ran)
 
 
 ADDERS: dict[str, Callable[[ShardedDict[Any, Any], Any], int]] = {
     "increment": lambda d, k: (d.increment(k), 1)[1],
-    "compute": lambda d, k: (d.compute(k, lambda v: 1 if v is MISSING else v + 1), 1)[1],
-    "compute_if_present": lambda d, k: int(d.compute_if_present(k, lambda v: v + 1) is not MISSING),
+    "compute": lambda d, k: (d.compute(k, lambda v: _work(1 if v is MISSING else v + 1)), 1)[1],
+    "compute_if_present": lambda d, k: int(
+        d.compute_if_present(k, lambda v: _work(v + 1)) is not MISSING
+    ),
     "compute_if_absent": _absent_add,
     "get_or_create": _factory_add,
-    "merge": lambda d, k: (d.merge(k, 1, add), 1)[1],
+    "merge": lambda d, k: (d.merge(k, 1, lambda a, b: _work(a + b)), 1)[1],
     "compare_and_set": _cas_add,
     "replace": _replace_add,
 }
@@ -144,7 +155,7 @@ def _popitem_take(d: ShardedDict[Any, Any], key: Any) -> int:
 
 TAKERS: dict[str, Callable[[ShardedDict[Any, Any], Any], int]] = {
     "pop": lambda d, k: int(d.pop(k, 0)),
-    "pop_if": lambda d, k: _missing_as_zero(d.pop_if(k, lambda v: True)),
+    "pop_if": lambda d, k: _missing_as_zero(d.pop_if(k, lambda v: _work(True))),
     "popitem": _popitem_take,
 }
 
@@ -422,9 +433,12 @@ def setdefaults_undone(d: ShardedDict[Any, Any], rounds_: int = 30_000) -> int:
         finally:
             finished.set()
 
+    def absent_to_minus_one(value: Any) -> Any:
+        return _work(-1 if value is MISSING else value)
+
     def computer() -> None:
         while not finished.is_set():
-            d.compute(key, lambda v: -1 if v is MISSING else v)
+            d.compute(key, absent_to_minus_one)
 
     run_together(setter, computer)
     return undone[0]

@@ -224,17 +224,19 @@ def find_violation(
     from atomics.testing.scenario import scenarios
 
     found: list[LinearizabilityError] = []
+    deadline = None if time_budget is None else time.monotonic() + time_budget
 
     @settings(SETTINGS, max_examples=max_examples, phases=[Phase.generate], database=None)
     @given(scenarios(operations, **(scenario_options or {})))
     def probe(scenario: Scenario) -> None:
+        if deadline is not None and time.monotonic() >= deadline:
+            return  # the budget is spent: the run's remaining examples end at once
         try:
             assert_linearizable(scenario, factory, model, **options)
         except LinearizabilityError as exc:
             found.append(exc)
             raise
 
-    deadline = None if time_budget is None else time.monotonic() + time_budget
     runs = 0
     while True:
         try:
