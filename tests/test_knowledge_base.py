@@ -652,10 +652,14 @@ def test_bulk_retried_ids_and_merges_lose_nothing() -> None:
         kb.add_insight(f"agent-{t}", i, insight_id=f"step-{i}")  # every agent retries step i
         kb.world.merge("findings", (t, i), agent_id=f"agent-{t}")
 
-    result = bulk_stress(op, threads=8, operations=1_000)
-    assert kb.entry_count == 1_000
+    # 4 x 400, not 8 x 1,000: every merge copies the growing list under the key's one stripe
+    # lock, so the work grows with the square of the merges, and 8 x 1,000 ran past the
+    # 120 s limit with every core busy (scripts/flake-check). What it tests -- retried ids
+    # stored once, no merge lost -- needs the race, not the volume.
+    result = bulk_stress(op, threads=4, operations=400)
+    assert kb.entry_count == 400
     assert sorted(kb.world.get("findings").value) == sorted(  # type: ignore[union-attr]
-        (t, i) for t in range(8) for i in range(1_000)
+        (t, i) for t in range(4) for i in range(400)
     )
     assert kb.world.get("findings").version == result.operations  # type: ignore[union-attr]
 

@@ -468,3 +468,82 @@ def test_control_the_setdefault_test_catches_an_unlocked_setdefault() -> None:
         if setdefaults_undone(UnlockedSetdefault(stripes=4), 3_000):
             return
     pytest.fail(f"no undone setdefault in {CONTROL_SECONDS} s")
+
+
+# --- deterministic: no write lands while a user function runs under the stripe lock ---------
+# The user function waits (up to HOLD seconds) for another thread's write to the same key.
+# With the lock held, that write waits for the operation to finish, and the wait times out;
+# without it, the write lands inside the operation, which then overwrites (or misses) it.
+# One interleaving, forced by events: no luck of scheduling involved.
+HOLD = 0.1
+
+
+def _holding(inside: threading.Event, wrote: threading.Event, result: Any) -> Callable[..., Any]:
+    def user_function(*args: Any) -> Any:
+        inside.set()
+        wrote.wait(HOLD)  # a bounded wait for the other thread's write (see above)
+        return result
+
+    return user_function
+
+
+# operation under test -> a call of it whose user function is the holding one
+HOLDERS: dict[str, Callable[[ShardedDict[Any, Any], Callable[..., Any]], Any]] = {
+    "compute": lambda d, fn: d.compute("k", fn),
+    "compute_if_present": lambda d, fn: d.compute_if_present("k", fn),
+    "compute_if_absent": lambda d, fn: d.compute_if_absent("k", fn),
+    "get_or_create": lambda d, fn: d.get_or_create("k", fn),
+    "merge": lambda d, fn: d.merge("k", 1, fn),
+    "pop_if": lambda d, fn: d.pop_if("k", fn),
+}
+# write under test -> a call of it
+WRITERS: dict[str, Callable[[ShardedDict[Any, Any]], Any]] = {
+    "__setitem__": lambda d: d.__setitem__("k", "writer"),
+    "__delitem__": lambda d: d.__delitem__("k"),
+    "pop": lambda d: d.pop("k", None),
+    "setdefault": lambda d: d.setdefault("k", "writer"),
+    "increment": lambda d: d.increment("k", "!", ""),  # str + str: any value works
+    "compare_and_set": lambda d: d.compare_and_set("k", "before", "writer"),
+    "popitem": lambda d: d.popitem() if d else None,
+    "clear": lambda d: d.clear(),
+}
+
+
+def write_during_user_function(holder: str, writer: str, d: ShardedDict[Any, Any]) -> list[str]:
+    """Run ``holder`` with a holding user function and ``writer`` from another thread once
+    the function runs; return what shows the write landed inside the operation."""
+    present = holder not in ("compute_if_absent", "get_or_create")
+    if present:
+        d["k"] = "before"
+    inside, wrote = threading.Event(), threading.Event()
+    result = True if holder == "pop_if" else "held"  # pop_if's predicate: remove
+    outcome: dict[str, Any] = {}
+
+    def hold() -> None:
+        outcome["holder"] = HOLDERS[holder](d, _holding(inside, wrote, result))
+
+    def write() -> None:
+        assert inside.wait(10), "the user function never ran"
+        outcome["writer"] = WRITERS[writer](d)
+        outcome["after"] = d.get("k", MISSING)
+        wrote.set()
+
+    run_together(hold, write)
+    final = d.get("k", MISSING)
+    # Atomic: the write came after the operation, so the key is as the write left it.
+    return [] if final == outcome["after"] else [f"{holder} undid {writer}: {final!r}"]
+
+
+HOLD_CASES = [("compute", w) for w in WRITERS] + [(h, "__setitem__") for h in HOLDERS]
+
+
+@pytest.mark.parametrize(("holder", "writer"), HOLD_CASES)
+def test_no_write_lands_inside_a_user_function(holder: str, writer: str) -> None:
+    assert write_during_user_function(holder, writer, ShardedDict(stripes=4)) == []
+
+
+@pytest.mark.parametrize(("holder", "writer"), HOLD_CASES)
+def test_control_an_unlocked_map_lets_the_write_in(holder: str, writer: str) -> None:
+    """Negative control, deterministic on both legs (the events force the interleaving)."""
+    problems = write_during_user_function(holder, writer, UnlockedMap(stripes=4))
+    assert problems, "the unlocked map was not caught"
