@@ -31,9 +31,6 @@ from atomics._guard import ACTIVE, check_write
 __all__ = ["AtomicBoolean"]
 
 
-_check_bool = _validate.boolean
-
-
 class AtomicBoolean:
     """A boolean with atomic get-and-set, compare-and-set and toggle.
 
@@ -44,7 +41,7 @@ class AtomicBoolean:
     __slots__ = ("__weakref__", "_lock", "_value")
 
     def __init__(self, initial: bool = False) -> None:
-        self._value = _check_bool(initial, "initial")
+        self._value = _validate.boolean(initial, "initial")
         self._lock = threading.Lock()  # guards every write of self._value
 
     def get(self) -> bool:
@@ -61,7 +58,7 @@ class AtomicBoolean:
         >>> f = AtomicBoolean(); f.set(True); f.get()
         True
         """
-        value = _check_bool(value, "value")
+        value = _validate.boolean(value, "value")
         if ACTIVE[0]:
             check_write("AtomicBoolean.set()")
         with self._lock:
@@ -73,7 +70,7 @@ class AtomicBoolean:
         >>> AtomicBoolean().get_and_set(True)
         False
         """
-        value = _check_bool(value, "value")
+        value = _validate.boolean(value, "value")
         if ACTIVE[0]:
             check_write("AtomicBoolean.get_and_set()")
         with self._lock:
@@ -87,8 +84,8 @@ class AtomicBoolean:
         >>> AtomicBoolean().compare_and_set(True, False)
         False
         """
-        expect = _check_bool(expect, "expect")
-        update = _check_bool(update, "update")
+        expect = _validate.boolean(expect, "expect")
+        update = _validate.boolean(update, "update")
         if ACTIVE[0]:
             check_write("AtomicBoolean.compare_and_set()")
         with self._lock:

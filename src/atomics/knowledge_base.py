@@ -230,13 +230,6 @@ def _check_json(value: Any, where: str) -> None:
     )
 
 
-def _check_not_in_user_function() -> None:
-    _guard.check_write("a KnowledgeBase write")
-
-
-_run_user_function = _guard.run_user
-
-
 # --- subscriptions ---------------------------------------------------------------------------
 class Subscription:
     """A subscriber's stream of events (:class:`Insight`, :class:`WorldEvent`,
@@ -407,11 +400,6 @@ def _require_version(key: str, current: WorldEntry | None, expected_version: Any
         raise Conflict(key, expected_version, now)
 
 
-def _storable(value: Any, name: str) -> Any:
-    """``value``, unless it is a sentinel (MISSING marks a tombstone here): ValueError."""
-    return _validate.storable(value, name)
-
-
 def _check_expected_version(expected_version: Any) -> None:
     if expected_version is ANY or expected_version is None:
         return
@@ -454,7 +442,7 @@ class World:
         """
         self._kb._check_writable(agent_id)
         _name("key", key)
-        _storable(value, "value")
+        _validate.storable(value, "value")
         _check_expected_version(expected_version)
 
         def write(current: WorldEntry | None) -> WorldEntry:
@@ -476,7 +464,7 @@ class World:
 
         def write(current: WorldEntry | None) -> WorldEntry:
             old = MISSING if current is None else current.value
-            new = _storable(_run_user_function(fn, old), "fn()")  # raising: nothing changes
+            new = _validate.storable(_guard.run_user(fn, old), "fn()")  # raising: nothing changes
             return self._next(current, new, agent_id)
 
         return self._compute(key, write)
@@ -486,11 +474,11 @@ class World:
         pattern; default ``"append"``), atomically: concurrent merges lose nothing."""
         self._kb._check_writable(agent_id)
         reducer = self._reducer_for(_name("key", key))
-        _storable(value, "value")
+        _validate.storable(value, "value")
 
         def write(current: WorldEntry | None) -> WorldEntry:
             old = MISSING if current is None else current.value
-            new = _storable(_run_user_function(reducer, old, value), "reducer()")
+            new = _validate.storable(_guard.run_user(reducer, old, value), "reducer()")
             return self._next(current, new, agent_id)
 
         return self._compute(key, write)
@@ -591,7 +579,7 @@ class KnowledgeBase:
         _name("agent_id", agent_id)
         if self._closed:
             raise KnowledgeBaseClosed("this KnowledgeBase is closed")
-        _check_not_in_user_function()
+        _guard.check_write("a KnowledgeBase write")
 
     def add_insight(
         self,
