@@ -1,9 +1,12 @@
 """Benchmark: AtomicInteger's in-place operators against a bare locked ``+=``, at 1 and 2
 threads (issue 12's target: each at least 0.7x the locked ``+=``, on 3.13t).
 
-Every variant runs in the same process, interleaved round by round (so drift in the
-machine's speed hits all alike); each figure is the median of REPEATS rounds. Variants
-(each thread calls its op OPS times):
+Every variant runs in the same process. Each operator is measured *paired* with the bare
+locked ``+=``: in every round, each operator's measurement sits right beside one of the
+locked ``+=`` (the order of the two alternating round by round), and the ratio of the two
+rates is one sample. The ratio reported is the median of ROUNDS such samples, with its
+quartiles: on a machine whose speed drifts by 20% within seconds, a ratio of medians
+taken at different moments is mostly drift. Variants (each thread calls its op OPS times):
 
 * ``locked +=``: ``with lock: box.value += 1`` on one shared object and one shared lock --
   the same code as in ``bench_counters.py``;
@@ -15,7 +18,7 @@ No user code runs in this process, so the operators measured are the fast versio
 ``atomics/atomic_integer.py``: the checking versions are swapped in when some thread first
 runs a compute function).
 
-Usage: python benchmarks/bench_inplace.py [OPS_PER_THREAD]   (default 200,000)
+Usage: python benchmarks/bench_inplace.py [OPS_PER_THREAD]   (default 100,000)
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ import _results
 import bench_counters
 from atomics import AtomicInteger, runtime
 
-REPEATS = 7
+ROUNDS = 21
 THREAD_COUNTS = (1, 2)
 # operator -> an operand that keeps the value small
 OPERANDS = {
@@ -60,25 +63,37 @@ def variants() -> dict[str, Factory]:
 
 
 def main() -> None:
-    ops = int(sys.argv[1]) if len(sys.argv) > 1 else 200_000
+    ops = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
     info = runtime.runtime_info()
-    print(f"{info.description}, {info.cpu_count} CPUs; {ops:,} ops per thread, median of {REPEATS}")
-    timings: dict[tuple[str, int], list[float]] = {}
-    for _ in range(REPEATS):
+    print(f"{info.description}, {info.cpu_count} CPUs; {ops:,} ops per thread, {ROUNDS} rounds")
+    factories = variants()
+    locked = factories.pop("locked +=")
+    rates: dict[tuple[str, int], list[float]] = {}
+    paired: dict[tuple[str, int], list[float]] = {}
+    for round_number in range(ROUNDS):
         for threads in THREAD_COUNTS:
-            for name, factory in variants().items():
-                seconds = bench_counters.run(threads, ops, factory())
-                timings.setdefault((name, threads), []).append(seconds)
-    samples = {key: [key[1] * ops / s for s in values] for key, values in timings.items()}
-    rates = {key: statistics.median(values) for key, values in samples.items()}
-    print("\nrate (M ops/s) and rate / locked += rate at the same thread count (>= 0.70 wanted)")
+            for name, factory in factories.items():
+                pair = [("locked +=", locked), (name, factory)]
+                if round_number % 2:
+                    pair.reverse()
+                got = {}
+                for which, make in pair:
+                    got[which] = threads * ops / bench_counters.run(threads, ops, make())
+                    rates.setdefault((which, threads), []).append(got[which])
+                paired.setdefault((name, threads), []).append(got[name] / got["locked +="])
+    print("\nmedian rate (M ops/s); median of the paired ratios to locked += [quartiles]")
+    print("(>= 0.70 wanted)")
     ratios: dict[str, float] = {}
-    for name in variants():
+    for name in ["locked +=", *factories]:
         cells = []
         for t in THREAD_COUNTS:
-            ratio = rates[(name, t)] / rates[("locked +=", t)]
-            ratios[f"{name} vs locked += {t}T"] = ratio
-            cells.append(f"{t}T {rates[(name, t)] / 1e6:5.2f} ({ratio:4.2f}x)")
+            rate = statistics.median(rates[(name, t)]) / 1e6
+            if name == "locked +=":
+                cells.append(f"{t}T {rate:5.2f}")
+                continue
+            q1, median, q3 = statistics.quantiles(paired[(name, t)], n=4, method="inclusive")
+            ratios[f"{name} vs locked += {t}T"] = median
+            cells.append(f"{t}T {rate:5.2f} {median:4.2f}x [{q1:4.2f}-{q3:4.2f}]")
         print(f"  {name:18} " + "   ".join(cells))
     _results.save(
         "inplace",
@@ -86,13 +101,23 @@ def main() -> None:
             _results.cell(
                 {"variant": name, "threads": t},
                 "increments_per_second",
-                samples[(name, t)],
+                rates[(name, t)],
                 unit="operations/s",
             )
-            for name in variants()
+            for name in ["locked +=", *factories]
+            for t in THREAD_COUNTS
+        ]
+        + [
+            _results.cell(
+                {"variant": name, "threads": t},
+                "rate_vs_locked",
+                paired[(name, t)],
+                unit="x (paired with locked +=)",
+            )
+            for name in factories
             for t in THREAD_COUNTS
         ],
-        parameters={"ops_per_thread": ops, "repeats": REPEATS, "thread_counts": THREAD_COUNTS},
+        parameters={"ops_per_thread": ops, "rounds": ROUNDS, "thread_counts": THREAD_COUNTS},
         derived=ratios,
     )
 

@@ -194,12 +194,29 @@ INPLACE_OPS = {
 }
 
 
+def paired_ratio(
+    ref: Ref, variant: str, threads: int, c: dict[str, Any] | None, base: dict[str, Any] | None
+) -> str:
+    """`` (0.85x [0.80-0.90])`` from the run's paired ratios; the ratio of medians in runs
+    made before the pairing."""
+    r = find(ref, "rate_vs_locked", variant=variant, threads=threads)
+    if r is None or not r.get("samples"):
+        return ratio(c, base)
+    return f" ({r['median']:.2f}x [{r['q1']:.2f}-{r['q3']:.2f}])"
+
+
 def t_counters_inplace(refs: list[Ref]) -> list[str]:
     out: list[str] = []
     for ref in refs:
         metric = "increments_per_second"
         present = [v for v in values(ref, metric, "variant") if v in INPLACE_OPS]
-        out += [f"{interp(ref)}, M operations/s and (rate / locked `+=` rate, same run):", ""]
+        paired = any(c["metric"] == "rate_vs_locked" for c in ref["cells"])
+        how = (
+            "median of the rates paired with locked `+=`, round by round [quartiles]"
+            if paired
+            else "rate / locked `+=` rate, same run"
+        )
+        out += [f"{interp(ref)}, M operations/s and ({how}):", ""]
         if not present:
             out += ["(not measured in this run)", ""]
             continue
@@ -212,7 +229,10 @@ def t_counters_inplace(refs: list[Ref]) -> list[str]:
                 [
                     # a | inside a table cell must be escaped, even in a code span
                     f"`counter {INPLACE_OPS[variant]} n`".replace("|", "\\|"),
-                    *(fig(c, 1e6) + ratio(c, base[t]) for c, t in zip(cells, threads, strict=True)),
+                    *(
+                        fig(c, 1e6) + paired_ratio(ref, variant, t, c, base[t])
+                        for c, t in zip(cells, threads, strict=True)
+                    ),
                 ]
             )
         out += table(["operation", *(f"{t}T" for t in threads)], rows)
