@@ -15,7 +15,10 @@ Guarantees
   one attribute, which is atomic on its own, so reads take no lock. (The lock is taken with
   ``with``, not ``acquire()``/``try``/``finally``: measured at 4 threads, the latter was
   1.1x faster on 3.13t but collapsed to 0.17x on 3.11, where the GIL can switch threads
-  right after ``acquire()`` returns, with the lock held -- a lock convoy.)
+  right after ``acquire()`` returns, with the lock held -- a lock convoy; and on every
+  build a KeyboardInterrupt can land right there, before the ``try``, leaving the lock held
+  for good. ``with`` has no such point: tests/test_atomic_integer.py interrupts each
+  operator thousands of times to show it.)
 * Progress: blocking (a lock), with no user code under the lock -- the ``*_update`` and
   ``*_accumulate`` methods call the function *outside* the lock in a compare-and-set retry
   loop, so the function may be called more than once under contention and must be free of
