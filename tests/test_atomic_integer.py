@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import itertools
 import pickle
 import signal
 import threading
@@ -460,33 +461,53 @@ def test_both_versions_of_each_operator_compute_the_same() -> None:
 
 # --- an interrupt never leaves the lock held -------------------------------------------------
 # A signal handler's exception (KeyboardInterrupt) arrives wherever the interpreter next
-# checks for one: after a call returns, at a backward jump, at a function's start. Each
-# version of each operator is interrupted by real signals, thousands of times, landing
-# wherever they land; then the lock must be free. The control, ``acquire()`` before its
-# ``try`` (as fast as the operators' own form, see atomic_integer), leaks the lock when one
-# lands as ``acquire()`` returns.
+# checks for one: after a call returns, at a backward jump, at a function's start -- and,
+# while ``acquire()`` waits for a lock another thread holds, inside ``acquire()`` itself.
+# Each version of each operator is interrupted by real signals, thousands of times, landing
+# wherever they land: alone (then the lock must be free after each interrupt), and while
+# another thread keeps taking the same lock (then the interrupted thread must neither keep
+# it nor release it for the other), with handlers raising an ordinary exception or
+# StopIteration (which ``for`` loops take for "exhausted"). The controls: ``acquire()``
+# before its ``try`` leaks the lock when an interrupt lands as ``acquire()`` returns; taking
+# the lock by ``for _ in iter(lock.acquire, False): break`` before the ``try`` (this
+# module's first version of the fast path) runs unlocked, and releases the other thread's
+# lock, when a handler raises StopIteration inside ``acquire()``.
 class _Interrupt(Exception):
     pass
+
+
+class _Alarm:
+    """A SIGALRM every ``interval`` seconds whose handler raises ``error`` once per
+    arming (never a second one inside the handler's own exception)."""
+
+    def __init__(self, error: type[BaseException], interval: float) -> None:
+        self.error, self.interval, self.armed = error, interval, False
+
+    def handler(self, signum: int, frame: object) -> None:
+        if self.armed:
+            self.armed = False
+            raise self.error
+
+    def __enter__(self) -> _Alarm:
+        self.previous = signal.signal(signal.SIGALRM, self.handler)
+        signal.setitimer(signal.ITIMER_REAL, self.interval, self.interval)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.armed = False
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, self.previous)
 
 
 def interrupted(operator: Any, seconds: float, stop_at_leak: bool) -> tuple[int, int]:
     """Run ``operator(counter, 1)`` in a loop for ``seconds`` under a SIGALRM every 0.2 ms
     whose handler raises; return (interrupts, interrupts that left the lock held)."""
     counter = AtomicInteger(0)
-    armed = [False]
-
-    def handler(signum: int, frame: object) -> None:
-        if armed[0]:
-            armed[0] = False  # one exception per arming, never one inside the handler
-            raise _Interrupt
-
     interrupts = leaks = 0
-    previous = signal.signal(signal.SIGALRM, handler)
-    signal.setitimer(signal.ITIMER_REAL, 0.0002, 0.0002)
-    try:
+    with _Alarm(_Interrupt, 0.0002) as alarm:
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
-            armed[0] = True
+            alarm.armed = True
             try:
                 for _ in range(10_000):
                     operator(counter, 1)
@@ -497,12 +518,54 @@ def interrupted(operator: Any, seconds: float, stop_at_leak: bool) -> tuple[int,
                     counter._lock.release()
                     if stop_at_leak:
                         break
-            armed[0] = False
-    finally:
-        armed[0] = False
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+            alarm.armed = False
     return interrupts, leaks
+
+
+def interrupted_while_waiting(
+    operator: Any, error: type[BaseException], seconds: float, stop_at_failure: bool
+) -> tuple[int, list[str]]:
+    """As :func:`interrupted`, while another thread keeps taking and holding the counter's
+    lock (so interrupts often land inside ``acquire()``); return (interrupts, failures)."""
+    counter = AtomicInteger(0)
+    lock = counter._lock
+    failures: list[str] = []
+    stop = threading.Event()
+
+    def holder() -> None:
+        while not stop.is_set():
+            if not lock.acquire(timeout=5):
+                failures.append("the interrupted thread kept the lock")
+                lock.release()  # a Lock may be released by any thread: unblock it
+                continue
+            for _ in range(200):  # hold it a moment
+                pass
+            try:
+                lock.release()
+            except RuntimeError:
+                failures.append("the interrupted thread released the holder's lock")
+
+    other = threading.Thread(target=holder, daemon=True)
+    other.start()
+    interrupts = 0
+    try:
+        with _Alarm(error, 0.0005) as alarm:
+            deadline = time.monotonic() + seconds
+            while time.monotonic() < deadline and not (stop_at_failure and failures):
+                alarm.armed = True
+                try:
+                    for _ in range(2_000):
+                        operator(counter, 1)
+                except error:
+                    interrupts += 1
+                except RuntimeError as exc:  # releasing an unlocked lock, in this thread
+                    failures.append(f"the interrupted thread: {exc}")
+                alarm.armed = False
+    finally:
+        stop.set()
+        other.join(30)
+    assert not other.is_alive(), "the holder thread hung"
+    return interrupts, failures
 
 
 needs_sigalrm = pytest.mark.skipif(
@@ -513,10 +576,24 @@ needs_sigalrm = pytest.mark.skipif(
 @needs_sigalrm
 @pytest.mark.parametrize("version", sorted(VERSIONS))
 def test_an_interrupt_never_leaves_the_lock_held(version: str) -> None:
-    for name in ("__iadd__", "__ifloordiv__"):
-        interrupts, leaks = interrupted(VERSIONS[version][name], seconds=1.0, stop_at_leak=False)
+    for name in INPLACE_METHODS.values():
+        interrupts, leaks = interrupted(VERSIONS[version][name], seconds=0.2, stop_at_leak=False)
         assert leaks == 0, f"{version} {name}: {leaks} of {interrupts} interrupts left it held"
-        assert interrupts > 100, f"only {interrupts} interrupts landed"
+        assert interrupts > 20, f"only {interrupts} interrupts landed"
+
+
+@needs_sigalrm
+@pytest.mark.parametrize("error", [_Interrupt, StopIteration])
+@pytest.mark.parametrize("version", sorted(VERSIONS))
+def test_an_interrupt_while_waiting_neither_keeps_nor_steals_the_lock(
+    version: str, error: type[BaseException]
+) -> None:
+    for name in ("__iadd__", "__ipow__"):
+        interrupts, failures = interrupted_while_waiting(
+            VERSIONS[version][name], error, seconds=0.5, stop_at_failure=False
+        )
+        assert not failures, f"{version} {name}: {failures[:3]} ({len(failures)})"
+        assert interrupts > 20, f"only {interrupts} interrupts landed"
 
 
 def _acquire_before_try(self: AtomicInteger, other: int) -> AtomicInteger:
@@ -529,10 +606,28 @@ def _acquire_before_try(self: AtomicInteger, other: int) -> AtomicInteger:
     return self
 
 
+def _iterator_before_try(self: AtomicInteger, other: int) -> AtomicInteger:
+    for _ in iter(self._lock.acquire, False):  # exhausted for good by a StopIteration
+        break
+    try:
+        self._value = self._value + other
+    finally:
+        self._lock.release()
+    return self
+
+
 @needs_sigalrm
 def test_control_the_interrupt_test_catches_acquire_before_try() -> None:
     interrupts, leaks = interrupted(_acquire_before_try, CONTROL_SECONDS, stop_at_leak=True)
     assert leaks, f"no leak in {interrupts} interrupts, {CONTROL_SECONDS} s"
+
+
+@needs_sigalrm
+def test_control_the_waiting_test_catches_an_iterator_before_try() -> None:
+    interrupts, failures = interrupted_while_waiting(
+        _iterator_before_try, StopIteration, CONTROL_SECONDS, stop_at_failure=True
+    )
+    assert failures, f"no failure in {interrupts} interrupts, {CONTROL_SECONDS} s"
 
 
 def test_in_place_operators_by_syntax() -> None:
@@ -578,9 +673,6 @@ class _NoLock:
     def __exit__(self, *exc: object) -> None:
         return None
 
-    def acquire(self) -> bool:
-        return True
-
     def release(self) -> None:
         return None
 
@@ -593,7 +685,7 @@ class UnlockedAtomicInteger(AtomicInteger):
     def __init__(self, initial: int = 0) -> None:
         super().__init__(initial)
         self._lock = _NoLock()  # type: ignore[assignment]
-        self._acquiring = iter(self._lock.acquire, False)
+        self._acquiring = itertools.repeat(True)  # "acquired", at once
 
 
 @pytest.mark.parametrize("symbol", sorted(IDENTITY_OPERANDS))

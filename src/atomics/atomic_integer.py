@@ -18,13 +18,15 @@ Guarantees
   ``acquire()`` returns, with the lock held -- a lock convoy; and on every build a
   KeyboardInterrupt can land right there, leaving the lock held for good. Methods use
   ``with``; the in-place operators a faster form with the same property, explained in the
-  source.)
+  source. ``_lock`` is private: a subclass must call ``AtomicInteger.__init__`` and must not
+  replace it.)
 * Progress: blocking (a lock), with no user code under the lock -- the ``*_update`` and
   ``*_accumulate`` methods call the function *outside* the lock in a compare-and-set retry
   loop, so the function may be called more than once under contention and must be free of
   side effects (as in ``java.util.concurrent``). Fairness: none.
-* A call that raises (bad argument, a function that raises or returns a non-int) leaves
-  the value unchanged.
+* A call that raises an error of its own (bad argument, ``//= 0``, a function that raises
+  or returns a non-int) leaves the value unchanged. (An asynchronous exception, such as a
+  KeyboardInterrupt, can land just after the write.)
 * ``bool`` is rejected wherever an int is expected (``TypeError``): ``True`` as a counter
   value is almost always a bug; use :class:`~atomics.AtomicBoolean`. Other ``int``
   subclasses are accepted and stored as plain ``int``.
@@ -67,6 +69,7 @@ from __future__ import annotations
 import operator as _operator
 import threading
 from collections.abc import Callable
+from itertools import repeat as _repeat
 from typing import Any
 
 from atomics import _validate
@@ -74,6 +77,9 @@ from atomics._guard import ACTIVE, check_write, on_activation
 from atomics.errors import AtomicsValueError
 
 __all__ = ["AtomicInteger"]
+
+
+_LOCK_ACQUIRE = type(threading.Lock()).acquire
 
 
 def _check_int(value: object, name: str) -> int:
@@ -94,7 +100,7 @@ class AtomicInteger:
         self._value = _check_int(initial, "initial")
         self._lock = threading.Lock()  # guards every write of self._value
         # the in-place operators' way to take it (see "in-place operators" below)
-        self._acquiring = iter(self._lock.acquire, False)
+        self._acquiring = map(_LOCK_ACQUIRE, _repeat(self._lock))
 
     # --- reads and writes ------------------------------------------------------------------
     def get(self) -> int:
@@ -303,76 +309,102 @@ class AtomicInteger:
     # (``//= 0``, ``<<= -1``) leaves the value unchanged: the new value is computed before it
     # is stored. Measured in docs/counters.md.
     #
-    # How they take the lock: ``for _ in self._acquiring: break`` -- ``_acquiring`` is
-    # ``iter(lock.acquire, False)``, so the loop's first step calls ``acquire()`` (blocking:
-    # it returns True, never the sentinel) and the ``break`` leaves with the lock held. Why
-    # not ``with``: ``x += 1`` reaches a Python ``__iadd__`` through the type slot (a new
-    # C-level frame) where the bare locked ``+=`` is inline, and ``with`` costs two method
-    # lookups and a three-argument ``__exit__`` call; with ``with`` the operators measured
-    # 0.68-0.88x the bare locked ``+=`` at 1 thread, this way 0.95x. Why not
-    # ``lock.acquire()`` before a ``try``: that is as fast, but the interpreter checks for
-    # signals and thread switches as every call returns, so a KeyboardInterrupt can land
-    # between ``acquire()`` and the ``try`` and leave the lock held for good (and on GIL
-    # builds a thread switch there holds the lock through a whole switch interval: 0.35x at
-    # 2 threads, a lock convoy). ``FOR_ITER`` and a forward jump make no such check, so
-    # from ``acquire()`` to the ``try`` nothing can intervene, as with ``with``.
-    # tests/test_atomic_integer.py interrupts every version with real signals to show it.
+    # How they take the lock: ``for held in self._acquiring: break`` inside the ``try`` --
+    # ``_acquiring`` is ``map(Lock.acquire, repeat(lock))``, an endless iterator whose every
+    # step calls ``acquire()`` (blocking: True), so the loop's first step takes the lock and
+    # sets ``held``, and ``finally`` releases it only if held. Why not ``with``: ``x += 1``
+    # reaches a Python ``__iadd__`` through the type slot (a new C-level frame) where the
+    # bare locked ``+=`` is inline, and ``with`` costs two method lookups and a
+    # three-argument ``__exit__`` call: the operators measured 0.68-0.88x the bare locked
+    # ``+=`` at 1 thread with ``with``, 0.91-0.95x this way. Why not ``lock.acquire()``
+    # before a ``try``: as fast, but the interpreter checks for signals (and, with the GIL,
+    # for a thread switch) as every call returns, so a KeyboardInterrupt can land between
+    # ``acquire()`` and the ``try`` and leave the lock held for good (and on the GIL build a
+    # switch there holds the lock through a switch interval: 0.35x at 2 threads, a convoy).
+    # ``FOR_ITER`` makes no such check, and ``held`` is stored before the next one: an
+    # interrupt during the wait (lock not taken) or after ``held`` is set is handled right.
+    # A signal handler raising StopIteration inside ``acquire()`` ends the loop instead
+    # (``for`` takes StopIteration for "exhausted"; ``map`` is not exhausted by it): the
+    # ``else`` raises it again, without the lock. What is not covered, as with ``with``: a
+    # tracer or ``sys.monitoring`` callback that raises (a debugger's "quit") between two
+    # of these steps. tests/test_atomic_integer.py interrupts every version of every
+    # operator with real signals, blocked in ``acquire()`` and not.
     def _operand(self, other: object, symbol: str) -> int:
         return _validate.integer(other, f"the right operand of {symbol}")
 
     def __iadd__(self, other: int, _type: Any = type, _int: Any = int) -> AtomicInteger:
         if _type(other) is not _int:
             other = self._operand(other, "+=")
-        for _ in self._acquiring:  # takes the lock (see above)
-            break
+        held = False
         try:
+            for held in self._acquiring:  # noqa: B007 (read in finally) takes the lock
+                break
+            else:  # acquire() raised StopIteration (from a signal handler)
+                raise StopIteration
             self._value = self._value + other
         finally:
-            self._lock.release()
+            if held:
+                self._lock.release()
         return self
 
     def __isub__(self, other: int, _type: Any = type, _int: Any = int) -> AtomicInteger:
         if _type(other) is not _int:
             other = self._operand(other, "-=")
-        for _ in self._acquiring:  # takes the lock (see above)
-            break
+        held = False
         try:
+            for held in self._acquiring:  # noqa: B007 (read in finally) takes the lock
+                break
+            else:  # acquire() raised StopIteration (from a signal handler)
+                raise StopIteration
             self._value = self._value - other
         finally:
-            self._lock.release()
+            if held:
+                self._lock.release()
         return self
 
     def __imul__(self, other: int, _type: Any = type, _int: Any = int) -> AtomicInteger:
         if _type(other) is not _int:
             other = self._operand(other, "*=")
-        for _ in self._acquiring:  # takes the lock (see above)
-            break
+        held = False
         try:
+            for held in self._acquiring:  # noqa: B007 (read in finally) takes the lock
+                break
+            else:  # acquire() raised StopIteration (from a signal handler)
+                raise StopIteration
             self._value = self._value * other
         finally:
-            self._lock.release()
+            if held:
+                self._lock.release()
         return self
 
     def __ifloordiv__(self, other: int, _type: Any = type, _int: Any = int) -> AtomicInteger:
         if _type(other) is not _int:
             other = self._operand(other, "//=")
-        for _ in self._acquiring:  # takes the lock (see above)
-            break
+        held = False
         try:
+            for held in self._acquiring:  # noqa: B007 (read in finally) takes the lock
+                break
+            else:  # acquire() raised StopIteration (from a signal handler)
+                raise StopIteration
             self._value = self._value // other
         finally:
-            self._lock.release()
+            if held:
+                self._lock.release()
         return self
 
     def __imod__(self, other: int, _type: Any = type, _int: Any = int) -> AtomicInteger:
         if _type(other) is not _int:
             other = self._operand(other, "%=")
-        for _ in self._acquiring:  # takes the lock (see above)
-            break
+        held = False
         try:
+            for held in self._acquiring:  # noqa: B007 (read in finally) takes the lock
+                break
+            else:  # acquire() raised StopIteration (from a signal handler)
+                raise StopIteration
             self._value = self._value % other
         finally:
-            self._lock.release()
+            if held:
+                self._lock.release()
         return self
 
     def __ipow__(self, other: int, _type: Any = type, _int: Any = int) -> AtomicInteger:
@@ -380,67 +412,91 @@ class AtomicInteger:
             other = self._operand(other, "**=")
         if other < 0:
             raise AtomicsValueError("**= with a negative exponent would not give an int")
-        for _ in self._acquiring:  # takes the lock (see above)
-            break
+        held = False
         try:
+            for held in self._acquiring:  # noqa: B007 (read in finally) takes the lock
+                break
+            else:  # acquire() raised StopIteration (from a signal handler)
+                raise StopIteration
             self._value = self._value**other
         finally:
-            self._lock.release()
+            if held:
+                self._lock.release()
         return self
 
     def __ilshift__(self, other: int, _type: Any = type, _int: Any = int) -> AtomicInteger:
         if _type(other) is not _int:
             other = self._operand(other, "<<=")
-        for _ in self._acquiring:  # takes the lock (see above)
-            break
+        held = False
         try:
+            for held in self._acquiring:  # noqa: B007 (read in finally) takes the lock
+                break
+            else:  # acquire() raised StopIteration (from a signal handler)
+                raise StopIteration
             self._value = self._value << other
         finally:
-            self._lock.release()
+            if held:
+                self._lock.release()
         return self
 
     def __irshift__(self, other: int, _type: Any = type, _int: Any = int) -> AtomicInteger:
         if _type(other) is not _int:
             other = self._operand(other, ">>=")
-        for _ in self._acquiring:  # takes the lock (see above)
-            break
+        held = False
         try:
+            for held in self._acquiring:  # noqa: B007 (read in finally) takes the lock
+                break
+            else:  # acquire() raised StopIteration (from a signal handler)
+                raise StopIteration
             self._value = self._value >> other
         finally:
-            self._lock.release()
+            if held:
+                self._lock.release()
         return self
 
     def __iand__(self, other: int, _type: Any = type, _int: Any = int) -> AtomicInteger:
         if _type(other) is not _int:
             other = self._operand(other, "&=")
-        for _ in self._acquiring:  # takes the lock (see above)
-            break
+        held = False
         try:
+            for held in self._acquiring:  # noqa: B007 (read in finally) takes the lock
+                break
+            else:  # acquire() raised StopIteration (from a signal handler)
+                raise StopIteration
             self._value = self._value & other
         finally:
-            self._lock.release()
+            if held:
+                self._lock.release()
         return self
 
     def __ior__(self, other: int, _type: Any = type, _int: Any = int) -> AtomicInteger:
         if _type(other) is not _int:
             other = self._operand(other, "|=")
-        for _ in self._acquiring:  # takes the lock (see above)
-            break
+        held = False
         try:
+            for held in self._acquiring:  # noqa: B007 (read in finally) takes the lock
+                break
+            else:  # acquire() raised StopIteration (from a signal handler)
+                raise StopIteration
             self._value = self._value | other
         finally:
-            self._lock.release()
+            if held:
+                self._lock.release()
         return self
 
     def __ixor__(self, other: int, _type: Any = type, _int: Any = int) -> AtomicInteger:
         if _type(other) is not _int:
             other = self._operand(other, "^=")
-        for _ in self._acquiring:  # takes the lock (see above)
-            break
+        held = False
         try:
+            for held in self._acquiring:  # noqa: B007 (read in finally) takes the lock
+                break
+            else:  # acquire() raised StopIteration (from a signal handler)
+                raise StopIteration
             self._value = self._value ^ other
         finally:
-            self._lock.release()
+            if held:
+                self._lock.release()
         return self
 
     # --- conversions, comparisons, copying ---------------------------------------------------
@@ -510,12 +566,16 @@ def _guarded(name: str, symbol: str, op: Callable[[int, int], int]) -> Callable[
             other = self._operand(other, symbol)
         if negative_refused and other < 0:
             raise AtomicsValueError("**= with a negative exponent would not give an int")
-        for _ in self._acquiring:  # takes the lock (see AtomicInteger.__iadd__)
-            break
+        held = False
         try:
+            for held in self._acquiring:  # noqa: B007 takes the lock (see __iadd__)
+                break
+            else:  # acquire() raised StopIteration (from a signal handler)
+                raise StopIteration
             self._value = _op(self._value, other)
         finally:
-            self._lock.release()
+            if held:
+                self._lock.release()
         return self
 
     operator.__name__ = operator.__qualname__ = name
