@@ -111,6 +111,7 @@ class Storage(Protocol):
     def world_scan(self, prefix: str) -> dict[str, WorldEntry]: ...
     def export(self) -> dict[str, Any]: ...
     def import_state(self, state: Mapping[str, Any]) -> None: ...
+    def close(self) -> None: ...  # wake every log_wait (which then returns False)
 
 
 class TopicLog:
@@ -152,6 +153,7 @@ class MemoryStorage:
         self.registry_lock = threading.Lock()
         self.appended = threading.Condition(threading.Lock())  # log_wait's wake-up
         self.waiters = 0  # under appended's lock
+        self.closed = False
         self.on_insight: Callable[[Insight], None] = lambda insight: None
         self.on_world: Callable[[str, WorldEntry], None] = lambda key, entry: None
 
@@ -177,12 +179,22 @@ class MemoryStorage:
         """Append ``records`` to ``topic``; a record whose explicit id is stored already
         returns the stored insight instead (and changes nothing, not even creating the
         topic). Records without ids get contiguous seqs."""
+        evicted: list[Insight] = []  # by retention: their ids are forgotten at the end
+        try:
+            return self._append_records(topic, records, evicted)
+        finally:
+            if evicted:
+                self._forget(evicted)
+
+    def _append_records(
+        self, topic: str, records: Sequence[NewInsight], evicted: list[Insight]
+    ) -> list[Insight]:
         if all(record.id is None for record in records):
-            return self._append_locked(self._log(topic), topic, records)
+            return self._append_locked(self._log(topic), topic, records, evicted)
         out = []
         for record in records:
             if record.id is None:
-                out.extend(self._append_locked(self._log(topic), topic, [record]))
+                out.extend(self._append_locked(self._log(topic), topic, [record], evicted))
                 continue
             stored = self.by_id.get(record.id)  # a retry: no lock needed to find it
             if stored is None:
@@ -191,11 +203,28 @@ class MemoryStorage:
                     # Our own code under the id's stripe lock: the documented lock order
                     # (id stripe, then registry lock, then topic lock) -- no user code here.
                     with package_code():
-                        return self._append_locked(self._log(topic), topic, [record])[0]
+                        return self._append_locked(self._log(topic), topic, [record], evicted)[0]
 
                 stored = self.by_id.get_or_create(record.id, append_one)
+                if self.retain is not None:
+                    self._forget_if_dropped(stored)
             out.append(stored)
         return out
+
+    def _forget_if_dropped(self, insight: Insight) -> None:
+        """Drop ``insight``'s explicit id from the index if retention dropped it from the
+        log (it can be dropped while its id is being stored: an append that evicts it
+        runs the eviction's forgetting before the id is in the index)."""
+        log = self.topics.get(insight.topic)
+        if log is not None and insight.seq < log.next_seq - len(log.entries):
+            self.by_id._remove_if_is(insight.id, insight)
+
+    def _forget(self, evicted: Iterable[Insight]) -> None:
+        """Drop the explicit ids of insights retention evicted from the index (called after
+        the topic lock is released: the id index comes first in the lock order)."""
+        for insight in evicted:
+            if insight.id != f"{insight.topic}#{insight.seq}":
+                self.by_id._remove_if_is(insight.id, insight)
 
     def log_append_one(
         self, topic: str, agent_id: str, content: Any, meta: Any, timestamp: float
@@ -207,20 +236,29 @@ class MemoryStorage:
             insight = _make_insight(
                 Insight, (topic, seq, f"{topic}#{seq}", agent_id, content, meta, timestamp)
             )
-            log.entries.append(insight)
+            entries = log.entries
+            evicted = entries[0] if len(entries) == entries.maxlen else None  # retention
+            entries.append(insight)
             log.next_seq = seq + 1
             self.on_insight(insight)  # under the lock: subscribers see seq order
+        if evicted is not None:
+            self._forget((evicted,))
         if self.waiters:
             self._wake_waiters()
         return insight
 
     def _append_locked(
-        self, log: TopicLog, topic: str, records: Sequence[NewInsight]
+        self, log: TopicLog, topic: str, records: Sequence[NewInsight], evicted: list[Insight]
     ) -> list[Insight]:
+        """Append under the topic lock; what retention drops goes to ``evicted`` (whose ids
+        the caller forgets once it holds no lock: it may hold an id stripe here)."""
         out = []
         with log.lock:
             seq = log.next_seq
+            entries = log.entries
             for record in records:
+                if len(entries) == entries.maxlen:  # retention drops the oldest
+                    evicted.append(entries[0])
                 insight = _make_insight(
                     Insight,
                     (
@@ -233,7 +271,7 @@ class MemoryStorage:
                         record.timestamp,
                     ),
                 )
-                log.entries.append(insight)
+                entries.append(insight)
                 seq += 1
                 out.append(insight)
             log.next_seq = seq
@@ -287,7 +325,7 @@ class MemoryStorage:
             try:
                 while not changed():
                     remaining = None if deadline is None else deadline - time.monotonic()
-                    if remaining is not None and remaining <= 0:
+                    if self.closed or (remaining is not None and remaining <= 0):
                         return False
                     # Appenders read ``waiters`` without this lock (to keep appends cheap), so
                     # a wake-up can be missed: wait in slices and re-check, never forever.
@@ -345,6 +383,12 @@ class MemoryStorage:
             for key, entry in self.world.snapshot().items()
             if key.startswith(prefix) and entry.value is not DELETED
         }
+
+    def close(self) -> None:
+        """Wake every :meth:`log_wait` (it returns False from now on, unless changed)."""
+        self.closed = True
+        with self.appended:
+            self.appended.notify_all()
 
     # --- export / import -------------------------------------------------------------------------
     @contextmanager

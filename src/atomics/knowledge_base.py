@@ -16,7 +16,10 @@ Guarantees
   the append (one topic lock). An explicit ``insight_id`` already stored returns the stored
   insight (a retried step never duplicates; ``get_or_create`` on the id). Auto ids are
   ``"<topic>#<seq>"``; explicit ids are your namespace. ``entry_count`` is exact whenever no
-  write is in flight. ``retain_per_topic=N`` keeps the newest N per topic (seqs go on).
+  write is in flight. ``retain_per_topic=N`` keeps the newest N per topic (seqs go on)
+  and forgets the explicit ids of the insights it drops: deduplication holds for the ids
+  still kept; a retry of a dropped id appends again (the same before and after
+  save/load).
 * **Queries** read a consistent copy of each topic (under its lock), never create state,
   and return seq order per topic (topics in name order). A cursor (``topic -> last seq
   seen``, see :class:`Cursor`) passed back as ``since`` never skips an entry, with or
@@ -702,6 +705,8 @@ class KnowledgeBase:
 
     def wait_for_insights(self, since: Mapping[str, int], timeout: float | None = None) -> bool:
         """Block until some topic has an insight after ``since``; False on timeout.
+        :class:`KnowledgeBaseClosed` if the knowledge base is closed (or gets closed while
+        waiting) with nothing new: nothing more can arrive.
 
         ``timeout``: seconds; ``None`` or ``math.inf`` waits as long as needed; NaN or
         negative is a ``ValueError``, a non-number a ``TypeError`` (before any wait)."""
@@ -711,7 +716,13 @@ class KnowledgeBase:
         tips = self._storage.log_tips()
         if any(seq > since.get(name, -1) for name, seq in tips.items()):
             return True
-        return self._storage.log_wait(tips, timeout)
+        if self._closed:
+            raise KnowledgeBaseClosed("this KnowledgeBase is closed: nothing more can arrive")
+        if self._storage.log_wait(tips, timeout):
+            return True
+        if self._closed:  # close() woke this wait
+            raise KnowledgeBaseClosed("this KnowledgeBase was closed while waiting")
+        return False
 
     # --- subscriptions -------------------------------------------------------------------------
     def subscribe(
@@ -921,9 +932,11 @@ class KnowledgeBase:
         return self._closed
 
     def close(self) -> None:
-        """Refuse writes from now on; every subscription drains, then ends. Idempotent."""
+        """Refuse writes from now on; every subscription drains, then ends; every thread in
+        :meth:`wait_for_insights` wakes (with :class:`KnowledgeBaseClosed`). Idempotent."""
         _guard.check_write("KnowledgeBase.close()")
         self._closed = True
+        self._storage.close()  # wakes every wait_for_insights()
         with self._subscriptions_lock:
             subs, self._subscriptions = self._subscriptions, ()
         for sub in subs:

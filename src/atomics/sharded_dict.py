@@ -661,6 +661,17 @@ class ShardedDict(MutableMapping[K, V]):
                 return current
             return MISSING
 
+    def _remove_if_is(self, key: K, value: object) -> bool:
+        """Package-internal: remove ``key`` if it maps to this very object (``is``, no user
+        code). For the knowledge base's id index (dropping ids of insights no longer kept)."""
+        index = hash(key) % self._stripes
+        with self._locks[index]:
+            shard = self._shards[index]
+            if shard.get(key, MISSING) is value:
+                del shard[key]
+                return True
+            return False
+
     def locked(self, key: K) -> LockedEntry[K, V]:
         """Hold ``key``'s stripe lock for a multi-step update: ``with d.locked(key) as
         entry:`` gives a :class:`LockedEntry` (``get``/``set``/``delete``).
