@@ -3,8 +3,11 @@ close() and waiters, retention and the id index, abandoned subscriptions, ids, s
 
 from __future__ import annotations
 
+import json
+import pathlib
 import threading
 import time
+from typing import Any
 
 import pytest
 
@@ -54,7 +57,7 @@ def retries(kb: KnowledgeBase) -> list[tuple[int, object]]:
     return [(kept.seq, kept.content), (dropped.seq, dropped.content)]
 
 
-def test_retention_forgets_the_ids_it_drops(tmp_path: object) -> None:
+def test_retention_forgets_the_ids_it_drops(tmp_path: pathlib.Path) -> None:
     kb = KnowledgeBase(retain_per_topic=10)
     for i in range(5000):
         kb.add_insight("a", i, topic="t", insight_id=f"id{i}")
@@ -65,3 +68,131 @@ def test_retention_forgets_the_ids_it_drops(tmp_path: object) -> None:
     loaded = KnowledgeBase.load(path)
     assert retries(kb) == retries(loaded) == [(4999, 4999), (5005, "again")]
     assert len(kb._storage.by_id) <= 10  # type: ignore[attr-defined]
+
+
+# --- automatic and explicit ids cannot collide ------------------------------------------------
+def test_an_explicit_id_of_the_automatic_form_is_refused() -> None:
+    kb = KnowledgeBase()
+    automatic = kb.add_insight("a", 1, topic="u")
+    assert automatic.id == "u#0"
+    for taken in ("u#0", "t#0", "x#12", "a#b#3"):
+        with pytest.raises(ValueError, match="automatic id"):
+            kb.add_insight("a", 2, topic="u", insight_id=taken)
+    assert kb.entry_count == 1  # nothing stored
+    for fine in ("step#1a", "#3", "u#", "plan-7", "t#٣"):  # not '<topic>#<ascii digits>'
+        assert kb.add_insight("a", fine, topic="u", insight_id=fine).id == fine
+
+
+# --- save: what JSON cannot hold is a TypeError naming it; nothing is written ---------------
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [
+        ("bigint", "digits"),
+        ("cycle", "cycle"),
+        ("deep", "deep"),
+        ({1: "x"}, "not a str"),
+        (float("nan"), "nan"),
+        ({"a": [1, (2, 3)]}, "tuple"),
+    ],
+    ids=["bigint", "cycle", "deep", "int-key", "nan", "tuple"],
+)
+def test_save_refuses_what_json_cannot_hold(
+    tmp_path: pathlib.Path, content: object, says: str
+) -> None:
+    if content == "bigint":
+        content = 10**5000
+    elif content == "cycle":
+        loop: list[object] = []
+        loop.append(loop)
+        content = loop
+    elif content == "deep":
+        nested: list[object] = []
+        for _ in range(100_000):
+            nested = [nested]
+        content = nested
+    kb = KnowledgeBase()
+    kb.add_insight("a", "fine", topic="t")
+    kb.add_insight("a", content, topic="t", insight_id="bad-one")
+    target = tmp_path / "kb.json"
+    with pytest.raises(TypeError, match=says) as caught:
+        kb.save(target)
+    assert "bad-one" in str(caught.value)  # names the insight
+    assert list(tmp_path.iterdir()) == []  # nothing written, no temporary file left
+    kb.world.put("k", content, agent_id="a")
+    kb = KnowledgeBase()
+    kb.world.put("key-1", content, agent_id="a")
+    with pytest.raises(TypeError, match="key-1"):
+        kb.save(target)
+
+
+def test_save_accepts_shared_lists_and_deep_but_bounded_nesting(tmp_path: pathlib.Path) -> None:
+    shared = [1, 2]
+    nested: list[object] = []
+    for _ in range(400):
+        nested = [nested]
+    kb = KnowledgeBase()
+    kb.add_insight("a", {"x": shared, "y": shared, "n": nested, "big": 10**1000}, topic="t")
+    kb.save(tmp_path / "kb.json")
+    loaded = KnowledgeBase.load(tmp_path / "kb.json")
+    assert loaded.insights("t")[0].content["big"] == 10**1000
+
+
+# --- load: every malformed shape is a ValueError naming its JSON path -------------------
+def saved_document(tmp_path: pathlib.Path) -> dict[str, Any]:
+    kb = KnowledgeBase()
+    kb.add_insight("a", 1, topic="t")
+    kb.add_insight("a", 2, topic="t", insight_id="mine")
+    kb.world.put("k", 1, agent_id="a")
+    kb.world.delete("gone", agent_id="a")  # nothing to delete: no entry
+    kb.save(tmp_path / "kb.json")
+    document: dict[str, Any] = json.loads((tmp_path / "kb.json").read_text())
+    return document
+
+
+def _set(document: dict[str, Any], where: list[Any], value: Any) -> None:
+    target: Any = document
+    for step in where[:-1]:
+        target = target[step]
+    target[where[-1]] = value
+
+
+MALFORMED = [
+    (["topics"], [], "$.topics"),
+    (["world"], [], "$.world"),
+    (["retain_per_topic"], 0, "$.retain_per_topic"),
+    (["topics", "t", "next_seq"], 0, '$.topics["t"]'),
+    (["topics", "t", "next_seq"], "2", '$.topics["t"].next_seq'),
+    (["topics", "t", "insights", 0, 0], "zero", '$.topics["t"].insights[0][0]'),
+    (["topics", "t", "insights", 1, 0], 5, '$.topics["t"].insights[1][0]'),
+    (["topics", "t", "insights", 1, 1], "t#0", '$.topics["t"].insights[1][1]'),
+    (["topics", "t", "insights", 0, 2], 7, '$.topics["t"].insights[0][2]'),
+    (["topics", "t", "insights", 0, 4], [], '$.topics["t"].insights[0][4]'),
+    (["topics", "t", "insights", 0, 5], "noon", '$.topics["t"].insights[0][5]'),
+    (["topics", "t", "insights", 0], [0, "t#0"], '$.topics["t"].insights[0]'),
+    (["topics", "t", "extra"], 1, '$.topics["t"]'),
+    (["world", "k", "version"], 0, '$.world["k"].version'),
+    (["world", "k", "deleted"], "no", '$.world["k"].deleted'),
+    (["world", "k", "agent_id"], None, '$.world["k"].agent_id'),
+    (["world", "k", "timestamp"], None, '$.world["k"].timestamp'),
+    (["world", "k"], {"value": 1}, '$.world["k"]'),
+]
+
+
+@pytest.mark.parametrize(("where", "value", "path"), MALFORMED)
+def test_load_names_the_malformed_place(
+    tmp_path: pathlib.Path, where: list[Any], value: Any, path: str
+) -> None:
+    document = saved_document(tmp_path)
+    _set(document, where, value)
+    (tmp_path / "bad.json").write_text(json.dumps(document))
+    with pytest.raises(ValueError, match="malformed KnowledgeBase file") as caught:
+        KnowledgeBase.load(tmp_path / "bad.json")
+    assert path in str(caught.value)
+
+
+def test_load_refuses_a_file_that_is_not_json_text(tmp_path: pathlib.Path) -> None:
+    (tmp_path / "binary.json").write_bytes(b"\xff\xfe\x00")
+    (tmp_path / "deep.json").write_text("[" * 100_000 + "]" * 100_000)
+    for name in ("binary.json", "deep.json"):
+        with pytest.raises(ValueError, match="not a KnowledgeBase file"):
+            KnowledgeBase.load(tmp_path / name)

@@ -15,11 +15,12 @@ Guarantees
 * **Insights**: ``seq`` is per topic, gap-free and totally ordered, assigned atomically with
   the append (one topic lock). An explicit ``insight_id`` already stored returns the stored
   insight (a retried step never duplicates; ``get_or_create`` on the id). Auto ids are
-  ``"<topic>#<seq>"``; explicit ids are your namespace. ``entry_count`` is exact whenever no
-  write is in flight. ``retain_per_topic=N`` keeps the newest N per topic (seqs go on)
-  and forgets the explicit ids of the insights it drops: deduplication holds for the ids
-  still kept; a retry of a dropped id appends again (the same before and after
-  save/load).
+  ``"<topic>#<seq>"``; explicit ids are your namespace, except that form (an explicit id
+  ending in ``#<digits>`` is a ``ValueError``: it could name another insight).
+  ``entry_count`` is exact whenever no write is in flight. ``retain_per_topic=N`` keeps
+  the newest N per topic (seqs go on) and forgets the explicit ids of the insights it
+  drops: deduplication holds for the ids still kept; a retry of a dropped id appends again
+  (the same before and after save/load).
 * **Queries** read a consistent copy of each topic (under its lock), never create state,
   and return seq order per topic (topics in name order). A cursor (``topic -> last seq
   seen``, see :class:`Cursor`) passed back as ``since`` never skips an entry, with or
@@ -202,35 +203,184 @@ def _name(argument: str, value: object) -> str:
     return _validate.name(value, argument)
 
 
+def _is_automatic_id(insight_id: str) -> bool:
+    """Whether ``insight_id`` has the form of an automatic id, ``<topic>#<seq>``."""
+    topic, sep, seq = insight_id.rpartition("#")
+    return bool(sep and topic and seq.isdigit() and seq.isascii())
+
+
+def _check_explicit_id(insight_id: object) -> None:
+    _name("insight_id", insight_id)
+    if _is_automatic_id(insight_id):  # type: ignore[arg-type]
+        raise AtomicsValueError(
+            f"insight_id {insight_id!r} has the form of an automatic id (<topic>#<seq>), "
+            "which could name another insight: use ids that do not end in '#<digits>'"
+        )
+
+
 def _check_meta(meta: object) -> None:
     if meta is not None and not isinstance(meta, Mapping):
         raise AtomicsTypeError(f"meta must be a mapping or None, got {type(meta).__name__}")
 
 
+# Nesting deeper than this is refused by save() (json's C decoder recurses per level, so much
+# deeper documents could not be loaded back within the default recursion limit).
+MAX_JSON_DEPTH = 500
+
+
 def _check_json(value: Any, where: str) -> None:
-    """Raise TypeError naming ``where`` if JSON cannot hold ``value`` exactly."""
-    if value is None or isinstance(value, (bool, str, int)):
-        return
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise AtomicsTypeError(f"{where}: {value!r} cannot be stored as JSON")
-        return
-    if isinstance(value, list):
-        for index, item in enumerate(value):
-            _check_json(item, f"{where}[{index}]")
-        return
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if not isinstance(key, str):
+    """Raise TypeError naming ``where`` (and the path inside it) if JSON cannot hold
+    ``value`` exactly: not a JSON type, NaN/infinity, a non-str dict key, an int with more
+    digits than ``sys.get_int_max_str_digits()`` allows, a cycle, or nesting deeper than
+    ``MAX_JSON_DEPTH``. Iterative: no RecursionError whatever the depth."""
+    digits_limit = getattr(sys, "get_int_max_str_digits", lambda: 0)()
+    on_path: set[int] = set()  # containers being walked: a repeat on the path is a cycle
+    stack: list[tuple[Any, str, int, bool]] = [(value, where, 0, False)]
+    while stack:
+        item, at, depth, leaving = stack.pop()
+        if leaving:
+            on_path.discard(id(item))
+            continue
+        if item is None or isinstance(item, (bool, str)):
+            continue
+        if isinstance(item, int):
+            # str(n) raises ValueError past the limit; 3.32 bits per decimal digit
+            if digits_limit and item.bit_length() > 3.32 * digits_limit:
+                try:
+                    str(item)
+                except ValueError:
+                    raise AtomicsTypeError(
+                        f"{at}: an int of more than {digits_limit} digits cannot be stored "
+                        "as JSON (sys.set_int_max_str_digits raises the limit)"
+                    ) from None
+            continue
+        if isinstance(item, float):
+            if not math.isfinite(item):
+                raise AtomicsTypeError(f"{at}: {item!r} cannot be stored as JSON")
+            continue
+        if isinstance(item, (list, dict)):
+            if id(item) in on_path:
+                raise AtomicsTypeError(f"{at}: contains itself (a cycle); JSON cannot hold it")
+            if depth >= MAX_JSON_DEPTH:
                 raise AtomicsTypeError(
-                    f"{where}: dict key {key!r} is not a str; JSON cannot hold it"
+                    f"{at}: nested more than {MAX_JSON_DEPTH} levels deep; too deep to store"
                 )
-            _check_json(item, f"{where}[{key!r}]")
-        return
-    raise AtomicsTypeError(
-        f"{where}: a {type(value).__name__} cannot be stored as JSON "
-        "(use lists, dicts with str keys, str, int, float, bool, None)"
-    )
+            on_path.add(id(item))
+            stack.append((item, at, depth, True))
+            if isinstance(item, list):
+                stack.extend((x, f"{at}[{i}]", depth + 1, False) for i, x in enumerate(item))
+            else:
+                for key, x in item.items():
+                    if not isinstance(key, str):
+                        raise AtomicsTypeError(
+                            f"{at}: dict key {key!r} is not a str; JSON cannot hold it"
+                        )
+                    stack.append((x, f"{at}[{key!r}]", depth + 1, False))
+            continue
+        raise AtomicsTypeError(
+            f"{at}: a {type(item).__name__} cannot be stored as JSON "
+            "(use lists, dicts with str keys, str, int, float, bool, None)"
+        )
+
+
+# --- loading: every shape checked, every error names its JSON path -------------------------------
+def _is_int(value: object) -> bool:
+    return type(value) is int
+
+
+def _is_number(value: object) -> bool:
+    return type(value) in (int, float) and math.isfinite(value)  # type: ignore[arg-type]
+
+
+def _parse_document(
+    document: Mapping[str, Any], path: str
+) -> tuple[int | None, dict[str, Any], dict[str, WorldEntry]]:
+    """(retain_per_topic, topics, world) from a version-1 document, or a ValueError naming
+    the first malformed place as a JSON path (``$.topics["t"].insights[3][0]``)."""
+
+    def bad(at: str, what: str) -> AtomicsValueError:
+        return AtomicsValueError(f"{path}: malformed KnowledgeBase file: {at}: {what}")
+
+    for field in ("retain_per_topic", "topics", "world"):
+        if field not in document:
+            raise bad("$", f"no {field!r} field")
+    retain = document["retain_per_topic"]
+    if retain is not None and not (_is_int(retain) and retain >= 1):
+        raise bad("$.retain_per_topic", f"must be null or an int >= 1, got {retain!r}")
+    if not isinstance(document["topics"], dict):
+        raise bad("$.topics", f"must be an object, got {type(document['topics']).__name__}")
+    if not isinstance(document["world"], dict):
+        raise bad("$.world", f"must be an object, got {type(document['world']).__name__}")
+    ids: dict[str, str] = {}  # every insight id -> where it is: ids are unique
+    topics: dict[str, Any] = {}
+    for name, data in document["topics"].items():
+        at = f"$.topics[{json.dumps(name)}]"
+        if not name:
+            raise bad(at, "a topic name must not be empty")
+        if not isinstance(data, dict) or set(data) != {"next_seq", "insights"}:
+            raise bad(at, 'must be an object with exactly "next_seq" and "insights"')
+        next_seq, rows = data["next_seq"], data["insights"]
+        if not (_is_int(next_seq) and next_seq >= 0):
+            raise bad(f"{at}.next_seq", f"must be an int >= 0, got {next_seq!r}")
+        if not isinstance(rows, list):
+            raise bad(f"{at}.insights", "must be an array")
+        if len(rows) > next_seq or (retain is not None and len(rows) > retain):
+            raise bad(f"{at}.insights", f"{len(rows)} insights, more than next_seq or retained")
+        if retain is None and len(rows) != next_seq:
+            raise bad(
+                f"{at}.insights", f"{len(rows)} insights without retention, next_seq {next_seq}"
+            )
+        first = next_seq - len(rows)  # the retained insights are the last ones, gap-free
+        insights = []
+        for index, row in enumerate(rows):
+            where = f"{at}.insights[{index}]"
+            if not isinstance(row, list) or len(row) != 6:
+                raise bad(where, "must be [seq, id, agent_id, content, meta, timestamp]")
+            seq, id_, agent, content, meta, stamp = row
+            if seq != first + index or not _is_int(seq):
+                raise bad(
+                    f"{where}[0]",
+                    f"seq must be {first + index} (gap-free, ending at "
+                    f"next_seq - 1 = {next_seq - 1}), got {seq!r}",
+                )
+            if not isinstance(id_, str) or not id_:
+                raise bad(f"{where}[1]", f"id must be a non-empty str, got {id_!r}")
+            if id_ in ids:
+                raise bad(f"{where}[1]", f"id {id_!r} also at {ids[id_]}")
+            ids[id_] = where
+            if not isinstance(agent, str) or not agent:
+                raise bad(f"{where}[2]", f"agent_id must be a non-empty str, got {agent!r}")
+            if meta is not None and not isinstance(meta, dict):
+                raise bad(f"{where}[4]", f"meta must be an object or null, got {meta!r}")
+            if not _is_number(stamp):
+                raise bad(f"{where}[5]", f"timestamp must be a number, got {stamp!r}")
+            insights.append(Insight(name, seq, id_, agent, content, meta, stamp))
+        topics[name] = {"next_seq": next_seq, "insights": insights}
+    world: dict[str, WorldEntry] = {}
+    fields = {"value", "deleted", "version", "agent_id", "timestamp"}
+    for key, data in document["world"].items():
+        at = f"$.world[{json.dumps(key)}]"
+        if not key:
+            raise bad(at, "a key must not be empty")
+        if not isinstance(data, dict) or set(data) != fields:
+            raise bad(at, f"must be an object with exactly {sorted(fields)}")
+        if type(data["deleted"]) is not bool:
+            raise bad(f"{at}.deleted", f"must be true or false, got {data['deleted']!r}")
+        if data["deleted"] and data["value"] is not None:
+            raise bad(f"{at}.value", "must be null for a deleted key")
+        if not (_is_int(data["version"]) and data["version"] >= 1):
+            raise bad(f"{at}.version", f"must be an int >= 1, got {data['version']!r}")
+        if not isinstance(data["agent_id"], str) or not data["agent_id"]:
+            raise bad(f"{at}.agent_id", f"must be a non-empty str, got {data['agent_id']!r}")
+        if not _is_number(data["timestamp"]):
+            raise bad(f"{at}.timestamp", f"must be a number, got {data['timestamp']!r}")
+        world[key] = WorldEntry(
+            MISSING if data["deleted"] else data["value"],
+            data["version"],
+            data["agent_id"],
+            data["timestamp"],
+        )
+    return retain, topics, world
 
 
 # --- subscriptions ---------------------------------------------------------------------------
@@ -607,14 +757,17 @@ class KnowledgeBase:
             or not agent_id
             or type(topic) is not str
             or not topic
-            or (insight_id is not None and (type(insight_id) is not str or not insight_id))
+            or (
+                insight_id is not None
+                and (type(insight_id) is not str or not insight_id or "#" in insight_id)
+            )
             or (meta is not None and not isinstance(meta, Mapping))
             or _guard.ACTIVE[0]
         ):  # something to refuse: the precise checks below raise the right error
             self._check_writable(agent_id)
             _name("topic", topic)
             if insight_id is not None:
-                _name("insight_id", insight_id)
+                _check_explicit_id(insight_id)
             _check_meta(meta)
         # Interned: one immortal str per topic name on 3.13t, so lookups by other threads'
         # equal strings avoid the cross-thread cost (docs/sharded_dict.md).
@@ -887,10 +1040,11 @@ class KnowledgeBase:
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> KnowledgeBase:
         """A KnowledgeBase from a file written by :meth:`save`; ``ValueError`` if the file is
-        not one (or of an unknown format version)."""
+        not one, of an unknown format version, or malformed anywhere (the message names the
+        first malformed place as a JSON path, e.g. ``$.topics["t"].insights[3][0]``)."""
         try:
             document = json.loads(pathlib.Path(path).read_text(encoding="utf-8"))
-        except json.JSONDecodeError as error:
+        except (ValueError, RecursionError) as error:  # not JSON, not UTF-8, too deep
             raise AtomicsValueError(f"{path}: not a KnowledgeBase file ({error})") from None
         if not isinstance(document, dict) or document.get("format") != FORMAT:
             raise AtomicsValueError(f"{path}: not a KnowledgeBase file")
@@ -899,29 +1053,8 @@ class KnowledgeBase:
                 f"{path}: format version {document.get('version')!r}, "
                 f"this library reads {FORMAT_VERSION}"
             )
-        try:
-            kb = cls(retain_per_topic=document["retain_per_topic"])
-            topics = {
-                name: {
-                    "next_seq": data["next_seq"],
-                    "insights": [
-                        Insight(name, seq, id_, agent, content, meta, stamp)
-                        for seq, id_, agent, content, meta, stamp in data["insights"]
-                    ],
-                }
-                for name, data in document["topics"].items()
-            }
-            world = {
-                key: WorldEntry(
-                    MISSING if data["deleted"] else data["value"],
-                    data["version"],
-                    data["agent_id"],
-                    data["timestamp"],
-                )
-                for key, data in document["world"].items()
-            }
-        except (KeyError, TypeError, ValueError) as error:
-            raise AtomicsValueError(f"{path}: malformed KnowledgeBase file ({error!r})") from None
+        retain, topics, world = _parse_document(document, str(path))
+        kb = cls(retain_per_topic=retain)
         with _guard.package_code():  # a new KnowledgeBase no other thread can see yet
             kb._storage.import_state({"topics": topics, "world": world})
         return kb
