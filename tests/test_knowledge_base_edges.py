@@ -196,3 +196,27 @@ def test_load_refuses_a_file_that_is_not_json_text(tmp_path: pathlib.Path) -> No
     for name in ("binary.json", "deep.json"):
         with pytest.raises(ValueError, match="not a KnowledgeBase file"):
             KnowledgeBase.load(tmp_path / name)
+
+
+# --- files saved in format version 1 still load -------------------------------------------------
+V1_FILE = pathlib.Path(__file__).parent / "data" / "knowledge_base-v1.json"
+
+
+def test_a_committed_version_1_file_loads_unchanged() -> None:
+    # Written by the knowledge base of 2026-11-29 (save format version 1); never regenerate it.
+    kb = KnowledgeBase.load(V1_FILE)
+    assert kb.retain_per_topic == 3
+    assert kb.topics() == ["ops", "research/physics"]
+    physics = kb.insights("research/physics")
+    assert [(i.seq, i.content["finding"], i.meta) for i in physics] == [
+        (2, 2, {"step": 2}),
+        (3, 3, {"step": 3}),
+        (4, 4, {"step": 4}),
+    ]
+    assert [(i.seq, i.content) for i in kb.insights("ops")] == [(1, 1.5), (2, None), (3, True)]
+    assert kb.world.get("facts").value == ["boiling"]  # type: ignore[union-attr]
+    assert kb.world.get("plan").value == {"goal": "x"}  # type: ignore[union-attr]
+    assert kb.world.get("tmp") is None
+    assert kb.world.put("tmp", 2, agent_id="a").version == 3  # a delete's version is kept
+    assert kb.add_insight("a", 5, topic="research/physics").seq == 5  # seqs go on
+    assert kb.add_insight("a", "x", topic="ops", insight_id="run-42").seq == 4  # was dropped
