@@ -3,6 +3,7 @@ close() and waiters, retention and the id index, abandoned subscriptions, ids, s
 
 from __future__ import annotations
 
+import gc
 import json
 import pathlib
 import threading
@@ -220,3 +221,39 @@ def test_a_committed_version_1_file_loads_unchanged() -> None:
     assert kb.world.put("tmp", 2, agent_id="a").version == 3  # a delete's version is kept
     assert kb.add_insight("a", 5, topic="research/physics").seq == 5  # seqs go on
     assert kb.add_insight("a", "x", topic="ops", insight_id="run-42").seq == 4  # was dropped
+
+
+# --- subscriptions dropped without close() are unregistered ----------------------------------
+def test_abandoned_subscriptions_are_unregistered() -> None:
+    kb = KnowledgeBase()
+    kept = kb.subscribe(topics=["t"])
+    for _ in range(300):
+        kb.subscribe(topics=["t"])  # dropped at once, never closed
+    gc.collect()  # (collected by reference counting already; a cycle would need this)
+    kb.add_insight("a", 1, topic="t")  # the first writer to meet them unregisters them
+    assert len(kb._subscriptions) == 1  # type: ignore[attr-defined]
+    assert kept.get(timeout=10).content == 1
+    world = kb.subscribe(world_keys=True)
+    kb.subscribe(world_keys=True)
+    kb.world.put("k", 1, agent_id="a")
+    assert len(kb._subscriptions) == 2  # type: ignore[attr-defined]
+    assert world.get(timeout=10).version == 1
+
+
+def test_a_writer_blocked_on_an_abandoned_subscription_goes_on() -> None:
+    kb = KnowledgeBase()
+    full = kb.subscribe(topics=["t"], maxsize=1, overflow="block")  # block_timeout: None
+    kb.add_insight("a", 0, topic="t")  # fills it
+    done = threading.Event()
+
+    def write() -> None:
+        kb.add_insight("a", 1, topic="t")  # waits for room that will never come...
+        done.set()
+
+    writer = threading.Thread(target=write, daemon=True)
+    writer.start()
+    wait_until(lambda: writer.is_alive() and kb.entry_count == 2)
+    del full  # ...until the subscription is dropped
+    gc.collect()
+    assert done.wait(30), "the writer still waits for an abandoned subscription"
+    writer.join(10)

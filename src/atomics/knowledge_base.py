@@ -71,6 +71,7 @@ import sys
 import tempfile
 import threading
 import time
+import weakref
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -384,24 +385,30 @@ def _parse_document(
 
 
 # --- subscriptions ---------------------------------------------------------------------------
-class Subscription:
-    """A subscriber's stream of events (:class:`Insight`, :class:`WorldEvent`,
-    :class:`Lag`), backed by its own BoundedQueue. Made by :meth:`KnowledgeBase.subscribe`.
+class _Sink:
+    """A subscription's delivery end: its queue, filters and counters. The knowledge base
+    registers the sink, never the :class:`Subscription` (which the reader holds), so a
+    subscription dropped without ``close()`` is collected; its finalizer marks the sink
+    abandoned (an attribute store: no lock) and the next writer that meets it unregisters
+    it."""
 
-    ``get``/``get_many`` raise ``queue.Empty`` on timeout and ``ShutDown`` (or
-    :class:`SubscriptionOverflow`) once the subscription has ended and is drained;
-    iteration stops there. Use it from the reading thread(s); ``close()`` from any.
-
-    >>> kb = KnowledgeBase(); feed = kb.subscribe(topics=["t"])
-    >>> _ = kb.add_insight("a", "hello", topic="t"); feed.get(timeout=1).content
-    'hello'
-    >>> feed.close(); list(feed)
-    []
-    """
+    __slots__ = (
+        "__weakref__",
+        "abandoned",
+        "block_timeout",
+        "dropped",
+        "exclude_agent",
+        "lagged",
+        "overflow",
+        "overflowed",
+        "queue",
+        "replay",
+        "topic_filter",
+        "world_keys",
+    )
 
     def __init__(
         self,
-        kb: KnowledgeBase,
         *,
         topic_filter: Callable[[str], bool] | None,
         world_keys: frozenset[str] | None,
@@ -410,78 +417,122 @@ class Subscription:
         block_timeout: float | None,
         exclude_agent: str | None,
     ) -> None:
-        self._kb = kb
-        self._topic_filter = topic_filter
-        self._world_keys = world_keys
-        self._queue: BoundedQueue[Any] = BoundedQueue(maxsize)
-        self._overflow = overflow
-        self._block_timeout = block_timeout
-        self._exclude_agent = exclude_agent
-        self._dropped = AtomicInteger()
-        self._lagged = AtomicBoolean()
-        self._overflowed = False
+        self.topic_filter = topic_filter
+        self.world_keys = world_keys
+        self.queue: BoundedQueue[Any] = BoundedQueue(maxsize)
+        self.overflow = overflow
+        self.block_timeout = block_timeout
+        self.exclude_agent = exclude_agent
+        self.dropped = AtomicInteger()
+        self.lagged = AtomicBoolean()
+        self.overflowed = False
+        self.abandoned = False
         # The backlog of a ``since`` subscription, filled before any live event can be
         # queued and read before the queue: so each topic stays in seq order.
-        self._replay: deque[Insight] = deque()
+        self.replay: deque[Insight] = deque()
 
-    # writer side (runs on writers' threads, under a topic lock or a stripe lock)
-    def _wants_insight(self, insight: Insight) -> bool:
+    def wants_insight(self, insight: Insight) -> bool:
         return (
-            self._topic_filter is not None
-            and insight.agent_id != self._exclude_agent
-            and self._topic_filter(insight.topic)
+            self.topic_filter is not None
+            and insight.agent_id != self.exclude_agent
+            and self.topic_filter(insight.topic)
         )
 
-    def _wants_world(self, key: str, agent_id: str) -> bool:
+    def wants_world(self, key: str, agent_id: str) -> bool:
         return (
-            self._world_keys is not None
-            and agent_id != self._exclude_agent
-            and (not self._world_keys or key in self._world_keys)
+            self.world_keys is not None
+            and agent_id != self.exclude_agent
+            and (not self.world_keys or key in self.world_keys)
         )
 
-    def _offer(self, event: Any) -> None:
-        q = self._queue
+    def offer(self, event: Any) -> None:
+        q = self.queue
         try:
-            if self._overflow == "block":
-                try:
-                    q.put(event, timeout=self._block_timeout)
-                except queue.Full:
-                    self._drop()
+            if self.overflow == "block":
+                self._offer_blocking(event)
                 return
             while True:
                 try:
                     q.put_nowait(event)
                     return
                 except queue.Full:
-                    if self._overflow == "error":
-                        self._overflowed = True
+                    if self.overflow == "error":
+                        self.overflowed = True
                         q.shutdown()  # the reader drains, then gets SubscriptionOverflow
                         return
                     try:
                         q.get_nowait()  # drop the oldest, then try again
-                        self._drop()
+                        self.drop()
                     except queue.Empty:
                         pass
         except ShutDown:
             pass  # closed subscription: nothing to deliver to
 
-    def _drop(self) -> None:
-        self._dropped.increment_and_get()
-        self._lagged.set(True)
+    def _offer_blocking(self, event: Any) -> None:
+        # In slices, so that a subscription abandoned while full (nobody will ever make
+        # room) stops holding up its writer within one slice.
+        deadline = _validate.deadline(self.block_timeout)
+        while not self.abandoned:
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                self.drop()
+                return
+            try:
+                self.queue.put(event, timeout=0.1 if remaining is None else min(remaining, 0.1))
+                return
+            except queue.Full:
+                continue
+
+    def drop(self) -> None:
+        self.dropped.increment_and_get()
+        self.lagged.set(True)
+
+
+def _abandon(sink: _Sink) -> None:
+    """The finalizer of a Subscription dropped without close(): no lock (it may run inside
+    any code of the thread that dropped it, or of the garbage collector's)."""
+    sink.abandoned = True
+
+
+class Subscription:
+    """A subscriber's stream of events (:class:`Insight`, :class:`WorldEvent`,
+    :class:`Lag`), backed by its own BoundedQueue. Made by :meth:`KnowledgeBase.subscribe`.
+
+    ``get``/``get_many`` raise ``queue.Empty`` on timeout and ``ShutDown`` (or
+    :class:`SubscriptionOverflow`) once the subscription has ended and is drained;
+    iteration stops there. Use it from the reading thread(s); ``close()`` from any. A
+    subscription dropped without ``close()`` is unregistered once collected: writers stop
+    paying for it.
+
+    >>> kb = KnowledgeBase(); feed = kb.subscribe(topics=["t"])
+    >>> _ = kb.add_insight("a", "hello", topic="t"); feed.get(timeout=1).content
+    'hello'
+    >>> feed.close(); list(feed)
+    []
+    """
+
+    def __init__(self, kb: KnowledgeBase, sink: _Sink) -> None:
+        self._kb = kb
+        self._sink = sink
+        self._queue = sink.queue
+        weakref.finalize(self, _abandon, sink)
 
     # reader side
     @property
     def dropped(self) -> int:
         """Events dropped so far because this subscriber was full."""
-        return self._dropped.get()
+        return self._sink.dropped.get()
 
     def _lag_marker(self) -> Lag | None:
-        if self._lagged.get() and self._lagged.get_and_set(False):
-            return Lag(self._dropped.get())
+        lagged = self._sink.lagged
+        if lagged.get() and lagged.get_and_set(False):
+            return Lag(self._sink.dropped.get())
         return None
 
     def _ended(self) -> Exception:
-        return SubscriptionOverflow("subscriber fell behind") if self._overflowed else ShutDown()
+        if self._sink.overflowed:
+            return SubscriptionOverflow("subscriber fell behind")
+        return ShutDown()
 
     def get(self, timeout: float | None = None) -> Any:
         """The next event, waiting up to ``timeout`` seconds (``None``: as long as needed)."""
@@ -490,9 +541,10 @@ class Subscription:
         marker = self._lag_marker()
         if marker is not None:
             return marker
-        if self._replay:
+        replay = self._sink.replay
+        if replay:
             try:
-                return self._replay.popleft()
+                return replay.popleft()
             except IndexError:  # another reader took the last one
                 pass
         try:
@@ -508,11 +560,12 @@ class Subscription:
         marker = self._lag_marker()
         if marker is not None:
             return [marker]
-        if self._replay:
+        replay = self._sink.replay
+        if replay:
             batch: list[Any] = []
             try:
                 while len(batch) < max_items:
-                    batch.append(self._replay.popleft())
+                    batch.append(replay.popleft())
             except IndexError:
                 pass
             if batch:
@@ -533,7 +586,7 @@ class Subscription:
     def close(self) -> None:
         """Stop delivery; the reader drains what is queued, then the stream ends."""
         _guard.check_write("Subscription.close()")
-        self._kb._unsubscribe(self)
+        self._kb._unsubscribe(self._sink)
         self._queue.shutdown()
 
     def __enter__(self) -> Subscription:
@@ -722,7 +775,7 @@ class KnowledgeBase:
         )
         self._storage.on_insight = self._publish_insight
         self._storage.on_world = self._publish_world
-        self._subscriptions: tuple[Subscription, ...] = ()  # copy on write, read without lock
+        self._subscriptions: tuple[_Sink, ...] = ()  # copy on write, read without lock
         self._subscriptions_lock = threading.Lock()
         self._closed = False
         self.world = World(self)
@@ -921,8 +974,7 @@ class KnowledgeBase:
                 raise AtomicsValueError("world_keys must not be empty (use True for every key)")
         wants_insights = topic_list is not None or prefix is not None or keys is None
         topic_filter = matching(topic_list, prefix) if wants_insights else None
-        sub = Subscription(
-            self,
+        sink = _Sink(
             topic_filter=topic_filter,
             world_keys=keys,
             maxsize=maxsize,
@@ -930,13 +982,14 @@ class KnowledgeBase:
             block_timeout=block_timeout,
             exclude_agent=exclude_agent,
         )
+        sub = Subscription(self, sink)
 
         def register(backlog: list[Insight]) -> None:
             # With ``since``: called with every matching topic locked, so no live event can
             # be queued before the backlog is in place.
-            sub._replay.extend(i for i in backlog if i.agent_id != exclude_agent)
+            sink.replay.extend(i for i in backlog if i.agent_id != exclude_agent)
             with self._subscriptions_lock:
-                self._subscriptions = (*self._subscriptions, sub)
+                self._subscriptions = (*self._subscriptions, sink)
 
         if since is None or topic_filter is None:
             register([])
@@ -944,25 +997,40 @@ class KnowledgeBase:
             self._storage.log_subscribe(topic_filter, since, register)
         return sub
 
-    def _unsubscribe(self, sub: Subscription) -> None:
+    def _unsubscribe(self, sink: _Sink) -> None:
+        with self._subscriptions_lock:  # a leaf lock: taken last, under any other
+            self._subscriptions = tuple(s for s in self._subscriptions if s is not sink)
+
+    def _prune(self) -> None:
+        """Unregister abandoned sinks (their Subscription was collected without close())."""
         with self._subscriptions_lock:
-            self._subscriptions = tuple(s for s in self._subscriptions if s is not sub)
+            self._subscriptions = tuple(s for s in self._subscriptions if not s.abandoned)
 
     def _publish_insight(self, insight: Insight) -> None:
-        for sub in self._subscriptions:  # a tuple: read without a lock (usually empty)
-            if sub._wants_insight(insight):
-                sub._offer(insight)
+        abandoned = False
+        for sink in self._subscriptions:  # a tuple: read without a lock (usually empty)
+            if sink.abandoned:
+                abandoned = True
+            elif sink.wants_insight(insight):
+                sink.offer(insight)
+        if abandoned:
+            self._prune()
 
     def _publish_world(self, key: str, entry: WorldEntry) -> None:
-        subs = self._subscriptions
-        if not subs:
+        sinks = self._subscriptions
+        if not sinks:
             return
         event = WorldEvent(
             key, entry.version, entry.agent_id, None if entry.value is MISSING else entry
         )
-        for sub in subs:
-            if sub._wants_world(key, entry.agent_id):
-                sub._offer(event)
+        abandoned = False
+        for sink in sinks:
+            if sink.abandoned:
+                abandoned = True
+            elif sink.wants_world(key, entry.agent_id):
+                sink.offer(event)
+        if abandoned:
+            self._prune()
 
     # --- snapshot, persistence, close ----------------------------------------------------------
     def snapshot(self) -> dict[str, Any]:
@@ -1072,8 +1140,8 @@ class KnowledgeBase:
         self._storage.close()  # wakes every wait_for_insights()
         with self._subscriptions_lock:
             subs, self._subscriptions = self._subscriptions, ()
-        for sub in subs:
-            sub._queue.shutdown()
+        for sink in subs:
+            sink.queue.shutdown()
 
     def __enter__(self) -> KnowledgeBase:
         return self
