@@ -14,15 +14,18 @@ package's primitives:
   key's stripe, so versions step by exactly 1. Deleted keys keep a tombstone (their version)
   so that a compare-and-set cannot mistake a re-created key for the old one (no ABA);
 * **publication**: the storage calls ``on_insight``/``on_world`` under the topic's lock or
-  the key's stripe lock, so events reach subscribers in seq (version) order.
+  the key's stripe lock, so events are noted in seq (version) order; the knowledge base
+  delivers them once the write is done and no lock is held.
 
 Lock order, the one way locks are ever nested (so nothing can deadlock): id-index stripe ->
-registry lock -> world stripes (index order) -> topic locks (several: by topic name) ->
-subscription queues. (An insight with an explicit id takes its id stripe, then creates the
-topic if need be and takes the topic lock; a subscriber with ``since`` takes the registry
-lock, then topic locks; ``export`` takes the registry lock, every world stripe, then every
-topic lock; a world update function -- user code, under its key's stripe -- may read a
-topic, taking that topic's lock; writers publish to subscription queues last.)
+registry lock -> world stripes (index order) -> topic locks (several: by topic name) -> the
+knowledge base's subscription-list lock (a leaf). Subscription queues are not in it: the
+knowledge base delivers events after the write, holding none of these. (An insight with
+an explicit id takes its id stripe, then creates the topic if need be and takes the topic
+lock; a subscriber with ``since`` takes the registry lock, then topic locks; ``export``
+takes the registry lock, every world stripe, then every topic lock; a world update
+function -- user code, under its key's stripe -- may read a topic, taking that topic's
+lock.)
 """
 
 from __future__ import annotations

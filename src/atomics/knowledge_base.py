@@ -33,15 +33,20 @@ Guarantees
   other atomics object) from inside them raises ``ReentrantCallError`` (no deadlock); reads
   are allowed.
   Deleted keys keep a tombstone with their version, so versions never repeat (no ABA).
-* **Subscriptions**: events are delivered by the writer's thread into the subscriber's own
+* **Subscriptions**: events are delivered by writers' threads into the subscriber's own
   BoundedQueue -- no user callback ever runs on a writer's thread -- in seq order per topic
-  and version order per key. ``overflow="drop_oldest"`` (default): a writer never waits; the
-  oldest event is dropped and counted and the reader gets a :class:`Lag` marker next, to
-  catch up from the log with its cursor. ``"block"``: the writer waits (up to
-  ``block_timeout``, then drops as above). ``"error"``: the subscription ends with
+  and version order per key, *after* the state they announce is readable (an event is
+  noted under the lock of its write and delivered once the writer holds no lock: a
+  subscriber that reads or writes the knowledge base for each event never deadlocks with a
+  writer). ``overflow="drop_oldest"`` (default): a writer never waits; the oldest event is
+  dropped and counted and the reader gets a :class:`Lag` marker next, to catch up from the
+  log with its cursor. ``"block"``: writers wait, holding no lock, until the subscriber
+  makes room (up to ``block_timeout``, then drop as above); a full subscription holds up
+  only the delivery to itself. ``"error"``: the subscription ends with
   :class:`SubscriptionOverflow` once drained; the writer is unaffected. With ``since``,
   every matching insight after the cursor is delivered exactly once: the backlog is read
-  and the subscription registered as one step with respect to appends.
+  and the subscription registered as one step with respect to appends. A subscription
+  dropped without ``close()`` is unregistered once collected.
 * **snapshot()** is consistent across all keys and topics (every lock, in one order).
   ``save(path)`` writes versioned JSON to a temporary file, fsyncs and renames it over
   ``path`` atomically: a crash mid-save leaves the previous file intact. Content JSON cannot
@@ -396,9 +401,11 @@ class _Sink:
         "__weakref__",
         "abandoned",
         "block_timeout",
+        "delivering",
         "dropped",
         "exclude_agent",
         "lagged",
+        "outbox",
         "overflow",
         "overflowed",
         "queue",
@@ -427,6 +434,13 @@ class _Sink:
         self.lagged = AtomicBoolean()
         self.overflowed = False
         self.abandoned = False
+        # Events are put in the outbox under the lock of the state they announce (so each
+        # topic's are in seq order, each key's in version order) and moved to the queue,
+        # where the reader sees them, only after that lock is released (so the state is
+        # readable first) by whichever writer holds ``delivering`` -- a lock no reader and
+        # no storage write ever needs: a full "block" subscription holds up only itself.
+        self.outbox: deque[Any] = deque()
+        self.delivering = threading.Lock()
         # The backlog of a ``since`` subscription, filled before any live event can be
         # queued and read before the queue: so each topic stays in seq order.
         self.replay: deque[Insight] = deque()
@@ -444,6 +458,48 @@ class _Sink:
             and agent_id != self.exclude_agent
             and (not self.world_keys or key in self.world_keys)
         )
+
+    def drain(self) -> None:
+        """Move the outbox to the queue, in order (called with no lock held). One thread at
+        a time delivers; the others leave their events to it -- except for a "block"
+        subscription, whose other writers wait (with no lock held, up to ``block_timeout``)
+        until the backlog is down to ``maxsize``."""
+        outbox = self.outbox
+        while outbox and not self.abandoned:
+            if not self.delivering.acquire(blocking=False):
+                if self.overflow == "block":
+                    self._wait_for_room()
+                return  # the thread delivering takes our events too (it loops until empty)
+            try:
+                while True:
+                    try:
+                        event = outbox.popleft()
+                    except IndexError:
+                        break
+                    self.offer(event)
+            finally:
+                self.delivering.release()
+            # an event queued after our last popleft, before the release: deliver it too
+
+    def drain_now(self) -> None:
+        """At close: whatever the outbox holds goes to the queue without waiting (a full
+        queue drops it, counted); then nothing more is ever delivered."""
+        with self.delivering:
+            while self.outbox:
+                event = self.outbox.popleft()
+                try:
+                    self.queue.put_nowait(event)
+                except (queue.Full, ShutDown):
+                    self.drop()
+
+    def _wait_for_room(self) -> None:
+        deadline = _validate.deadline(self.block_timeout)
+        while len(self.outbox) > self.queue.maxsize and not self.abandoned:
+            if deadline is not None and time.monotonic() >= deadline:
+                return
+            if self.delivering.acquire(timeout=0.05):  # nobody delivering: we will
+                self.delivering.release()
+                return
 
     def offer(self, event: Any) -> None:
         q = self.queue
@@ -586,7 +642,10 @@ class Subscription:
     def close(self) -> None:
         """Stop delivery; the reader drains what is queued, then the stream ends."""
         _guard.check_write("Subscription.close()")
-        self._kb._unsubscribe(self._sink)
+        sink = self._sink
+        self._kb._unsubscribe(sink)
+        sink.abandoned = True  # a writer blocked delivering to it goes on
+        sink.drain_now()  # what was announced before close() is delivered
         self._queue.shutdown()
 
     def __enter__(self) -> Subscription:
@@ -705,7 +764,11 @@ class World:
             deleted = True
             return self._next(current, MISSING, agent_id)
 
-        self._storage.world_compute(key, write)
+        try:
+            self._storage.world_compute(key, write)
+        finally:
+            if self._kb._subscriptions:
+                self._kb._deliver()
         return deleted
 
     def snapshot(self, prefix: str = "") -> dict[str, WorldEntry]:
@@ -742,7 +805,11 @@ class World:
     def _compute(
         self, key: str, write: Callable[[WorldEntry | None], WorldEntry | None]
     ) -> WorldEntry:
-        result = self._storage.world_compute(key, write)
+        try:
+            result = self._storage.world_compute(key, write)
+        finally:
+            if self._kb._subscriptions:
+                self._kb._deliver()
         assert result is not None  # only delete may leave a key absent, and it ignores this
         return result
 
@@ -824,12 +891,16 @@ class KnowledgeBase:
             _check_meta(meta)
         # Interned: one immortal str per topic name on 3.13t, so lookups by other threads'
         # equal strings avoid the cross-thread cost (docs/sharded_dict.md).
-        if insight_id is None:
-            return self._storage.log_append_one(
-                sys.intern(topic), agent_id, content, meta, time.time()
-            )
-        record = NewInsight(insight_id, agent_id, content, meta, time.time())
-        return self._storage.log_append(sys.intern(topic), (record,))[0]
+        try:
+            if insight_id is None:
+                return self._storage.log_append_one(
+                    sys.intern(topic), agent_id, content, meta, time.time()
+                )
+            record = NewInsight(insight_id, agent_id, content, meta, time.time())
+            return self._storage.log_append(sys.intern(topic), (record,))[0]
+        finally:
+            if self._subscriptions:
+                self._deliver()
 
     def add_insights(
         self,
@@ -849,7 +920,11 @@ class KnowledgeBase:
                 f"contents must be an iterable of insights (a list), got {type(contents).__name__}"
             )
         records = [NewInsight(None, agent_id, content, meta, now) for content in contents]
-        return self._storage.log_append(topic, records) if records else []
+        try:
+            return self._storage.log_append(topic, records) if records else []
+        finally:
+            if self._subscriptions:
+                self._deliver()
 
     @property
     def entry_count(self) -> int:
@@ -1001,6 +1076,13 @@ class KnowledgeBase:
         with self._subscriptions_lock:  # a leaf lock: taken last, under any other
             self._subscriptions = tuple(s for s in self._subscriptions if s is not sink)
 
+    def _deliver(self) -> None:
+        """Move every subscription's pending events to its queue: called by each writer
+        once its write is stored and it holds no lock."""
+        for sink in self._subscriptions:
+            if sink.outbox:
+                sink.drain()
+
     def _prune(self) -> None:
         """Unregister abandoned sinks (their Subscription was collected without close())."""
         with self._subscriptions_lock:
@@ -1012,7 +1094,7 @@ class KnowledgeBase:
             if sink.abandoned:
                 abandoned = True
             elif sink.wants_insight(insight):
-                sink.offer(insight)
+                sink.outbox.append(insight)  # delivered by _deliver, after the lock
         if abandoned:
             self._prune()
 
@@ -1028,7 +1110,7 @@ class KnowledgeBase:
             if sink.abandoned:
                 abandoned = True
             elif sink.wants_world(key, entry.agent_id):
-                sink.offer(event)
+                sink.outbox.append(event)  # delivered by _deliver, after the lock
         if abandoned:
             self._prune()
 
@@ -1141,6 +1223,8 @@ class KnowledgeBase:
         with self._subscriptions_lock:
             subs, self._subscriptions = self._subscriptions, ()
         for sink in subs:
+            sink.abandoned = True  # a writer blocked on it goes on
+            sink.drain_now()  # what was announced before close() is delivered
             sink.queue.shutdown()
 
     def __enter__(self) -> KnowledgeBase:
