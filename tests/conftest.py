@@ -40,8 +40,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
-def _wait_until(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
-    """Spin (yielding the CPU) until ``predicate()``; fail after ``timeout`` seconds."""
+def _wait_until(predicate: Callable[[], bool], timeout: float = 60.0) -> None:
+    """Spin (yielding the CPU) until ``predicate()``; fail after ``timeout`` seconds (60: a
+    state that takes a second unloaded missed 10 s with every core busy, under flake-check)."""
     deadline = time.monotonic() + timeout
     while not predicate():
         if time.monotonic() > deadline:

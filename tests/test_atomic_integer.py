@@ -559,6 +559,7 @@ def interrupted_while_waiting(
                 except error:
                     interrupts += 1
                 except RuntimeError as exc:  # releasing an unlocked lock, in this thread
+                    alarm.armed = False  # first: no interrupt inside this handler
                     failures.append(f"the interrupted thread: {exc}")
                 alarm.armed = False
     finally:

@@ -42,8 +42,11 @@ Guarantees
   dropped and counted and the reader gets a :class:`Lag` marker next, to catch up from the
   log with its cursor. ``"block"``: writers wait, holding no lock, until the subscriber
   makes room (up to ``block_timeout``, then drop as above); a full subscription holds up
-  only the delivery to itself. ``"error"``: the subscription ends with
-  :class:`SubscriptionOverflow` once drained; the writer is unaffected. With ``since``,
+  only its own writers. (So a consumer must not itself write what its own "block"
+  subscription receives, as with a ``queue.Queue`` it both fills and drains: it would wait
+  for room only it can make. ``exclude_agent`` is the way out.) ``"error"``: the
+  subscription ends with :class:`SubscriptionOverflow` once drained; the writer is
+  unaffected. With ``since``,
   every matching insight after the cursor is delivered exactly once: the backlog is read
   and the subscription registered as one step with respect to appends. A subscription
   dropped without ``close()`` is unregistered once collected.
@@ -353,6 +356,8 @@ def _parse_document(
                 raise bad(f"{where}[1]", f"id must be a non-empty str, got {id_!r}")
             if id_ in ids:
                 raise bad(f"{where}[1]", f"id {id_!r} also at {ids[id_]}")
+            if id_ != f"{name}#{seq}" and _is_automatic_id(id_):
+                raise bad(f"{where}[1]", f"explicit id {id_!r} has the automatic form")
             ids[id_] = where
             if not isinstance(agent, str) or not agent:
                 raise bad(f"{where}[2]", f"agent_id must be a non-empty str, got {agent!r}")
@@ -360,6 +365,11 @@ def _parse_document(
                 raise bad(f"{where}[4]", f"meta must be an object or null, got {meta!r}")
             if not _is_number(stamp):
                 raise bad(f"{where}[5]", f"timestamp must be a number, got {stamp!r}")
+            for index_, value in ((3, content), (4, meta)):
+                try:
+                    _check_json(value, f"{where}[{index_}]")  # NaN, Infinity: save refuses them
+                except TypeError as error:
+                    raise bad(f"{where}[{index_}]", str(error)) from None
             insights.append(Insight(name, seq, id_, agent, content, meta, stamp))
         topics[name] = {"next_seq": next_seq, "insights": insights}
     world: dict[str, WorldEntry] = {}
@@ -380,6 +390,10 @@ def _parse_document(
             raise bad(f"{at}.agent_id", f"must be a non-empty str, got {data['agent_id']!r}")
         if not _is_number(data["timestamp"]):
             raise bad(f"{at}.timestamp", f"must be a number, got {data['timestamp']!r}")
+        try:
+            _check_json(data["value"], f"{at}.value")
+        except TypeError as error:
+            raise bad(f"{at}.value", str(error)) from None
         world[key] = WorldEntry(
             MISSING if data["deleted"] else data["value"],
             data["version"],
@@ -459,27 +473,40 @@ class _Sink:
             and (not self.world_keys or key in self.world_keys)
         )
 
-    def drain(self) -> None:
-        """Move the outbox to the queue, in order (called with no lock held). One thread at
-        a time delivers; the others leave their events to it -- except for a "block"
-        subscription, whose other writers wait (with no lock held, up to ``block_timeout``)
-        until the backlog is down to ``maxsize``."""
+    def drain(self, wait: bool) -> None:
+        """Move the outbox to the queue, in order, as far as each head is ready (called with
+        no lock held). One thread at a time delivers (``delivering``); a thread that finds it
+        taken leaves its events to the deliverer, which re-checks after releasing it. With
+        ``wait`` (only for a subscription this writer's own write fed) a "block" subscription
+        waits for room, up to ``block_timeout``; without, it stops at a full queue."""
         outbox = self.outbox
-        while outbox and not self.abandoned:
-            if not self.delivering.acquire(blocking=False):
-                if self.overflow == "block":
-                    self._wait_for_room()
-                return  # the thread delivering takes our events too (it loops until empty)
+        while not self.abandoned:
             try:
-                while True:
+                head = outbox[0]
+            except IndexError:
+                return
+            if type(head) is _Unready and not head.ready:
+                return  # its writer delivers it once its state is stored
+            if not self.delivering.acquire(blocking=False):
+                if wait and self.overflow == "block":
+                    self._wait_for_room()
+                return  # the thread delivering takes our events too (it re-checks)
+            try:
+                while not self.abandoned:
                     try:
-                        event = outbox.popleft()
+                        event = outbox[0]
                     except IndexError:
                         break
-                    self.offer(event)
+                    if type(event) is _Unready:
+                        if not event.ready:
+                            break
+                        event = event.event
+                    if not self.offer(event, wait):
+                        return  # full, and not waiting: the next delivery takes it
+                    outbox.popleft()
             finally:
                 self.delivering.release()
-            # an event queued after our last popleft, before the release: deliver it too
+            # an event queued after our last look, before the release: deliver it too
 
     def drain_now(self) -> None:
         """At close: whatever the outbox holds goes to the queue without waiting (a full
@@ -487,6 +514,8 @@ class _Sink:
         with self.delivering:
             while self.outbox:
                 event = self.outbox.popleft()
+                if type(event) is _Unready:
+                    event = event.event
                 try:
                     self.queue.put_nowait(event)
                 except (queue.Full, ShutDown):
@@ -501,36 +530,46 @@ class _Sink:
                 self.delivering.release()
                 return
 
-    def offer(self, event: Any) -> None:
+    def offer(self, event: Any, wait: bool) -> bool:
+        """Put ``event`` in the queue by the overflow policy; False only for a full "block"
+        subscription when not waiting (the event stays in the outbox)."""
         q = self.queue
         try:
             if self.overflow == "block":
+                if not wait:
+                    try:
+                        q.put_nowait(event)
+                    except queue.Full:
+                        return False
+                    return True
                 self._offer_blocking(event)
-                return
+                return True
             while True:
                 try:
                     q.put_nowait(event)
-                    return
+                    return True
                 except queue.Full:
                     if self.overflow == "error":
                         self.overflowed = True
                         q.shutdown()  # the reader drains, then gets SubscriptionOverflow
-                        return
-                    try:
+                        return True
+                    self.lagged.set(True)  # before the drop: a reader that sees what
+                    try:  # follows the gap sees the Lag too
                         q.get_nowait()  # drop the oldest, then try again
-                        self.drop()
+                        self.dropped.increment_and_get()
                     except queue.Empty:
                         pass
         except ShutDown:
-            pass  # closed subscription: nothing to deliver to
+            return True  # closed subscription: nothing to deliver to
 
     def _offer_blocking(self, event: Any) -> None:
-        # In slices, so that a subscription abandoned while full (nobody will ever make
-        # room) stops holding up its writer within one slice.
+        # In slices, so that a subscription abandoned or closed while full (nobody will
+        # make room) stops holding up its writer within one slice; the event is then
+        # counted as dropped.
         deadline = _validate.deadline(self.block_timeout)
-        while not self.abandoned:
+        while True:
             remaining = None if deadline is None else deadline - time.monotonic()
-            if remaining is not None and remaining <= 0:
+            if self.abandoned or (remaining is not None and remaining <= 0):
                 self.drop()
                 return
             try:
@@ -540,8 +579,20 @@ class _Sink:
                 continue
 
     def drop(self) -> None:
-        self.dropped.increment_and_get()
         self.lagged.set(True)
+        self.dropped.increment_and_get()
+
+
+class _Unready:
+    """A world event in an outbox before its write is stored: the writer marks it ready
+    once ``compute`` has stored the entry, and deliveries stop at it until then (so no
+    reader sees the event before ``world.get`` shows its version)."""
+
+    __slots__ = ("event", "ready")
+
+    def __init__(self, event: Any) -> None:
+        self.event = event
+        self.ready = False
 
 
 def _abandon(sink: _Sink) -> None:
@@ -571,6 +622,8 @@ class Subscription:
         self._kb = kb
         self._sink = sink
         self._queue = sink.queue
+        # events taken from the queue after a gap was found: returned after the Lag marker
+        self._held_back: deque[Any] = deque()
         weakref.finalize(self, _abandon, sink)
 
     # reader side
@@ -597,16 +650,23 @@ class Subscription:
         marker = self._lag_marker()
         if marker is not None:
             return marker
-        replay = self._sink.replay
-        if replay:
-            try:
-                return replay.popleft()
-            except IndexError:  # another reader took the last one
-                pass
+        for pending in (self._held_back, self._sink.replay):
+            if pending:
+                try:
+                    return pending.popleft()
+                except IndexError:  # another reader took the last one
+                    pass
         try:
-            return self._queue.get(timeout=timeout)
+            event = self._queue.get(timeout=timeout)
         except ShutDown:
             raise self._ended() from None
+        # A drop marks the gap before it removes an event, so an event taken after a gap
+        # sees the mark: the Lag comes first, this event next.
+        marker = self._lag_marker()
+        if marker is not None:
+            self._held_back.append(event)
+            return marker
+        return event
 
     def get_many(self, max_items: int, timeout: float | None = None) -> list[Any]:
         """Waits for one event, then takes up to ``max_items`` present (a Lag marker first)."""
@@ -616,20 +676,25 @@ class Subscription:
         marker = self._lag_marker()
         if marker is not None:
             return [marker]
-        replay = self._sink.replay
-        if replay:
-            batch: list[Any] = []
-            try:
-                while len(batch) < max_items:
-                    batch.append(replay.popleft())
-            except IndexError:
-                pass
-            if batch:
-                return batch
+        for pending in (self._held_back, self._sink.replay):
+            if pending:
+                batch: list[Any] = []
+                try:
+                    while len(batch) < max_items:
+                        batch.append(pending.popleft())
+                except IndexError:
+                    pass
+                if batch:
+                    return batch
         try:
-            return self._queue.get_many(max_items, timeout=timeout)
+            events = self._queue.get_many(max_items, timeout=timeout)
         except ShutDown:
             raise self._ended() from None
+        marker = self._lag_marker()  # as in get(): the Lag before what follows the gap
+        if marker is not None:
+            self._held_back.extend(events)
+            return [marker]
+        return events
 
     def __iter__(self) -> Iterator[Any]:
         """Events until the subscription ends (a SubscriptionOverflow still raises)."""
@@ -844,6 +909,9 @@ class KnowledgeBase:
         self._storage.on_world = self._publish_world
         self._subscriptions: tuple[_Sink, ...] = ()  # copy on write, read without lock
         self._subscriptions_lock = threading.Lock()
+        # per writer thread, between its write and its _deliver: its world events not yet
+        # stored (.unready) and the "block" subscriptions it fed (.fed)
+        self._written = threading.local()
         self._closed = False
         self.world = World(self)
 
@@ -1077,11 +1145,30 @@ class KnowledgeBase:
             self._subscriptions = tuple(s for s in self._subscriptions if s is not sink)
 
     def _deliver(self) -> None:
-        """Move every subscription's pending events to its queue: called by each writer
-        once its write is stored and it holds no lock."""
-        for sink in self._subscriptions:
+        """Called by each writer once its write is stored and it holds no lock: marks its
+        world events ready, moves every subscription's pending events to its queue without
+        waiting, then waits (holding no lock) only for the "block" subscriptions its own
+        write fed -- so a full one holds up only its own writers, and a consumer that
+        writes elsewhere never waits for its own queue."""
+        mine = self._written.__dict__
+        unready: list[_Unready] | None = mine.pop("unready", None)
+        fed: list[_Sink] | None = mine.pop("fed", None)
+        if unready:
+            for event in unready:
+                event.ready = True
+        sinks = self._subscriptions
+        for sink in sinks:
             if sink.outbox:
-                sink.drain()
+                sink.drain(wait=False)
+        if fed:
+            for sink in fed:
+                if sink.overflow == "block" and sink.outbox:
+                    sink.drain(wait=True)
+
+    def _fed(self, sink: _Sink) -> None:
+        fed = self._written.__dict__.setdefault("fed", [])
+        if sink not in fed:
+            fed.append(sink)
 
     def _prune(self) -> None:
         """Unregister abandoned sinks (their Subscription was collected without close())."""
@@ -1095,6 +1182,8 @@ class KnowledgeBase:
                 abandoned = True
             elif sink.wants_insight(insight):
                 sink.outbox.append(insight)  # delivered by _deliver, after the lock
+                if sink.overflow == "block":
+                    self._fed(sink)
         if abandoned:
             self._prune()
 
@@ -1106,11 +1195,17 @@ class KnowledgeBase:
             key, entry.version, entry.agent_id, None if entry.value is MISSING else entry
         )
         abandoned = False
+        pending: _Unready | None = None
         for sink in sinks:
             if sink.abandoned:
                 abandoned = True
             elif sink.wants_world(key, entry.agent_id):
-                sink.outbox.append(event)  # delivered by _deliver, after the lock
+                if pending is None:
+                    pending = _Unready(event)
+                    self._written.__dict__.setdefault("unready", []).append(pending)
+                sink.outbox.append(pending)  # delivered by _deliver, once stored
+                if sink.overflow == "block":
+                    self._fed(sink)
         if abandoned:
             self._prune()
 
@@ -1198,7 +1293,8 @@ class KnowledgeBase:
             raise AtomicsValueError(f"{path}: not a KnowledgeBase file ({error})") from None
         if not isinstance(document, dict) or document.get("format") != FORMAT:
             raise AtomicsValueError(f"{path}: not a KnowledgeBase file")
-        if document.get("version") != FORMAT_VERSION:
+        version = document.get("version")
+        if type(version) is not int or version != FORMAT_VERSION:
             raise AtomicsValueError(
                 f"{path}: format version {document.get('version')!r}, "
                 f"this library reads {FORMAT_VERSION}"
