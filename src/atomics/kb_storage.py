@@ -226,7 +226,7 @@ class MemoryStorage:
         """Drop the explicit ids of insights retention evicted from the index (called after
         the topic lock is released: the id index comes first in the lock order)."""
         for insight in evicted:
-            if insight.id != f"{insight.topic}#{insight.seq}":
+            if has_explicit_id(insight):
                 self.by_id._remove_if_is(insight.id, insight)
 
     def log_append_one(
@@ -433,10 +433,15 @@ class MemoryStorage:
                 log.entries.extend(data["insights"])
                 log.next_seq = data["next_seq"]
             for insight in data["insights"]:
-                if insight.id != f"{name}#{insight.seq}":
+                if has_explicit_id(insight):
                     self.by_id[insight.id] = insight
         for key, entry in state["world"].items():
             self.world[key] = entry
+
+
+def has_explicit_id(insight: Insight) -> bool:
+    """Whether ``insight``'s id was given by its writer (not its automatic ``topic#seq``)."""
+    return insight.id != f"{insight.topic}#{insight.seq}"
 
 
 def matching(topics: Iterable[str] | None, prefix: str | None) -> Callable[[str], bool]:
