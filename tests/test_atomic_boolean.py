@@ -109,6 +109,8 @@ def test_atomic_boolean_is_linearizable(scenario: Scenario) -> None:
 class RacyToggle(AtomicBoolean):
     def toggle(self) -> bool:
         new = not self._value  # read ...
+        for _ in range(200):  # a moment between read and write: with every core busy
+            pass  # (scripts/flake-check) the threads rarely run at once; a wider window is hit
         self._value = new  # ... write, with no lock between
         return new
 

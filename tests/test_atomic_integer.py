@@ -264,11 +264,15 @@ class RacyAtomicInteger(AtomicInteger):
 
     def increment_and_get(self) -> int:
         current = self._value
+        for _ in range(200):  # a moment between read and write: with every core busy
+            pass  # (scripts/flake-check) the threads rarely run at once; a wider window is hit
         self._value = current + 1
         return current + 1
 
     def add_and_get(self, delta: int) -> int:
         current = self._value
+        for _ in range(200):  # a moment between read and write: with every core busy
+            pass  # (scripts/flake-check) the threads rarely run at once; a wider window is hit
         self._value = current + delta
         return current + delta
 

@@ -117,7 +117,7 @@ class CheckThenSetReference(AtomicReference[Any]):
     def compare_and_set(self, expect: Any, update: Any) -> bool:
         if self._value is not expect:  # check ...
             return False
-        for _ in range(50):  # a moment between check and act: on a machine whose cores are
+        for _ in range(200):  # a moment between check and act: on a machine whose cores are
             pass  # all busy, the two threads rarely run at once, and a wider window is hit
         self._value = update  # ... then act, without the lock
         return True

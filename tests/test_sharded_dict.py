@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import pickle
+import re
 import threading
 from typing import Any
 
@@ -650,13 +651,19 @@ def test_iteration_during_writes_never_raises_or_repeats() -> None:
     "so writers never resize a shard mid-iteration",
 )
 def test_iteration_test_catches_live_iteration() -> None:
-    # Iterating a dict that another thread resizes raises "changed size during iteration".
-    def five_rounds() -> None:
-        for _ in range(5):
+    # Iterating a dict that another thread changes raises "changed size during iteration"
+    # or, when a pop and a set leave the size as it was, "keys changed during iteration"
+    # (the second message, seen once in CI, failed this test when it matched only the
+    # first); a repeated or skipped key would be caught as well. Search within the budget.
+    caught = "changed size during|keys changed during|yielded twice|was skipped"
+    for _ in rounds(CONTROL_SECONDS):
+        try:
             iterate_during_writes(LiveIteration)
-
-    with pytest.raises(HarnessError, match="changed size during iteration"):
-        five_rounds()
+        except HarnessError as error:
+            if not re.search(caught, str(error)):
+                raise  # some other failure: not the one this control looks for
+            return
+    pytest.fail(f"live iteration was not caught in {CONTROL_SECONDS} s")
 
 
 # --- popitem is linearizable (issue 12, item 3) --------------------------------------------------
