@@ -246,9 +246,13 @@ class SharedCellCounter(StripedCounter):
 
 @needs_free_threading
 def test_bulk_stress_catches_threads_sharing_a_cell() -> None:
-    c = SharedCellCounter()
-    result = bulk_stress(lambda s, t, i: c.increment(), threads=THREADS, operations=OPERATIONS)
-    assert c.sum() < result.operations
+    # A search within the budget (a single round can miss under a CPU hog).
+    for _ in rounds(CONTROL_SECONDS):
+        c = SharedCellCounter()  # short rounds: 4 x 20,000 increments
+        result = bulk_stress(lambda s, t, i, c=c: c.increment(), threads=4, operations=20_000)
+        if c.sum() < result.operations:
+            return
+    pytest.fail(f"no lost add in {CONTROL_SECONDS} s")
 
 
 # --- finalizers never take a lock; handles cannot be copied (issue 12, item 4) ------------------

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from atomics import runtime
-from atomics.testing import CONTROL_SECONDS, bulk_stress, find_violation
+from atomics.testing import CONTROL_SECONDS, bulk_stress, find_violation, rounds
 from atomics.testing import controls as c
 
 TABLES = c.operation_tables()
@@ -39,10 +39,10 @@ def test_correct_twin_passes(name: str) -> None:
 @pytest.mark.parametrize("name", PAIRS)
 def test_broken_control_is_caught(name: str) -> None:
     broken, _, model = PAIRS[name]
-    # Up to three runs of 50 examples: a machine busy with other work runs the threads
-    # less often at the same time. The test fails only if every run misses the bug.
+    # A search within the budget: a machine busy with other work runs the threads less
+    # often at the same time. The test fails only if the whole budget misses the bug.
     violation = find_violation(TABLES[name], broken, model, time_budget=CONTROL_SECONDS)
-    assert violation is not None, f"the harness missed the broken {name} in 3 runs"
+    assert violation is not None, f"the harness missed the broken {name} in {CONTROL_SECONDS} s"
     assert "NOT LINEARIZABLE" in str(violation)
 
 
@@ -77,8 +77,8 @@ class BulkRacyCounter:
         self.value = current + 1
 
 
-def _bulk_increments(counter: Any) -> int:
-    bulk_stress(lambda state, t, i: counter.increment(), threads=4, operations=20_000)
+def _bulk_increments(counter: Any, operations: int = 20_000) -> int:
+    bulk_stress(lambda state, t, i: counter.increment(), threads=4, operations=operations)
     return int(counter.value)
 
 
@@ -88,4 +88,9 @@ def test_bulk_stress_counts_exactly_with_a_lock() -> None:
 
 @needs_free_threading
 def test_bulk_stress_catches_lost_updates() -> None:
-    assert _bulk_increments(BulkRacyCounter()) < 80_000
+    # A search within the budget: one round of 80,000 racy increments lost none under
+    # scripts/flake-check's CPU hog (the threads seldom ran at the same instant).
+    for _ in rounds(CONTROL_SECONDS):
+        if _bulk_increments(BulkRacyCounter(), 5_000) < 20_000:
+            return
+    pytest.fail(f"no lost update in {CONTROL_SECONDS} s")
