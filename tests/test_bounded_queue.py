@@ -5,6 +5,7 @@ build switches threads there."""
 
 from __future__ import annotations
 
+import os
 import pickle
 import queue
 import random
@@ -296,6 +297,7 @@ class CheckThenActPut(NonBlockingQueue):
     def put(self, item: Any, block: bool = True, timeout: float | None = None) -> None:
         if len(self._items) >= self._maxsize:  # checked outside the lock ...
             raise queue.Full
+        os.sched_yield()  # the race window, made wide (see atomics.testing.controls)
         with self._lock:  # ... acted on inside it: the check may be stale
             self._items.append(item)
             self._added(1)

@@ -4,6 +4,7 @@ linearizability, bulk stress, iteration under writes, and negative controls."""
 from __future__ import annotations
 
 import copy
+import os
 import pickle
 import re
 import threading
@@ -468,6 +469,7 @@ class CheckThenActCompute(PutMap):
         shard = self._shards[self._index(key)]
         current = shard.get(key, MISSING)
         new = fn(current)
+        os.sched_yield()  # the race window, made wide (see atomics.testing.controls)
         if new is DELETE:
             shard.pop(key, None)
             return MISSING
@@ -475,8 +477,8 @@ class CheckThenActCompute(PutMap):
         return new
 
 
-@needs_free_threading
 def test_linearizability_test_catches_check_then_act_compute() -> None:
+    # On both legs: the broken compute gives up the CPU between its read and its write.
     ops = {"compute": OPERATIONS["compute"], "get": OPERATIONS["get"]}
     assert find_violation(
         ops, lambda: CheckThenActCompute(stripes=2), MapModel, time_budget=CONTROL_SECONDS

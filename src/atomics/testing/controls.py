@@ -20,6 +20,7 @@ any test built on it): run the same test on the broken twin and it must fail.
 
 from __future__ import annotations
 
+import os
 import queue
 import threading
 from collections import deque
@@ -61,16 +62,26 @@ class CounterModel:
         return self.value
 
 
+def _race_window() -> None:
+    """Where a broken control's race happens: the thread gives up its CPU here. On a machine
+    whose cores are all busy the threads seldom run at the same instant, and a window of a
+    few instructions was missed for a whole minute (scripts/flake-check); with the CPU given
+    up between check and act, the other thread's operations land in the window."""
+    os.sched_yield()
+
+
 class RacyCounter(CounterModel):
     """BROKEN on purpose: read, then write, with no lock. Concurrent increments are lost."""
 
     def increment(self) -> int:
         current = self.value  # another thread may write between this read ...
+        _race_window()
         self.value = current + 1  # ... and this write: its update is lost
         return current + 1
 
     def add(self, delta: int) -> int:
         current = self.value
+        _race_window()
         self.value = current + delta
         return current + delta
 
@@ -130,6 +141,7 @@ class CheckThenActMap(MapModel):
     def compute(self, key: Hashable, fn: Callable[[Any], int]) -> int:
         old = self.data.get(key, MISSING)  # check ...
         new = fn(old)
+        _race_window()
         self.data[key] = new  # ... then act: a write by another thread in between is lost
         return new
 
@@ -178,11 +190,13 @@ class CheckThenActBoundedQueue(BoundedQueueModel):
     def put_nowait(self, item: Any) -> None:
         if len(self.items) >= self.maxsize:  # two producers can both see room ...
             raise queue.Full
+        _race_window()
         self.items.append(item)  # ... and both append: the bound is exceeded
 
     def get_nowait(self) -> Any:
         if not self.items:  # two consumers can both see one item ...
             raise queue.Empty
+        _race_window()
         return self.items.popleft()  # ... and the second pops an empty deque (IndexError)
 
 
