@@ -12,6 +12,7 @@ import random
 import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -20,7 +21,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from _threads import run_together
-from atomics import BoundedQueue, ShutDown, runtime
+from atomics import BoundedQueue, ShutDown
 from atomics.testing import (
     CONTROL_SECONDS,
     SETTINGS,
@@ -406,35 +407,53 @@ def test_shutdown_at_a_random_moment_loses_nothing_and_deadlocks_nowhere(
 
 # --- qsize never sees a batch half taken (kills the unlocked-qsize mutant) -------------------
 BATCH = 8
+HOLD = 0.2  # how long a batch pauses halfway for the reader (the locked qsize waits it out)
 
 
-def odd_sizes_seen(q: BoundedQueue[int], batches: int = 3_000) -> list[int]:
-    """One thread puts and takes whole batches of BATCH items (put_many / get_many), so at
-    every instant the size is a multiple of BATCH; another reads qsize() meanwhile. Returns
-    the sizes seen that are not (a qsize that reads a batch half taken)."""
-    done = threading.Event()
-    odd: list[int] = []
+class PausingDeque(deque):  # type: ignore[type-arg]
+    """The queue's item deque, pausing inside a batch: the second ``popleft`` of a
+    ``get_many`` waits (up to HOLD seconds) until the reader has looked."""
 
-    def batcher() -> None:
-        try:
-            for _ in range(batches):
-                q.put_many(range(BATCH))
-                q.get_many(BATCH)
-        finally:
-            done.set()
+    def __init__(self, items: Any) -> None:
+        super().__init__(items)
+        self.halfway, self.looked = threading.Event(), threading.Event()
+        self.pops = 0
+
+    def popleft(self) -> Any:
+        self.pops += 1
+        if self.pops == 2:
+            self.halfway.set()
+            self.looked.wait(HOLD)
+        return super().popleft()
+
+
+def size_seen_halfway(q: BoundedQueue[int]) -> int:
+    """A ``get_many`` of a whole batch pauses after its first item; another thread calls
+    ``qsize()`` then. Returns what it saw: 0 (after the batch) or BATCH (before it) when
+    ``qsize`` takes the lock, BATCH - 1 (the batch half taken) when it does not.
+
+    One interleaving, forced by events: deterministic on both legs. (This was a random
+    search of put_many/get_many against qsize; its control could not catch the unlocked
+    qsize on the GIL leg, and the lock-removal mutant survived it once under load.)"""
+    items = PausingDeque(q._items)  # type: ignore[attr-defined]
+    q._items = items  # type: ignore[attr-defined]
+    q.put_many(range(BATCH))
+    seen: list[int] = []
+
+    def taker() -> None:
+        q.get_many(BATCH)
 
     def reader() -> None:
-        while not done.is_set() and not odd:
-            size = q.qsize()
-            if size % BATCH:
-                odd.append(size)
+        assert items.halfway.wait(10), "the batch never started"
+        seen.append(q.qsize())
+        items.looked.set()
 
-    run_together(batcher, reader)
-    return odd
+    run_together(taker, reader)
+    return seen[0]
 
 
 def test_qsize_never_sees_a_batch_half_taken() -> None:
-    assert odd_sizes_seen(BoundedQueue(4 * BATCH)) == []
+    assert size_seen_halfway(BoundedQueue(4 * BATCH)) in (0, BATCH)
 
 
 class UnlockedQsize(BoundedQueue[int]):
@@ -444,16 +463,8 @@ class UnlockedQsize(BoundedQueue[int]):
         return len(self._items)
 
 
-@pytest.mark.skipif(
-    not runtime.free_threading_active(),
-    reason="with the GIL, get_many's popleft() loop is not interrupted at this size, so a "
-    "half-taken batch is never observed (measured on 3.11.7: none in 30 s, 4,228 rounds)",
-)
 def test_control_the_batch_test_catches_an_unlocked_qsize() -> None:
-    for _ in rounds(CONTROL_SECONDS):
-        if odd_sizes_seen(UnlockedQsize(4 * BATCH), 500):
-            return
-    pytest.fail(f"no half-taken batch seen in {CONTROL_SECONDS} s")
+    assert size_seen_halfway(UnlockedQsize(4 * BATCH)) == BATCH - 1
 
 
 def test_empty_and_full_without_the_lock_follow_batches_and_resizes() -> None:

@@ -541,3 +541,67 @@ def test_control_an_unlocked_map_lets_the_write_in(holder: str, writer: str) -> 
     """Negative control, deterministic on both legs (the events force the interleaving)."""
     problems = write_during_user_function(holder, writer, UnlockedMap(stripes=4))
     assert problems, "the unlocked map was not caught"
+
+
+# --- _remove_if_is (package-internal: the knowledge base's id index) never undoes a store ------
+class PausingShard(dict):  # type: ignore[type-arg]
+    """A shard whose next ``get`` (once armed) reads, then waits, up to HOLD seconds, for
+    another thread's store to return, then answers what it read: a check whose act comes
+    after the other thread's store."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.armed = False
+        self.inside, self.stored = threading.Event(), threading.Event()
+
+    def get(self, *args: Any) -> Any:
+        value = super().get(*args)
+        if self.armed:
+            self.armed = False
+            self.inside.set()
+            self.stored.wait(HOLD)  # a bounded wait for the other thread's store
+        return value
+
+
+def store_undone_by_remove_if_is(d: ShardedDict[Any, Any]) -> bool:
+    """``_remove_if_is("k", old)`` pauses after taking its stripe lock, inside its check;
+    another thread stores ``d["k"] = "new"`` then. Locked, the store waits and lands after
+    the removal; unlocked, it lands inside, and the removal deletes the new value. Returns
+    whether the store was undone. One interleaving, forced by events."""
+    shard = PausingShard()
+    d._shards = (shard,)  # type: ignore[misc]  (a one-stripe map)
+    old = object()
+    d["k"] = old
+    shard.armed = True
+
+    def remove() -> None:
+        d._remove_if_is("k", old)
+
+    def store() -> None:
+        assert shard.inside.wait(10), "the removal never ran"
+        d["k"] = "new"
+        shard.stored.set()
+
+    run_together(remove, store)
+    return d.get("k") != "new"
+
+
+def test_remove_if_is_never_undoes_a_store() -> None:
+    assert not store_undone_by_remove_if_is(ShardedDict(stripes=1))
+
+
+class UnlockedRemoveIfIs(ShardedDict[Any, Any]):
+    """Negative control: the check and the delete without the stripe lock."""
+
+    __slots__ = ()
+
+    def _remove_if_is(self, key: Any, value: object) -> bool:
+        shard = self._shards[self._index(key)]
+        if shard.get(key, MISSING) is value:
+            del shard[key]
+            return True
+        return False
+
+
+def test_control_the_remove_test_catches_an_unlocked_remove_if_is() -> None:
+    assert store_undone_by_remove_if_is(UnlockedRemoveIfIs(stripes=1))
