@@ -182,16 +182,22 @@ MALFORMED = [
 ]
 
 
+def load_error(tmp_path: pathlib.Path, where: list[Any], value: Any, match: str) -> str:
+    """Save a knowledge base, set ``where`` in its file to ``value``, and load it: the
+    ValueError's message (it must match ``match``)."""
+    document = saved_document(tmp_path)
+    _set(document, where, value)
+    (tmp_path / "bad.json").write_text(json.dumps(document))
+    with pytest.raises(ValueError, match=match) as caught:
+        KnowledgeBase.load(tmp_path / "bad.json")
+    return str(caught.value)
+
+
 @pytest.mark.parametrize(("where", "value", "path"), MALFORMED)
 def test_load_names_the_malformed_place(
     tmp_path: pathlib.Path, where: list[Any], value: Any, path: str
 ) -> None:
-    document = saved_document(tmp_path)
-    _set(document, where, value)
-    (tmp_path / "bad.json").write_text(json.dumps(document))
-    with pytest.raises(ValueError, match="malformed KnowledgeBase file") as caught:
-        KnowledgeBase.load(tmp_path / "bad.json")
-    assert path in str(caught.value)
+    assert path in load_error(tmp_path, where, value, "malformed KnowledgeBase file")
 
 
 def test_load_refuses_a_file_that_is_not_json_text(tmp_path: pathlib.Path) -> None:
@@ -355,12 +361,7 @@ def test_load_refuses_what_add_and_save_refuse(
 ) -> None:
     # The review's finds: these loaded, and the loaded knowledge base then broke (two
     # insights with one id; a save that failed on NaN).
-    document = saved_document(tmp_path)
-    _set(document, where, value)
-    (tmp_path / "bad.json").write_text(json.dumps(document))
-    with pytest.raises(ValueError, match=r"version|malformed") as caught:
-        KnowledgeBase.load(tmp_path / "bad.json")
-    assert path in str(caught.value)
+    assert path in load_error(tmp_path, where, value, r"version|malformed")
 
 
 def test_a_block_consumer_that_writes_elsewhere_never_waits_for_itself() -> None:
