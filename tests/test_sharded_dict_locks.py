@@ -5,6 +5,7 @@ negative control that searches until it catches a deliberately unlocked twin."""
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -96,27 +97,49 @@ def test_control_the_snapshot_test_catches_a_shard_by_shard_snapshot() -> None:
 # value they removed. Nothing may be lost or counted twice: taken + left == added. An
 # operation without its lock lets another thread's write land between its read and its
 # write (a lost or doubled count).
+class _SlowEqual:
+    """An expected value equal to ``value`` whose ``__eq__`` gives up the CPU first: the
+    compare in ``compare_and_set``/``replace`` (user code for a non-plain type) widens the
+    window between the operation's read and its write. With the GIL a thread switch inside
+    that window was otherwise rare: the unlocked ``replace`` went uncaught for 15 s in one of
+    four searches on 3.11.7 (``os.sched_yield()`` releases the GIL)."""
+
+    __slots__ = ("value",)
+    __hash__ = None  # type: ignore[assignment]
+
+    def __init__(self, value: int) -> None:
+        self.value = value
+
+    def __eq__(self, other: object) -> bool:
+        os.sched_yield()
+        return other == self.value
+
+
 def _cas_add(d: ShardedDict[Any, Any], key: Any) -> int:
     while True:
         seen = d.get(key, MISSING)
         if seen is MISSING:
             if d.compare_and_set(key, MISSING, 1):
                 return 1
-        elif d.compare_and_set(key, seen, seen + 1):
+        elif d.compare_and_set(key, _SlowEqual(seen), seen + 1):
             return 1
 
 
 def _replace_add(d: ShardedDict[Any, Any], key: Any) -> int:
     seen = d.get(key, MISSING)
-    return 1 if seen is not MISSING and d.replace(key, seen, seen + 1) else 0
+    return 1 if seen is not MISSING and d.replace(key, _SlowEqual(seen), seen + 1) else 0
 
 
 def _work(value: Any) -> Any:
     """``value``, after a little work: user functions that take a moment widen the window
     between an operation's read and its write, where an unlocked write of another thread
-    lands (measured: without it, two of these mutants survived a run on a loaded machine)."""
+    lands (measured: without it, two of these mutants survived a run on a loaded machine).
+    It also gives up the CPU (``os.sched_yield()`` releases the GIL): with the GIL, a thread
+    switch inside the window was otherwise rare, and the unlocked ``compute_if_absent`` and
+    ``get_or_create`` went uncaught for 15 s in one of four searches on 3.11.7."""
     for _ in range(20):
         pass
+    os.sched_yield()
     return value
 
 
@@ -310,41 +333,66 @@ def test_control_the_clear_test_catches_a_shard_by_shard_clear() -> None:
     pytest.fail(f"no torn clear in {CONTROL_SECONDS} s")
 
 
-# --- del d[k] against computes (kills the unlocked __delitem__) ------------------------------
-def deletes_undone(d: ShardedDict[Any, Any], computes: int = 50_000) -> int:
-    """One thread computes ``v + 1`` (1 when absent) on one key; another deletes it. Every
-    successful ``del`` leaves the key absent, so the next compute returns 1: the number of
-    computes returning 1 equals the successful deletes (less one if the key ends absent).
-    Returns the difference (0 when atomic): an unlocked ``del`` landing between a compute's
-    read and write is undone by the write."""
-    key = "hot"
-    d[key] = 0
-    finished = threading.Event()
-    deleted = [0]
-    resets = [0]
+# --- del d[k] and d[k] = v against computes (kill the unlocked __delitem__/__setitem__) ------
+# One interleaving each, forced by events: the compute function waits, up to 0.1 s, for
+# another thread's write to the same key to return. Locked, the write waits for the compute
+# and lands after it; unlocked, it lands inside the compute's read-modify-write and the
+# compute's write undoes it. (These were random searches of 5,000-50,000 rounds; the store
+# control missed its 60 s budget on the GIL leg of CI once, with no extra load: with the GIL
+# a thread switch between a compute's read and write is rare.)
+def _write_inside_compute(d: ShardedDict[Any, Any], write: Callable[[], None]) -> None:
+    """Run ``d.compute("hot", identity)`` with ``write()`` called from a second thread while
+    the compute function runs (waiting up to 0.1 s for it to return)."""
+    inside, returned = threading.Event(), threading.Event()
+
+    def identity(value: Any) -> Any:
+        inside.set()
+        returned.wait(0.1)  # a bounded wait for the write (see above)
+        return value
 
     def computer() -> None:
-        try:
-            for _ in range(computes):
-                if d.compute(key, lambda v: 1 if v is MISSING else v + 1) == 1:
-                    resets[0] += 1
-        finally:
-            finished.set()
+        d.compute("hot", identity)
 
-    def deleter() -> None:
-        while not finished.is_set():
-            try:
-                del d[key]
-                deleted[0] += 1
-            except KeyError:
-                pass
+    def writer() -> None:
+        assert inside.wait(10), "the compute function never ran"
+        write()
+        returned.set()
 
-    run_together(computer, deleter)
-    return deleted[0] - (1 if key not in d else 0) - resets[0]
+    run_together(computer, writer)
 
 
-def test_deletes_are_never_undone() -> None:
-    assert deletes_undone(ShardedDict(stripes=4)) == 0
+def delete_undone(d: ShardedDict[Any, Any]) -> bool:
+    """Whether a ``del d["hot"]`` that returned inside a compute was undone (the key present
+    again afterwards)."""
+    d["hot"] = 0
+
+    def delete() -> None:
+        del d["hot"]
+
+    _write_inside_compute(d, delete)
+    return "hot" in d
+
+
+def store_undone(d: ShardedDict[Any, Any]) -> bool:
+    """Whether a ``d["hot"] = "mine"`` that returned inside a compute was undone (another
+    value there afterwards)."""
+    d["hot"] = 0
+
+    def store() -> None:
+        d["hot"] = "mine"
+
+    _write_inside_compute(d, store)
+    return bool(d["hot"] != "mine")
+
+
+@pytest.mark.parametrize("stripes", [1, 4])
+def test_deletes_are_never_undone(stripes: int) -> None:
+    assert not delete_undone(ShardedDict(stripes=stripes))
+
+
+@pytest.mark.parametrize("stripes", [1, 4])
+def test_stores_are_never_undone(stripes: int) -> None:
+    assert not store_undone(ShardedDict(stripes=stripes))
 
 
 class UnlockedDelete(PutMap):
@@ -357,46 +405,6 @@ class UnlockedDelete(PutMap):
         del self._shards[self._index(key)][key]
 
 
-def test_control_the_delete_test_catches_an_unlocked_delete() -> None:
-    for _ in rounds(CONTROL_SECONDS):
-        if deletes_undone(UnlockedDelete(stripes=4), 5_000):
-            return
-    pytest.fail(f"no undone delete in {CONTROL_SECONDS} s")
-
-
-# --- d[k] = v against computes (kills the unlocked __setitem__) -------------------------------
-def stores_undone(d: ShardedDict[Any, Any], stores: int = 50_000) -> int:
-    """One thread stores 1, 2, 3, ... into one key and reads it back after each store;
-    another computes the identity on it (writes back what it read). Atomic, a compute either
-    reads the newest store or completes before it: the value read back is never below the
-    one just stored. An unlocked store landing between a compute's read and write is undone
-    by the write. Returns how many stores were undone."""
-    key = "hot"
-    d[key] = 0
-    finished = threading.Event()
-    undone = [0]
-
-    def storer() -> None:
-        try:
-            for j in range(1, stores + 1):
-                d[key] = j
-                if d[key] < j:
-                    undone[0] += 1
-        finally:
-            finished.set()
-
-    def computer() -> None:
-        while not finished.is_set():
-            d.compute(key, lambda v: v)
-
-    run_together(storer, computer)
-    return undone[0]
-
-
-def test_stores_are_never_undone() -> None:
-    assert stores_undone(ShardedDict(stripes=4)) == 0
-
-
 class UnlockedStore(PutMap):
     """Negative control: ``d[k] = v`` without the stripe lock."""
 
@@ -406,11 +414,14 @@ class UnlockedStore(PutMap):
         self._shards[self._index(key)][key] = value
 
 
+def test_control_the_delete_test_catches_an_unlocked_delete() -> None:
+    """Deterministic on both legs (the events force the interleaving)."""
+    assert delete_undone(UnlockedDelete(stripes=4))
+
+
 def test_control_the_store_test_catches_an_unlocked_store() -> None:
-    for _ in rounds(CONTROL_SECONDS):
-        if stores_undone(UnlockedStore(stripes=4), 5_000):
-            return
-    pytest.fail(f"no undone store in {CONTROL_SECONDS} s")
+    """Deterministic on both legs (the events force the interleaving)."""
+    assert store_undone(UnlockedStore(stripes=4))
 
 
 # --- setdefault against computes (kills the unlocked setdefault) ------------------------------
