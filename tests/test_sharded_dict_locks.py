@@ -98,9 +98,9 @@ def test_control_the_snapshot_test_catches_a_shard_by_shard_snapshot() -> None:
 # operation without its lock lets another thread's write land between its read and its
 # write (a lost or doubled count).
 class _SlowEqual:
-    """An expected value equal to ``value`` whose ``__eq__`` gives up the CPU first: the
-    compare in ``compare_and_set``/``replace`` (user code for a non-plain type) widens the
-    window between the operation's read and its write. With the GIL a thread switch inside
+    """(In the controls.) An expected value equal to ``value`` whose ``__eq__`` gives up the
+    CPU first: the compare in ``compare_and_set``/``replace`` (user code for a non-plain
+    type) widens the window between the operation's read and its write. With the GIL a thread switch inside
     that window was otherwise rare: the unlocked ``replace`` went uncaught for 15 s in one of
     four searches on 3.11.7 (``os.sched_yield()`` releases the GIL)."""
 
@@ -121,25 +121,35 @@ def _cas_add(d: ShardedDict[Any, Any], key: Any) -> int:
         if seen is MISSING:
             if d.compare_and_set(key, MISSING, 1):
                 return 1
-        elif d.compare_and_set(key, _SlowEqual(seen), seen + 1):
+        elif d.compare_and_set(key, _SlowEqual(seen) if _YIELDING[0] else seen, seen + 1):
             return 1
 
 
 def _replace_add(d: ShardedDict[Any, Any], key: Any) -> int:
     seen = d.get(key, MISSING)
-    return 1 if seen is not MISSING and d.replace(key, _SlowEqual(seen), seen + 1) else 0
+    expected = _SlowEqual(seen) if _YIELDING[0] else seen
+    return 1 if seen is not MISSING and d.replace(key, expected, seen + 1) else 0
+
+
+# Set by the conservation controls only: the unlocked twins' race windows give up the CPU
+# (see _work and _SlowEqual). The locked tests run without it: under scripts/flake-check's
+# CPU hog, with the GIL, each yield waited for a time slice, and a 20,000-operation test
+# took 60 s.
+_YIELDING = [False]
 
 
 def _work(value: Any) -> Any:
     """``value``, after a little work: user functions that take a moment widen the window
     between an operation's read and its write, where an unlocked write of another thread
     lands (measured: without it, two of these mutants survived a run on a loaded machine).
-    It also gives up the CPU (``os.sched_yield()`` releases the GIL): with the GIL, a thread
-    switch inside the window was otherwise rare, and the unlocked ``compute_if_absent`` and
-    ``get_or_create`` went uncaught for 15 s in one of four searches on 3.11.7."""
+    In the controls it also gives up the CPU (``os.sched_yield()`` releases the GIL): with
+    the GIL, a thread switch inside the window was otherwise rare, and the unlocked
+    ``compute_if_absent`` and ``get_or_create`` went uncaught for 15 s in one of four
+    searches on 3.11.7."""
     for _ in range(20):
         pass
-    os.sched_yield()
+    if _YIELDING[0]:
+        os.sched_yield()
     return value
 
 
@@ -275,9 +285,13 @@ def test_control_conservation_catches_unlocked_operations(
             "(measured on 3.11.7: not caught in 10 s, 419 rounds; every other case was, "
             "within 4.6 s)"
         )
-    for _ in rounds(CONTROL_SECONDS):
-        if counts_conserved(UnlockedMap(stripes=4), adder, helper, taker, ops=3_000):
-            return
+    _YIELDING[0] = True
+    try:
+        for _ in rounds(CONTROL_SECONDS):
+            if counts_conserved(UnlockedMap(stripes=4), adder, helper, taker, ops=3_000):
+                return
+    finally:
+        _YIELDING[0] = False
     pytest.fail(f"no lost or doubled count in {CONTROL_SECONDS} s")
 
 
