@@ -100,9 +100,10 @@ def test_control_the_snapshot_test_catches_a_shard_by_shard_snapshot() -> None:
 class _SlowEqual:
     """(In the controls.) An expected value equal to ``value`` whose ``__eq__`` gives up the
     CPU first: the compare in ``compare_and_set``/``replace`` (user code for a non-plain
-    type) widens the window between the operation's read and its write. With the GIL a thread switch inside
-    that window was otherwise rare: the unlocked ``replace`` went uncaught for 15 s in one of
-    four searches on 3.11.7 (``os.sched_yield()`` releases the GIL)."""
+    type) widens the window between the operation's read and its write. With the GIL a
+    thread switch inside that window was otherwise rare: the unlocked ``replace`` went
+    uncaught for 15 s in one of four searches on 3.11.7 (``os.sched_yield()`` releases the
+    GIL)."""
 
     __slots__ = ("value",)
     __hash__ = None  # type: ignore[assignment]
