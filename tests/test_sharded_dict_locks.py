@@ -116,20 +116,25 @@ class _SlowEqual:
         return other == self.value
 
 
+def _expected(seen: Any) -> Any:
+    """What compare_and_set/replace compare with: ``seen``, or in the controls a
+    :class:`_SlowEqual` of it."""
+    return _SlowEqual(seen) if _YIELDING[0] else seen
+
+
 def _cas_add(d: ShardedDict[Any, Any], key: Any) -> int:
     while True:
         seen = d.get(key, MISSING)
         if seen is MISSING:
             if d.compare_and_set(key, MISSING, 1):
                 return 1
-        elif d.compare_and_set(key, _SlowEqual(seen) if _YIELDING[0] else seen, seen + 1):
+        elif d.compare_and_set(key, _expected(seen), seen + 1):
             return 1
 
 
 def _replace_add(d: ShardedDict[Any, Any], key: Any) -> int:
     seen = d.get(key, MISSING)
-    expected = _SlowEqual(seen) if _YIELDING[0] else seen
-    return 1 if seen is not MISSING and d.replace(key, expected, seen + 1) else 0
+    return 1 if seen is not MISSING and d.replace(key, _expected(seen), seen + 1) else 0
 
 
 # Set by the conservation controls only: the unlocked twins' race windows give up the CPU
@@ -355,18 +360,23 @@ def test_control_the_clear_test_catches_a_shard_by_shard_clear() -> None:
 # compute's write undoes it. (These were random searches of 5,000-50,000 rounds; the store
 # control missed its 60 s budget on the GIL leg of CI once, with no extra load: with the GIL
 # a thread switch between a compute's read and write is rare.)
-def _write_inside_compute(d: ShardedDict[Any, Any], write: Callable[[], None]) -> None:
-    """Run ``d.compute("hot", identity)`` with ``write()`` called from a second thread while
-    the compute function runs (waiting up to 0.1 s for it to return)."""
+def _write_inside_compute(
+    d: ShardedDict[Any, Any],
+    write: Callable[[], None],
+    result: Callable[[Any], Any] = lambda value: value,
+) -> None:
+    """Run ``d.compute("hot", fn)``, ``fn`` returning ``result(value)`` (the identity by
+    default), with ``write()`` called from a second thread while ``fn`` runs (waiting up to
+    0.1 s for it to return)."""
     inside, returned = threading.Event(), threading.Event()
 
-    def identity(value: Any) -> Any:
+    def fn(value: Any) -> Any:
         inside.set()
         returned.wait(0.1)  # a bounded wait for the write (see above)
-        return value
+        return result(value)
 
     def computer() -> None:
-        d.compute("hot", identity)
+        d.compute("hot", fn)
 
     def writer() -> None:
         assert inside.wait(10), "the compute function never ran"
@@ -449,25 +459,13 @@ def setdefault_undone(d: ShardedDict[Any, Any]) -> bool:
     One interleaving, forced by events. (This was a random search of 30,000 rounds; its
     control missed the 60 s budget once under scripts/flake-check's CPU hog, and on the
     GIL leg it could not be caught at all.)"""
-    key = "hot"
-    inside, returned = threading.Event(), threading.Event()
     seen: dict[str, Any] = {}
 
-    def absent_to_minus_one(value: Any) -> Any:
-        inside.set()
-        returned.wait(0.1)  # a bounded wait for the setdefault (see above)
-        return -1 if value is MISSING else value
+    def setdefault() -> None:
+        seen["returned"] = d.setdefault("hot", "mine")
 
-    def computer() -> None:
-        d.compute(key, absent_to_minus_one)
-
-    def setter() -> None:
-        assert inside.wait(10), "the compute function never ran"
-        seen["returned"] = d.setdefault(key, "mine")
-        returned.set()
-
-    run_together(computer, setter)
-    return seen["returned"] == "mine" and d.get(key) != "mine"
+    _write_inside_compute(d, setdefault, lambda value: -1 if value is MISSING else value)
+    return seen["returned"] == "mine" and d.get("hot") != "mine"
 
 
 def test_setdefaults_are_never_undone() -> None:
