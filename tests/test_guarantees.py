@@ -559,26 +559,35 @@ def test_control_a_guard_that_knows_only_its_own_map_deadlocks(
 
 # --- found by a review: the knowledge base's own lock order, locked() across threads ---------
 def read_topic_inside_update_while_snapshotting(kb: KnowledgeBase) -> list[str]:
-    """Thread A, inside a world update (holding the key's stripe), reads a topic while
-    thread B takes ``kb.snapshot()``. A waits until B has either taken the topic's lock (the
-    old order: topic locks, then world stripes) or had time to block on A's stripe (the
-    documented order: world stripes first), then reads. Returns what went wrong."""
+    """Thread A, inside user code under a world stripe lock, reads a topic while thread B
+    takes ``kb.snapshot()``. A waits until B has either taken the topic's lock (the old
+    order: topic locks, then world stripes) or had time to block on A's stripe (the
+    documented order: world stripes first), then reads. Returns what went wrong.
+
+    The user code is a stored value's ``__add__``, run by the named ``"sum"`` reducer under
+    the key's stripe lock: since ``update`` and callable reducers became compare-and-set
+    loops (run with no lock held), operands' own methods are the user code left there."""
     kb.add_insight("a", "x", topic="t")
-    kb.world.put("k", 0, agent_id="a")
-    log = kb._storage.topics["t"]  # type: ignore[attr-defined]
+    kb.world.register_reducer("k", "sum")
+    log = kb._storage.logs["t"]  # type: ignore[attr-defined]
     inside = threading.Event()
     outcome: list[Any] = []
 
-    def fn(value: Any) -> Any:
-        inside.set()
-        deadline = time.monotonic() + 0.5
-        while not log.lock.locked() and time.monotonic() < deadline:
-            time.sleep(0.001)  # polling an observable state, with a deadline
-        outcome.append(len(kb.insights("t")))
-        return value + 1
+    class Reading:
+        def __init__(self, n: int) -> None:
+            self.n = n
 
+        def __add__(self, other: int) -> Reading:
+            inside.set()
+            deadline = time.monotonic() + 0.5
+            while not log.lock.locked() and time.monotonic() < deadline:
+                time.sleep(0.001)  # polling an observable state, with a deadline
+            outcome.append(len(kb.insights("t")))
+            return Reading(self.n + other)
+
+    kb.world.put("k", Reading(0), agent_id="a")
     updater = threading.Thread(
-        target=kb.world.update, args=("k", fn), kwargs={"agent_id": "a"}, daemon=True
+        target=kb.world.merge, args=("k", 1), kwargs={"agent_id": "a"}, daemon=True
     )
     updater.start()
     assert inside.wait(10)
@@ -600,12 +609,12 @@ def test_control_the_old_export_order_deadlocks(monkeypatch: pytest.MonkeyPatch)
     that landed first) deadlocks with a topic read inside a world update."""
     from contextlib import ExitStack, contextmanager
 
-    from atomics.kb_storage import MemoryStorage
+    from atomics.kb.storage import MemoryStorage
 
     @contextmanager
     def old_order(self: MemoryStorage) -> Iterator[None]:
         with self.registry_lock, ExitStack() as held:
-            for _, log in sorted(self.topics.items()):
+            for _, log in sorted(self.logs.items()):
                 held.enter_context(log.lock)
             held.enter_context(self.world._all_stripes())
             yield

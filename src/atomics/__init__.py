@@ -13,7 +13,8 @@ Layout: one module per structure; this module only re-exports the public names.
   with batches and a ``shutdown`` that returns what it drops (``ShutDown`` is
   ``queue.ShutDown`` on 3.13+);
 * :class:`KnowledgeBase` -- shared knowledge for agent swarms: per-topic insight logs, a
-  versioned world model, subscriptions, atomic saves;
+  versioned world model, subscriptions, atomic saves (the subpackage :mod:`atomics.kb`,
+  with its storage protocol in :mod:`atomics.kb.storage`);
 * :mod:`atomics.errors` -- the package's exceptions (:class:`AtomicsError` and subclasses
   that are also ``TypeError``/``ValueError``/``RuntimeError``);
 * :mod:`atomics.runtime` -- is this a free-threaded build, is the GIL off right now?
@@ -41,7 +42,7 @@ from atomics.errors import (
     ReentrantCallError,
     WrongThreadError,
 )
-from atomics.knowledge_base import (
+from atomics.kb import (
     ANY,
     Conflict,
     Cursor,

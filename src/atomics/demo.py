@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from atomics import runtime
-from atomics.knowledge_base import KnowledgeBase
+from atomics.kb import KnowledgeBase
 
 __all__ = [
     "ArticleKnowledgeBase",

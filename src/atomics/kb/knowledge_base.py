@@ -1,0 +1,492 @@
+"""The KnowledgeBase: the public face of the knowledge base (see :mod:`atomics.kb` for its
+Guarantees), written against the storage protocol (:mod:`atomics.kb.storage`)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from atomics import _guard, _validate
+from atomics.errors import AtomicsTypeError, AtomicsValueError
+from atomics.kb import persistence
+from atomics.kb.errors import KnowledgeBaseClosed
+from atomics.kb.records import (
+    DELETED,
+    Cursor,
+    Draft,
+    Insight,
+    WorldChange,
+    WorldEntry,
+    WorldEvent,
+    is_automatic_id,
+)
+from atomics.kb.storage.base import Storage
+from atomics.kb.storage.memory import MemoryStorage
+from atomics.kb.subscription import OVERFLOW_POLICIES, Subscription, _Sink
+from atomics.kb.world import World
+
+__all__ = ["KnowledgeBase"]
+
+
+def _name(argument: str, value: object) -> str:
+    return _validate.name(value, argument)
+
+
+def _check_explicit_id(insight_id: object) -> None:
+    _name("insight_id", insight_id)
+    if is_automatic_id(insight_id):  # type: ignore[arg-type]
+        raise AtomicsValueError(
+            f"insight_id {insight_id!r} has the form of an automatic id (<topic>#<seq>), "
+            "which could name another insight: use ids that do not end in '#<digits>'"
+        )
+
+
+def _check_meta(meta: object) -> None:
+    if meta is not None and not isinstance(meta, Mapping):
+        raise AtomicsTypeError(f"meta must be a mapping or None, got {type(meta).__name__}")
+
+
+def _matching(topics: Iterable[str] | None, prefix: str | None) -> Any:
+    """A topic filter: in ``topics``, or starting with ``prefix``; everything when both
+    are None."""
+    chosen = None if topics is None else frozenset(topics)
+    if chosen is None and prefix is None:
+        return _every_topic
+    return lambda topic: (
+        (chosen is not None and topic in chosen)
+        or (prefix is not None and topic.startswith(prefix))
+    )
+
+
+def _every_topic(topic: str) -> bool:
+    return True
+
+
+class _Listener:
+    """The knowledge base as its storage's change listener (kept off its public API)."""
+
+    __slots__ = ("note", "settle")
+
+    def __init__(self, kb: KnowledgeBase) -> None:
+        self.note = kb._note  # called under the write's lock, after the store
+        self.settle = kb._after_write  # a feed thread's batch is noted: deliver
+
+
+class KnowledgeBase:
+    """Shared knowledge for agent swarms. See the Guarantees of :mod:`atomics.kb`.
+
+    ``retain_per_topic``: keep the newest N insights per topic (None: all). ``stripes``:
+    for the ShardedDicts inside. ``json_values``: store values as JSON copies, refusing
+    what JSON cannot hold exactly (a server backend's rule; see :mod:`atomics.kb.storage`).
+    ``storage``: a :class:`~atomics.kb.storage.Storage` (default: a new in-process
+    :class:`~atomics.kb.storage.MemoryStorage` made with the arguments above).
+
+    >>> kb = KnowledgeBase(); _ = kb.add_insights("a", ["x", "y"], topic="t")
+    >>> [(i.seq, i.content) for i in kb.latest("t", 2)], kb.entry_count
+    ([(0, 'x'), (1, 'y')], 2)
+    """
+
+    def __init__(
+        self,
+        *,
+        retain_per_topic: int | None = None,
+        stripes: int | None = None,
+        json_values: bool = False,
+        storage: Storage | None = None,
+    ) -> None:
+        if storage is None:
+            storage = MemoryStorage(
+                retain_per_topic=retain_per_topic, stripes=stripes, json_values=json_values
+            )
+        elif not isinstance(storage, Storage):
+            raise AtomicsTypeError(
+                f"storage must implement atomics.kb.storage.Storage, got {type(storage).__name__}"
+            )
+        elif retain_per_topic is not None or stripes is not None or json_values:
+            # the storage has its own (silently ignoring these let save() write a file
+            # that load() refused: retention taken from the wrong place)
+            raise AtomicsValueError(
+                "retain_per_topic, stripes and json_values configure the default storage: "
+                "with storage=..., give them to the storage"
+            )
+        self.retain_per_topic: int | None = storage.retain_per_topic
+        self._storage: Storage = storage
+        self._subscriptions: tuple[_Sink, ...] = ()  # copy on write, read without lock
+        self._subscriptions_lock = threading.Lock()
+        # per writer thread, between its write and its _deliver: the "block"
+        # subscriptions its write fed (.fed)
+        self._written = threading.local()
+        self._closed = False
+        self.world = World(self)
+        storage.watch(_Listener(self))  # note() under the write's lock; then we deliver
+
+    # --- the change feed (the storage reports to _Listener(self)) --------------------------------
+    def _note(self, change: Insight | WorldChange) -> None:
+        """Record ``change`` for the subscriptions that want it (called under the write's
+        lock, after the store: only records)."""
+        if self._subscriptions:
+            if type(change) is WorldChange:
+                self._publish_world(change.key, change.entry)
+            else:
+                self._publish_insight(change)  # type: ignore[arg-type]
+
+    def _after_write(self) -> None:
+        if self._subscriptions:
+            self._deliver()
+
+    # --- insights ------------------------------------------------------------------------------
+    def _check_writable(self, agent_id: str) -> None:
+        _name("agent_id", agent_id)
+        if self._closed:
+            raise KnowledgeBaseClosed("this KnowledgeBase is closed")
+        _guard.check_write("a KnowledgeBase write")
+
+    def add_insight(
+        self,
+        agent_id: str,
+        content: Any,
+        *,
+        topic: str = "general",
+        meta: Mapping[str, Any] | None = None,
+        insight_id: str | None = None,
+    ) -> Insight:
+        """Append one insight to ``topic``; return it (or the stored one, if ``insight_id``
+        was stored before -- whatever its topic).
+
+        >>> kb = KnowledgeBase(); kb.add_insight("a", "hi", insight_id="step-1").seq
+        0
+        >>> kb.add_insight("a", "hi", insight_id="step-1").seq, kb.entry_count
+        (0, 1)
+        """
+        if (
+            self._closed
+            or type(agent_id) is not str
+            or not agent_id
+            or type(topic) is not str
+            or not topic
+            or (
+                insight_id is not None
+                and (type(insight_id) is not str or not insight_id or "#" in insight_id)
+            )
+            or (meta is not None and not isinstance(meta, Mapping))
+            or _guard.ACTIVE[0]
+        ):  # something to refuse: the precise checks below raise the right error
+            self._check_writable(agent_id)
+            _name("topic", topic)
+            if insight_id is not None:
+                _check_explicit_id(insight_id)
+            _check_meta(meta)
+        # Interned: one immortal str per topic name on 3.13t, so lookups by other threads'
+        # equal strings avoid the cross-thread cost (docs/sharded_dict.md).
+        try:
+            if insight_id is None:
+                return self._storage.append_one(
+                    sys.intern(topic), agent_id, content, meta, time.time()
+                )
+            draft = Draft(insight_id, agent_id, content, meta, time.time())
+            return self._storage.append(sys.intern(topic), (draft,))[0]
+        finally:
+            if self._subscriptions:
+                self._deliver()
+
+    def add_insights(
+        self,
+        agent_id: str,
+        contents: Iterable[Any],
+        *,
+        topic: str = "general",
+        meta: Mapping[str, Any] | None = None,
+    ) -> list[Insight]:
+        """Append several insights to ``topic`` with contiguous seqs (one lock hold)."""
+        self._check_writable(agent_id)
+        _name("topic", topic)
+        _check_meta(meta)
+        now = time.time()
+        if isinstance(contents, (str, bytes)) or not isinstance(contents, Iterable):
+            raise AtomicsTypeError(
+                f"contents must be an iterable of insights (a list), got {type(contents).__name__}"
+            )
+        drafts = [Draft(None, agent_id, content, meta, now) for content in contents]
+        try:
+            return self._storage.append(topic, drafts) if drafts else []
+        finally:
+            if self._subscriptions:
+                self._deliver()
+
+    @property
+    def entry_count(self) -> int:
+        """Insights stored (retained); exact whenever no write is in flight."""
+        return self._storage.count()
+
+    # --- queries -------------------------------------------------------------------------------
+    def insights(
+        self,
+        topic: str | None = None,
+        *,
+        prefix: str | None = None,
+        agent_id: str | None = None,
+        since: Mapping[str, int] | int | None = None,
+        limit: int | None = None,
+    ) -> list[Insight]:
+        """Insights in seq order per topic (topics by name): of ``topic``, or of topics
+        starting with ``prefix``, or all; by ``agent_id`` if given; after ``since`` (a
+        cursor, or with one ``topic`` a seq); at most ``limit``. Never creates state."""
+        if topic is not None:
+            _name("topic", topic)
+        if limit is not None:
+            _validate.count(limit, "limit", 0)
+        if isinstance(since, int) and not isinstance(since, bool):
+            if topic is None:
+                raise AtomicsTypeError("since: a seq (int) needs one topic; use a cursor mapping")
+            cursor: Mapping[str, int] = {topic: since}
+        elif since is None or isinstance(since, Mapping):
+            cursor = _validate.cursor(since or {})
+        else:
+            raise AtomicsTypeError("since must be a cursor mapping, an int seq or None")
+        names = [topic] if topic is not None else self.topics(prefix or "")
+        out: list[Insight] = []
+        for name in names:
+            room = None if limit is None or agent_id is not None else limit - len(out)
+            batch = self._storage.read(name, cursor.get(name, -1), room)
+            if agent_id is not None:
+                batch = [insight for insight in batch if insight.agent_id == agent_id]
+            out.extend(batch)
+            if limit is not None and len(out) >= limit:
+                return out[:limit]
+        return out
+
+    def latest(self, topic: str, n: int = 1) -> list[Insight]:
+        """The newest ``n`` insights of ``topic``, oldest first."""
+        _name("topic", topic)
+        _validate.count(n, "n", 0)
+        return self._storage.latest(topic, n) if n else []
+
+    def topics(self, prefix: str = "") -> list[str]:
+        """Topic names (with at least one insight ever), sorted."""
+        if not isinstance(prefix, str):
+            raise AtomicsTypeError("prefix must be a str")
+        return [name for name in self._storage.topics() if name.startswith(prefix)]
+
+    def cursor(self) -> Cursor:
+        """A cursor at the current end of every topic (read from here on: only new ones)."""
+        return Cursor(self._storage.tips())
+
+    def wait_for_insights(self, since: Mapping[str, int], timeout: float | None = None) -> bool:
+        """Block until some topic has an insight after ``since``; False on timeout.
+        :class:`KnowledgeBaseClosed` if the knowledge base is closed (or gets closed while
+        waiting) with nothing new: nothing more can arrive.
+
+        ``timeout``: seconds; ``None`` or ``math.inf`` waits as long as needed; NaN or
+        negative is a ``ValueError``, a non-number a ``TypeError`` (before any wait)."""
+        _guard.check_write("KnowledgeBase.wait_for_insights() (it blocks)")
+        since = _validate.cursor(since)
+        _validate.deadline(timeout)
+        tips = self._storage.tips()
+        if any(seq > since.get(name, -1) for name, seq in tips.items()):
+            return True
+        if self._closed:
+            raise KnowledgeBaseClosed("this KnowledgeBase is closed: nothing more can arrive")
+        if self._storage.wait(tips, timeout):
+            return True
+        if self._closed:  # close() woke this wait
+            raise KnowledgeBaseClosed("this KnowledgeBase was closed while waiting")
+        return False
+
+    # --- subscriptions -------------------------------------------------------------------------
+    def subscribe(
+        self,
+        *,
+        topics: Iterable[str] | None = None,
+        prefix: str | None = None,
+        world_keys: Iterable[str] | bool | None = None,
+        since: Mapping[str, int] | None = None,
+        maxsize: int = 1024,
+        overflow: str = "drop_oldest",
+        block_timeout: float | None = None,
+        exclude_agent: str | None = None,
+    ) -> Subscription:
+        """A stream of new insights (of ``topics`` / topics starting with ``prefix``; all
+        topics if neither is given and ``world_keys`` is not either) and world changes (of
+        ``world_keys``; ``True``: every key). With ``since``, the insights after that cursor
+        first, then live ones: each exactly once. See the module's Guarantees for
+        ``overflow``; ``exclude_agent`` skips that agent's own events."""
+        _guard.check_write("KnowledgeBase.subscribe()")
+        if self._closed:
+            raise KnowledgeBaseClosed("this KnowledgeBase is closed")
+        _validate.deadline(block_timeout, "block_timeout")  # before anything is registered
+        if overflow not in OVERFLOW_POLICIES:
+            raise AtomicsValueError(
+                f"overflow must be one of {OVERFLOW_POLICIES}, got {overflow!r}"
+            )
+        _validate.count(maxsize, "maxsize")
+        if since is not None:
+            since = _validate.cursor(since)
+        if exclude_agent is not None:
+            _name("exclude_agent", exclude_agent)
+        if prefix is not None and not isinstance(prefix, str):
+            raise AtomicsTypeError("prefix must be a str or None")
+        topic_list = None if topics is None else _validate.names(topics, "topics")
+        if world_keys is True:
+            keys: frozenset[str] | None = frozenset()  # empty set: every key
+        elif world_keys is None or world_keys is False:
+            keys = None
+        else:
+            keys = frozenset(_validate.names(world_keys, "world_keys"))
+            if not keys:
+                raise AtomicsValueError("world_keys must not be empty (use True for every key)")
+        wants_insights = topic_list is not None or prefix is not None or keys is None
+        topic_filter = _matching(topic_list, prefix) if wants_insights else None
+        sink = _Sink(
+            topic_filter=topic_filter,
+            world_keys=keys,
+            maxsize=maxsize,
+            overflow=overflow,
+            block_timeout=block_timeout,
+            exclude_agent=exclude_agent,
+        )
+        sub = Subscription(self, sink)
+
+        if since is None or topic_filter is None:
+            self._register(sink)
+            return sub
+        # With ``since``: registered first, then the backlog is read -- holding the sink's
+        # delivering lock, so that no live event is queued before the backlog is in place.
+        # An insight stored after the registration and before its topic was read is both in
+        # the backlog and noted live: deliveries skip it (seq <= skip_through[topic]).
+        with sink.delivering:
+            skip = dict(since)  # what the cursor covers is never delivered ...
+            sink.skip_through = skip
+            self._register(sink)
+            for name in self._storage.topics():
+                if topic_filter(name):
+                    backlog = self._storage.read(name, since.get(name, -1), None)
+                    if backlog:  # ... nor what the backlog holds
+                        skip[name] = backlog[-1].seq
+                        sink.replay.extend(i for i in backlog if i.agent_id != exclude_agent)
+        sink.drain(wait=False)  # live events noted meanwhile (their writers left them to us)
+        return sub
+
+    def _register(self, sink: _Sink) -> None:
+        with self._subscriptions_lock:
+            if self._closed:  # (checked here: close() empties the list under this lock)
+                raise KnowledgeBaseClosed("this KnowledgeBase is closed")
+            self._subscriptions = (*self._subscriptions, sink)
+
+    def _unsubscribe(self, sink: _Sink) -> None:
+        with self._subscriptions_lock:  # a leaf lock: taken last, under any other
+            self._subscriptions = tuple(s for s in self._subscriptions if s is not sink)
+
+    def _deliver(self) -> None:
+        """Called by each writer once its write is stored and it holds no lock: moves every
+        subscription's pending events to its queue without waiting, then waits (holding no
+        lock) only for the "block" subscriptions its own write fed -- so a full one holds up
+        only its own writers, and a consumer that writes elsewhere never waits for its own
+        queue."""
+        fed: list[_Sink] | None = self._written.__dict__.pop("fed", None)
+        sinks = self._subscriptions
+        for sink in sinks:
+            if sink.outbox:
+                sink.drain(wait=False)
+        if fed:
+            for sink in fed:
+                if sink.overflow == "block" and sink.outbox:
+                    sink.drain(wait=True)
+
+    def _fed(self, sink: _Sink) -> None:
+        fed = self._written.__dict__.setdefault("fed", [])
+        if sink not in fed:
+            fed.append(sink)
+
+    def _prune(self) -> None:
+        """Unregister abandoned sinks (their Subscription was collected without close())."""
+        with self._subscriptions_lock:
+            self._subscriptions = tuple(s for s in self._subscriptions if not s.abandoned)
+
+    def _publish_insight(self, insight: Insight) -> None:
+        abandoned = False
+        for sink in self._subscriptions:  # a tuple: read without a lock (usually empty)
+            if sink.abandoned:
+                abandoned = True
+            elif sink.wants_insight(insight):
+                sink.outbox.append(insight)  # delivered by _deliver, after the lock
+                if sink.overflow == "block":
+                    self._fed(sink)
+        if abandoned:
+            self._prune()
+
+    def _publish_world(self, key: str, entry: WorldEntry) -> None:
+        sinks = self._subscriptions
+        if not sinks:
+            return
+        event = WorldEvent(
+            key, entry.version, entry.agent_id, None if entry.value is DELETED else entry
+        )
+        abandoned = False
+        for sink in sinks:
+            if sink.abandoned:
+                abandoned = True
+            elif sink.wants_world(key, entry.agent_id):
+                sink.outbox.append(event)  # delivered by _deliver, after the lock
+                if sink.overflow == "block":
+                    self._fed(sink)
+        if abandoned:
+            self._prune()
+
+    # --- snapshot, persistence, close ----------------------------------------------------------
+    def snapshot(self) -> dict[str, Any]:
+        """A consistent copy: ``{"topics": {name: [Insight, ...]}, "world": {key: WorldEntry}}``."""
+        topics, world = self._storage.export()
+        return {
+            "topics": {name: list(state.insights) for name, state in topics.items()},
+            "world": {key: entry for key, entry in world.items() if entry.value is not DELETED},
+        }
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write everything to ``path`` as versioned JSON (format version 1), atomically
+        (temporary file, fsync, rename): a crash mid-save leaves the previous file intact.
+        Content JSON cannot hold is a ``TypeError`` naming the insight or key, before
+        anything is written."""
+        topics, world = self._storage.export()
+        document = persistence.document(topics, world, self.retain_per_topic)
+        # validated above: cannot fail on content
+        persistence.write_atomically(path, json.dumps(document, allow_nan=False))
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> KnowledgeBase:
+        """A KnowledgeBase from a file written by :meth:`save`; ``ValueError`` if the file is
+        not one, of an unknown format version, or malformed anywhere (the message names the
+        first malformed place as a JSON path, e.g. ``$.topics["t"].insights[3][0]``)."""
+        retain, topics, world = persistence.read(path)
+        kb = cls(retain_per_topic=retain)
+        with _guard.package_code():  # a new KnowledgeBase no other thread can see yet
+            kb._storage.import_state(topics, world)
+        return kb
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called."""
+        return self._closed
+
+    def close(self) -> None:
+        """Refuse writes from now on; every subscription drains, then ends; every thread in
+        :meth:`wait_for_insights` wakes (with :class:`KnowledgeBaseClosed`). Idempotent."""
+        _guard.check_write("KnowledgeBase.close()")
+        self._closed = True
+        self._storage.close()  # wakes every wait_for_insights()
+        with self._subscriptions_lock:
+            subs, self._subscriptions = self._subscriptions, ()
+        for sink in subs:
+            sink.abandoned = True  # a writer blocked on it goes on
+            sink.drain_now()  # what was announced before close() is delivered
+            sink.queue.shutdown()
+
+    def __enter__(self) -> KnowledgeBase:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,148 @@
+"""The storage protocol: what the KnowledgeBase needs from a backend.
+
+Conditional primitives only, so that a backend on a server can implement each per-key or
+per-append method as one round trip or one server-side script, and none holds a lock
+across the caller's code:
+
+* **world**: ``get``; ``put_if`` (compare-and-set: ``expected_version`` is a version, ``None``
+  for "must not exist", or ``ANY``; the storage assigns the next version); ``delete_if`` (a
+  tombstone keeps the version, so versions never repeat); ``merge`` with a *named* reducer
+  (``sum``, ``max``, ``min``, ``union``, ``append``), run by the storage exactly once,
+  atomically with the write; ``scan`` (sorted by key, paged with ``after``/``limit``).
+* **log**: ``append`` (gap-free seqs per topic, and explicit ids deduplicated in the same
+  atomic step: a draft whose id is stored returns the stored insight and appends nothing);
+  ``append_one`` (the same for one draft without an id: the hot path); ``read``,
+  ``latest``, ``topics``, ``tips``, ``count``; ``wait`` (block until some topic's tip
+  differs from the caller's, or a timeout).
+* **change feed**: every stored change (an :class:`Insight`, a :class:`WorldChange`) is
+  reported to the listener given to ``watch``, in seq order per topic and version order per
+  key, each exactly once, and only once it is readable through ``read``/``get``. An
+  in-process backend reports under the write's own lock (``note`` must only record the
+  change: no blocking, no call into the storage) and the writer then delivers; a networked
+  backend reports from a feed thread that holds no lock and calls ``settle`` after each
+  batch.
+* ``export``/``import_state``: typed records (:class:`TopicState`, world entries incl.
+  tombstones); ``close``: wakes every ``wait``.
+
+**User functions never reach the storage.** ``world.update(fn)`` and callable reducers are
+compare-and-set retry loops in the KnowledgeBase (``get``, run ``fn`` with no lock held,
+``put_if`` the version read; on :class:`~atomics.kb.errors.Conflict`, again), so ``fn`` may
+run more than once, on every backend alike.
+
+**Values**: a backend with ``json_values`` true stores values (world values, insight
+content and meta) as JSON: what is read back is an equal copy, and a value JSON cannot
+hold exactly -- a tuple or set, a non-str dict key, NaN or infinity, any other object, a
+cycle -- is a ``TypeError`` naming it, before anything changes (the rule of ``save()``).
+The in-memory backend stores objects as they are unless it is made with
+``json_values=True`` -- the rule a server backend has, for testing agent code in memory
+with server semantics.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, NamedTuple, Protocol, runtime_checkable
+
+from atomics.kb.records import Draft, Insight, WorldChange, WorldEntry
+
+__all__ = ["ChangeListener", "Storage", "TopicState"]
+
+NAMED_REDUCERS = ("append", "union", "max", "min", "sum")
+
+
+class TopicState(NamedTuple):
+    """One topic in an export: the next seq it will assign and the insights it keeps."""
+
+    next_seq: int
+    insights: list[Insight]
+
+
+class ChangeListener(Protocol):
+    """Where a storage reports its changes (see the module docstring)."""
+
+    def note(self, change: Insight | WorldChange) -> None:
+        """Record ``change`` for delivery. May be called under a storage lock: only record."""
+
+    def settle(self) -> None:
+        """Deliver what was noted (called by a feed thread holding no lock)."""
+
+
+@runtime_checkable
+class Storage(Protocol):
+    """What the KnowledgeBase needs from a backend (see the module docstring)."""
+
+    json_values: bool
+    retain_per_topic: int | None  # the newest N insights kept per topic (None: all)
+
+    # --- world -----------------------------------------------------------------------------
+    def get(self, key: str) -> WorldEntry | None:
+        """The key's entry, or None if absent or deleted."""
+
+    def put_if(
+        self, key: str, value: Any, agent_id: str, expected_version: Any, timestamp: float
+    ) -> WorldEntry:
+        """Store ``value`` as the key's next version if its version is ``expected_version``
+        (``None``: absent or deleted; ``ANY``: no check); else raise ``Conflict`` carrying
+        the current version."""
+
+    def delete_if(
+        self, key: str, agent_id: str, expected_version: Any, timestamp: float
+    ) -> WorldEntry | None:
+        """Delete the key (its tombstone takes the next version) if its version is
+        ``expected_version`` (as for ``put_if``); return the tombstone, or None if the key
+        was absent (nothing written)."""
+
+    def merge(
+        self, key: str, value: Any, reducer: str, agent_id: str, timestamp: float
+    ) -> WorldEntry:
+        """Store ``reducers[reducer](current value or MISSING, value)`` as the next version,
+        atomically; the reducer runs exactly once. ``reducer`` is one of the named ones."""
+
+    def scan(
+        self, prefix: str = "", *, after: str | None = None, limit: int | None = None
+    ) -> list[tuple[str, WorldEntry]]:
+        """Live keys starting with ``prefix``, sorted, after the key ``after``, at most
+        ``limit``. One page (``limit=None``) is a consistent copy on the in-memory backend."""
+
+    # --- log -------------------------------------------------------------------------------
+    def append(self, topic: str, drafts: Sequence[Draft]) -> list[Insight]:
+        """Append ``drafts`` with the topic's next seqs; a draft whose explicit id is stored
+        returns the stored insight (whatever its topic) and appends nothing."""
+
+    def append_one(
+        self, topic: str, agent_id: str, content: Any, meta: Any, timestamp: float
+    ) -> Insight:
+        """Append one insight with an automatic id (the hot path)."""
+
+    def read(self, topic: str, after: int, limit: int | None) -> list[Insight]:
+        """The topic's insights with seq > ``after``, in seq order, at most ``limit``."""
+
+    def latest(self, topic: str, n: int) -> list[Insight]:
+        """The topic's newest ``n`` insights, oldest first."""
+
+    def topics(self) -> list[str]:
+        """Every topic with at least one insight ever, sorted."""
+
+    def tips(self) -> dict[str, int]:
+        """topic -> the last seq assigned."""
+
+    def count(self) -> int:
+        """Insights kept (exact whenever no append is in flight)."""
+
+    def wait(self, tips: Mapping[str, int], timeout: float | None) -> bool:
+        """Block until ``tips()`` differs from ``tips``: True; False on timeout or close."""
+
+    # --- change feed, export / import, close -------------------------------------------------
+    def watch(self, listener: ChangeListener | None) -> None:
+        """Report every change from now on to ``listener`` (None: to nobody)."""
+
+    def export(self) -> tuple[dict[str, TopicState], dict[str, WorldEntry]]:
+        """Every topic and every world entry (tombstones included), consistent as one."""
+
+    def import_state(
+        self, topics: Mapping[str, TopicState], world: Mapping[str, WorldEntry]
+    ) -> None:
+        """Load exported state into this empty storage."""
+
+    def close(self) -> None:
+        """Wake every ``wait`` (which returns False from now on, unless changed)."""

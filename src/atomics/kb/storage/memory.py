@@ -1,0 +1,492 @@
+"""The in-process storage: the knowledge base's default, built from the package's
+primitives.
+
+* the **log**: one :class:`TopicLog` per topic (a lock and a ``deque``; ``seq`` assigned under
+  that lock with the append, so per topic it is gap-free and totally ordered), found through
+  a :class:`~atomics.ShardedDict` of topics; explicit insight ids in a ShardedDict
+  ``id -> Insight``, whose ``get_or_create`` makes a retried id return the stored insight;
+* the **world**: a ShardedDict ``key -> WorldEntry``; every write checks and stores under
+  the key's stripe lock, so versions step by exactly 1. Deleted keys keep a tombstone (their
+  version) so that a compare-and-set cannot mistake a re-created key for the old one (no ABA);
+* the **change feed**: the listener's ``note`` is called under the topic's lock or the key's
+  stripe lock, after the store (so what it notes is readable, and notes come in seq order
+  per topic, version order per key); the knowledge base delivers once the write is done
+  and no lock is held.
+
+Lock order, the one way locks are ever nested (so nothing can deadlock): id-index stripe ->
+registry lock -> world stripes (index order) -> topic locks (several: by topic name) -> the
+listener's own locks (leaves). No user code runs under any of them except values' own
+methods (``__add__``, ``__eq__``, ... of a named reducer's operands), which run as user code:
+a write from there raises ``ReentrantCallError``.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import ExitStack, contextmanager
+from typing import Any
+
+from atomics import _guard, _validate
+from atomics._guard import in_user_code, package_code
+from atomics.errors import AtomicsTypeError, AtomicsValueError
+from atomics.kb.errors import Conflict
+from atomics.kb.records import (
+    ANY,
+    DELETED,
+    Draft,
+    Insight,
+    WorldChange,
+    WorldEntry,
+    has_explicit_id,
+)
+from atomics.kb.reducers import reducers
+from atomics.kb.storage.base import NAMED_REDUCERS, ChangeListener, TopicState
+from atomics.kb.values import check_json
+from atomics.sharded_dict import MISSING, ShardedDict
+
+__all__ = ["MemoryStorage", "TopicLog"]
+
+# Builds an Insight from a tuple without NamedTuple's Python-level __new__ (half the cost).
+_make_insight = tuple.__new__
+
+
+class TopicLog:
+    """One topic's append-only log (with optional retention of the newest ``retain``)."""
+
+    __slots__ = ("entries", "lock", "next_seq")
+
+    def __init__(self, retain: int | None) -> None:
+        self.lock = threading.Lock()  # guards both fields; seq is assigned under it
+        self.entries: deque[Insight] = deque(maxlen=retain)
+        self.next_seq = 0
+
+    def read(self, after: int, limit: int | None) -> list[Insight]:
+        """Entries with seq > ``after`` (caller holds the lock)."""
+        entries = self.entries
+        first = self.next_seq - len(entries)  # seq of entries[0]
+        start = max(0, after + 1 - first)
+        stop = len(entries) if limit is None else min(len(entries), start + limit)
+        if start == 0 and stop == len(entries):
+            return list(entries)
+        return [entries[i] for i in range(start, stop)]
+
+
+def _version_now(current: WorldEntry | None) -> int | None:
+    """The version a compare-and-set compares with: None for absent or deleted."""
+    return None if current is None or current.value is DELETED else current.version
+
+
+def _check_version(key: str, current: WorldEntry | None, expected_version: Any) -> None:
+    if expected_version is not ANY:
+        now = _version_now(current)
+        if now != expected_version:
+            raise Conflict(key, expected_version, now)
+
+
+def _json_copy(value: Any, where: str) -> Any:
+    """``value`` as JSON gives it back (TypeError naming ``where`` if it cannot)."""
+    check_json(value, where)
+    return json.loads(json.dumps(value, allow_nan=False))
+
+
+def _copy(value: Any) -> Any:
+    """A fresh copy of a stored JSON value (checked when it was stored)."""
+    return json.loads(json.dumps(value))
+
+
+def _entry_copy(entry: WorldEntry) -> WorldEntry:
+    return entry if entry.value is DELETED else entry._replace(value=_copy(entry.value))
+
+
+def _insight_copy(insight: Insight) -> Insight:
+    meta = None if insight.meta is None else _copy(insight.meta)
+    return insight._replace(content=_copy(insight.content), meta=meta)
+
+
+class MemoryStorage:
+    """The in-process storage (see the module docstring).
+
+    ``json_values=True``: values are stored as JSON gives them back (the rule of a server
+    backend), and a value JSON cannot hold is a ``TypeError`` before anything changes.
+
+    >>> storage = MemoryStorage()
+    >>> storage.put_if("k", 1, "a", None, 0.0).version
+    1
+    >>> storage.append_one("t", "a", "hello", None, 0.0).seq
+    0
+    """
+
+    def __init__(
+        self,
+        *,
+        retain_per_topic: int | None = None,
+        stripes: int | None = None,
+        json_values: bool = False,
+    ) -> None:
+        if retain_per_topic is not None:
+            _validate.count(retain_per_topic, "retain_per_topic")
+        if not isinstance(json_values, bool):
+            raise AtomicsTypeError(f"json_values must be a bool, got {type(json_values).__name__}")
+        self.retain = self.retain_per_topic = retain_per_topic
+        self.json_values = json_values
+        self.logs: ShardedDict[str, TopicLog] = ShardedDict(stripes=stripes)
+        self.by_id: ShardedDict[str, Insight] = ShardedDict(stripes=stripes)
+        self.world: ShardedDict[str, WorldEntry] = ShardedDict(stripes=stripes)
+        # Held while a topic is created: export() sees a fixed set of topics.
+        self.local = threading.local()  # .logs: this thread's topic -> TopicLog cache
+        self.registry_lock = threading.Lock()
+        self.appended = threading.Condition(threading.Lock())  # wait()'s wake-up
+        self.waiters = 0  # under appended's lock
+        self.closed = False
+        self._note: Callable[[Insight | WorldChange], None] | None = None
+
+    def watch(self, listener: ChangeListener | None) -> None:
+        """Report every change from now on to ``listener.note`` (under the write's lock)."""
+        self._note = None if listener is None else listener.note
+
+    # --- log -------------------------------------------------------------------------------------
+    def _log(self, topic: str) -> TopicLog:
+        # A per-thread cache first: on free-threaded 3.13 a lookup in a dict shared between
+        # threads, of an object another live thread created, is ~100x slower than in a dict
+        # the calling thread owns (docs/sharded_dict.md). Logs are never removed, so a cached
+        # one stays valid.
+        cache: dict[str, TopicLog] | None = getattr(self.local, "logs", None)
+        if cache is None:
+            cache = self.local.logs = {}
+        log = cache.get(topic)
+        if log is None:
+            log = self.logs.get(topic)
+            if log is None:
+                with self.registry_lock:
+                    log = self.logs.get_or_create(topic, lambda: TopicLog(self.retain))
+            cache[topic] = log
+        return log
+
+    def _draft(self, draft: Draft) -> Draft:
+        if not self.json_values:
+            return draft
+        where = "content" if draft.id is None else f"insight {draft.id!r} content"
+        meta = None if draft.meta is None else _json_copy(dict(draft.meta), "meta")
+        return draft._replace(content=_json_copy(draft.content, where), meta=meta)
+
+    def append(self, topic: str, drafts: Sequence[Draft]) -> list[Insight]:
+        """Append ``drafts``; a draft whose explicit id is stored already returns the stored
+        insight instead (and changes nothing, not even creating the topic). Drafts without
+        ids get contiguous seqs."""
+        drafts = [self._draft(draft) for draft in drafts]  # JSON errors: before any change
+        evicted: list[Insight] = []  # by retention: their ids are forgotten at the end
+        try:
+            out = self._append_drafts(topic, drafts, evicted)
+            # with json_values, every read is a fresh copy (as from a server): a caller's
+            # change to what it got back never reaches what is stored
+            return [_insight_copy(i) for i in out] if self.json_values else out
+        finally:
+            if evicted:
+                self._forget(evicted)
+
+    def _append_drafts(
+        self, topic: str, drafts: Sequence[Draft], evicted: list[Insight]
+    ) -> list[Insight]:
+        if all(draft.id is None for draft in drafts):
+            return self._append_locked(self._log(topic), topic, drafts, evicted)
+        out = []
+        for draft in drafts:
+            if draft.id is None:
+                out.extend(self._append_locked(self._log(topic), topic, [draft], evicted))
+                continue
+            stored = self.by_id.get(draft.id)  # a retry: no lock needed to find it
+            if stored is None:
+                # get_or_create: the factory runs at most once per id, under the id's stripe.
+                def append_one(draft: Draft = draft) -> Insight:
+                    # Our own code under the id's stripe lock: the documented lock order
+                    # (id stripe, then registry lock, then topic lock) -- no user code here.
+                    with package_code():
+                        return self._append_locked(self._log(topic), topic, [draft], evicted)[0]
+
+                stored = self.by_id.get_or_create(draft.id, append_one)
+                if self.retain is not None:
+                    self._forget_if_dropped(stored)
+            out.append(stored)
+        return out
+
+    def _forget_if_dropped(self, insight: Insight) -> None:
+        """Drop ``insight``'s explicit id from the index if retention dropped it from the
+        log (it can be dropped while its id is being stored: an append that evicts it
+        runs the eviction's forgetting before the id is in the index)."""
+        log = self.logs.get(insight.topic)
+        if log is not None and insight.seq < log.next_seq - len(log.entries):
+            self.by_id._remove_if_is(insight.id, insight)
+
+    def _forget(self, evicted: Iterable[Insight]) -> None:
+        """Drop the explicit ids of insights retention evicted from the index (called after
+        the topic lock is released: the id index comes first in the lock order)."""
+        for insight in evicted:
+            if has_explicit_id(insight):
+                self.by_id._remove_if_is(insight.id, insight)
+
+    def append_one(
+        self, topic: str, agent_id: str, content: Any, meta: Any, timestamp: float
+    ) -> Insight:
+        """Append one insight without an explicit id (the hot path, kept flat)."""
+        if self.json_values:
+            return self.append(topic, [Draft(None, agent_id, content, meta, timestamp)])[0]
+        log = self._log(topic)
+        with log.lock:
+            seq = log.next_seq
+            insight = _make_insight(
+                Insight, (topic, seq, f"{topic}#{seq}", agent_id, content, meta, timestamp)
+            )
+            entries = log.entries
+            evicted = entries[0] if len(entries) == entries.maxlen else None  # retention
+            entries.append(insight)
+            log.next_seq = seq + 1
+            note = self._note
+            if note is not None:
+                note(insight)  # under the lock, after the store: seq order, readable
+        if evicted is not None:
+            self._forget((evicted,))
+        if self.waiters:
+            self._wake_waiters()
+        return insight
+
+    def _append_locked(
+        self, log: TopicLog, topic: str, drafts: Sequence[Draft], evicted: list[Insight]
+    ) -> list[Insight]:
+        """Append under the topic lock; what retention drops goes to ``evicted`` (whose ids
+        the caller forgets once it holds no lock: it may hold an id stripe here)."""
+        out = []
+        with log.lock:
+            seq = log.next_seq
+            entries = log.entries
+            for draft in drafts:
+                if len(entries) == entries.maxlen:  # retention drops the oldest
+                    evicted.append(entries[0])
+                insight = _make_insight(
+                    Insight,
+                    (
+                        topic,
+                        seq,
+                        draft.id if draft.id is not None else f"{topic}#{seq}",
+                        draft.agent_id,
+                        draft.content,
+                        draft.meta,
+                        draft.timestamp,
+                    ),
+                )
+                entries.append(insight)
+                seq += 1
+                out.append(insight)
+            log.next_seq = seq
+            note = self._note
+            if note is not None:
+                for insight in out:  # under the lock, after the store: seq order, readable
+                    note(_insight_copy(insight) if self.json_values else insight)
+        if self.waiters:
+            self._wake_waiters()
+        return out
+
+    def _wake_waiters(self) -> None:
+        # Called after a racy read of ``waiters`` (appends stay cheap); a waiter that misses
+        # this re-checks within its wait slice (see wait).
+        with self.appended:
+            self.appended.notify_all()
+
+    def read(self, topic: str, after: int, limit: int | None) -> list[Insight]:
+        log = self.logs.get(topic)  # a read never creates a topic
+        if log is None:
+            return []
+        with log.lock:  # a deque cannot be read while another thread appends
+            out = log.read(after, limit)
+        return [_insight_copy(i) for i in out] if self.json_values else out
+
+    def latest(self, topic: str, n: int) -> list[Insight]:
+        log = self.logs.get(topic)
+        if log is None:
+            return []
+        with log.lock:
+            out = log.read(log.next_seq - n - 1, None)
+        return [_insight_copy(i) for i in out] if self.json_values else out
+
+    def topics(self) -> list[str]:
+        return sorted(self.logs)
+
+    def count(self) -> int:
+        # Without locks: each len() is exact at its instant; exact overall with no write in flight.
+        return sum(len(log.entries) for log in self.logs.values())
+
+    def tips(self) -> dict[str, int]:
+        """topic -> the last seq assigned (topics with entries)."""
+        return {topic: log.next_seq - 1 for topic, log in self.logs.items() if log.next_seq}
+
+    def wait(self, tips: Mapping[str, int], timeout: float | None) -> bool:
+        """Wait until some topic's last seq differs from ``tips`` (or a topic appeared);
+        True if so, False on timeout or close."""
+
+        def changed() -> bool:
+            return self.tips() != dict(tips)
+
+        deadline = _validate.deadline(timeout)  # None, inf: no deadline; NaN, < 0: ValueError
+        with self.appended:
+            self.waiters += 1
+            try:
+                while not changed():
+                    remaining = None if deadline is None else deadline - time.monotonic()
+                    if self.closed or (remaining is not None and remaining <= 0):
+                        return False
+                    # Appenders read ``waiters`` without this lock (to keep appends cheap), so
+                    # a wake-up can be missed: wait in slices and re-check, never forever.
+                    self.appended.wait(0.05 if remaining is None else min(remaining, 0.05))
+                return True
+            finally:
+                self.waiters -= 1
+
+    # --- world -----------------------------------------------------------------------------------
+    def get(self, key: str) -> WorldEntry | None:
+        entry = self.world.get(key)
+        if entry is None or entry.value is DELETED:
+            return None
+        return _entry_copy(entry) if self.json_values else entry
+
+    def _write(
+        self, key: str, step: Callable[[WorldEntry | None], WorldEntry | None]
+    ) -> WorldEntry | None:
+        """Store ``step(current entry or None)`` under the key's stripe lock (None: no
+        change) and note it there, after the store: version order, readable when noted."""
+        world = self.world
+        index = world._index(key)
+        with world._locks[index]:
+            shard = world._shards[index]
+            new = step(shard.get(key))
+            if new is None:
+                return None
+            shard[key] = new
+            note = self._note
+            if note is not None:
+                note(WorldChange(key, _entry_copy(new) if self.json_values else new))
+        return _entry_copy(new) if self.json_values else new
+
+    def put_if(
+        self, key: str, value: Any, agent_id: str, expected_version: Any, timestamp: float
+    ) -> WorldEntry:
+        if self.json_values:
+            value = _json_copy(value, "value")
+
+        def step(current: WorldEntry | None) -> WorldEntry:
+            _check_version(key, current, expected_version)
+            return WorldEntry(
+                value, 1 if current is None else current.version + 1, agent_id, timestamp
+            )
+
+        new = self._write(key, step)
+        assert new is not None
+        return new
+
+    def delete_if(
+        self, key: str, agent_id: str, expected_version: Any, timestamp: float
+    ) -> WorldEntry | None:
+        def step(current: WorldEntry | None) -> WorldEntry | None:
+            _check_version(key, current, expected_version)
+            if current is None or current.value is DELETED:  # absent: nothing to write
+                return None
+            return WorldEntry(DELETED, current.version + 1, agent_id, timestamp)
+
+        return self._write(key, step)
+
+    def merge(
+        self, key: str, value: Any, reducer: str, agent_id: str, timestamp: float
+    ) -> WorldEntry:
+        if reducer not in NAMED_REDUCERS:
+            raise AtomicsValueError(
+                f"reducer: unknown name {reducer!r}; known: {sorted(NAMED_REDUCERS)}"
+            )
+        fn = reducers[reducer]
+        if self.json_values:
+            value = _json_copy(value, "value")
+
+        def step(current: WorldEntry | None) -> WorldEntry:
+            old = MISSING if current is None or current.value is DELETED else current.value
+            # the operands' own methods (__add__, __lt__, ...) may be user code
+            new = _validate.storable(_guard.run_user(fn, old, value), "reducer()")
+            if self.json_values:
+                new = _json_copy(new, "the merged value")
+            version = 1 if current is None else current.version + 1
+            return WorldEntry(new, version, agent_id, timestamp)
+
+        new = self._write(key, step)
+        assert new is not None
+        return new
+
+    def scan(
+        self, prefix: str = "", *, after: str | None = None, limit: int | None = None
+    ) -> list[tuple[str, WorldEntry]]:
+        if limit is not None:
+            _validate.count(limit, "limit", 0)
+        rows = sorted(
+            (key, entry)
+            for key, entry in self.world.snapshot().items()
+            if key.startswith(prefix)
+            and entry.value is not DELETED
+            and (after is None or key > after)
+        )
+        rows = rows if limit is None else rows[:limit]
+        return [(k, _entry_copy(e)) for k, e in rows] if self.json_values else rows
+
+    def close(self) -> None:
+        """Wake every :meth:`wait` (it returns False from now on, unless changed)."""
+        self.closed = True
+        with self.appended:
+            self.appended.notify_all()
+
+    # --- export / import -------------------------------------------------------------------------
+    @contextmanager
+    def _everything_locked(self) -> Iterator[None]:
+        # The documented order: registry lock, world stripes, topic locks.
+        with self.registry_lock, ExitStack() as held:
+            held.enter_context(self.world._all_stripes())
+            for _, log in sorted(self.logs.items()):
+                held.enter_context(log.lock)
+            yield
+
+    def export(self) -> tuple[dict[str, TopicState], dict[str, WorldEntry]]:
+        """A consistent copy of everything: no write is half seen, across topics and keys.
+
+        From user code (which may hold a lock of this package): each topic and each world
+        shard is copied at its own instant, without taking the registry lock or the world's
+        stripe locks (taking them could deadlock)."""
+        if in_user_code():
+            logs = {}
+            for name, log in sorted(self.logs.items()):
+                with log.lock:
+                    logs[name] = TopicState(log.next_seq, list(log.entries))
+            return logs, self.world.snapshot()
+        with self._everything_locked():
+            logs = {
+                name: TopicState(log.next_seq, list(log.entries)) for name, log in self.logs.items()
+            }
+            world = {key: entry for shard in self.world._shards for key, entry in shard.items()}
+        if self.json_values:
+            logs = {
+                name: TopicState(state.next_seq, [_insight_copy(i) for i in state.insights])
+                for name, state in logs.items()
+            }
+            world = {key: _entry_copy(entry) for key, entry in world.items()}
+        return logs, world
+
+    def import_state(
+        self, topics: Mapping[str, TopicState], world: Mapping[str, WorldEntry]
+    ) -> None:
+        """Load ``export()``-shaped state into this (empty) storage."""
+        for name, state in topics.items():
+            log = self._log(name)
+            with log.lock:
+                log.entries.extend(state.insights)
+                log.next_seq = state.next_seq
+            for insight in state.insights:
+                if has_explicit_id(insight):
+                    self.by_id[insight.id] = insight
+        for key, entry in world.items():
+            self.world[key] = entry
