@@ -129,16 +129,17 @@ def test_cli_demo_prints_facts_and_the_swarm_table() -> None:
     out = done.stdout
     assert runtime.describe() in out and "sys._is_gil_enabled()" in out
     assert f"sys._is_gil_enabled()  {runtime.gil_enabled()}" in out
+    assert "\r" not in out  # piped: no progress line
     rows = [line.split() for line in out.splitlines()]
-    table = [row for row in rows if len(row) >= 6 and row[-5].isdigit() and row[-3].endswith("x")]
-    # (knowledge base, threads, seconds, speedup, insights, lost) for both knowledge bases
-    assert [(row[-5], row[-2], row[-1]) for row in table] == [
-        ("1", "12", "0"),
-        ("2", "12", "0"),
-        ("1", "12", "0"),
-        ("2", "12", "0"),
-    ]
-    assert table[0][-3] == "1.00x" and "subscriber saw 12 findings" in out
+    table = [row for row in rows if len(row) >= 8 and row[-7].isdigit() and row[-5].endswith("x")]
+    # (threads, insights, duplicates, lost, conflicts) for both knowledge bases: 3 agents x 4
+    # steps, the 4th step of each retried -- the KnowledgeBase stores 12, refuses 3 retries
+    kb_rows = [(r[-7], r[-4], r[-3], r[-2]) for r in table if r[0] == "KnowledgeBase"]
+    assert kb_rows == [("1", "12", "0", "0"), ("2", "12", "0", "0")]
+    assert all(int(r[-1]) >= 3 for r in table if r[0] == "KnowledgeBase")
+    article = [(r[-7], r[-4], r[-3]) for r in table if r[0] == "article"]
+    assert article == [("1", "15", "3"), ("2", "15", "3")]  # the retries stored twice
+    assert table[0][-5] == "1.00x" and "subscriber saw 12 findings" in out
 
 
 def test_cli_demo_rejects_bad_arguments() -> None:
