@@ -16,8 +16,9 @@ import pytest
 from _threads import run_together
 from atomics import ANY, MISSING, Cursor, KnowledgeBase, KnowledgeBaseClosed, Lag
 from atomics.kb import World
-from atomics.kb.records import WorldChange
+from atomics.kb.records import Insight, WorldChange
 from atomics.kb.storage import MemoryStorage
+from atomics.testing import CONTROL_SECONDS, rounds
 
 
 def wait_until(predicate: object, seconds: float = 30) -> None:
@@ -518,18 +519,27 @@ def test_control_the_conflict_test_catches_a_blind_update(how: str) -> None:
 
 
 # --- found by the review of the storage protocol --------------------------------------------------
-def events_after_a_since_subscribe_with_writers_waiting(wait_until: Any) -> list[Any]:
+def events_after_a_since_subscribe_with_writers_waiting(
+    wait_until: Any,
+) -> tuple[list[Any], list[int]]:
     """A "block" subscription (maxsize 1) with ``since``: while subscribe reads the backlog
     (holding the subscription's delivering lock), a writer appends two insights and waits to
-    deliver them. Returns what the reader then gets (``["old", "x", "y"]`` if nothing is
-    stranded)."""
+    deliver them. Returns what the reader then gets (``["old", "x", "y"]``) and how many of
+    the writer's events were still undelivered when its write returned (``[0]`` for a
+    "block" writer: it returns once its events are in the queue)."""
     kb = KnowledgeBase()
     kb.add_insight("a", "old", topic="t")
     storage = kb._storage  # type: ignore[attr-defined]
     real_read = storage.read
-    writer = threading.Thread(
-        target=lambda: kb.add_insights("w", ["x", "y"], topic="t"), daemon=True
-    )
+    left: list[int] = []
+    returned = threading.Event()
+
+    def write() -> None:
+        kb.add_insights("w", ["x", "y"], topic="t")
+        left.append(len(kb._subscriptions[-1].outbox))  # type: ignore[attr-defined]
+        returned.set()
+
+    writer = threading.Thread(target=write, daemon=True)
 
     def read(topic: str, after: int, limit: Any) -> Any:
         storage.read = real_read
@@ -541,6 +551,9 @@ def events_after_a_since_subscribe_with_writers_waiting(wait_until: Any) -> list
 
     storage.read = read
     feed = kb.subscribe(topics=["t"], since={}, overflow="block", maxsize=1)
+    # Give a writer that returns without delivering the time to do so before anything is
+    # read (a "block" writer cannot: it waits for the reader, so this wait runs out).
+    returned.wait(0.5)
     got = []
     try:
         for _ in range(3):
@@ -549,11 +562,12 @@ def events_after_a_since_subscribe_with_writers_waiting(wait_until: Any) -> list
         pass
     writer.join(10)
     feed.close()
-    return got
+    return got, left
 
 
 def test_events_noted_during_a_since_subscribe_are_delivered(wait_until: Any) -> None:
-    assert events_after_a_since_subscribe_with_writers_waiting(wait_until) == ["old", "x", "y"]
+    got, left = events_after_a_since_subscribe_with_writers_waiting(wait_until)
+    assert got == ["old", "x", "y"] and left == [0]
 
 
 def _old_drain(self: Any, wait: bool) -> None:
@@ -590,9 +604,14 @@ def test_control_the_since_test_catches_a_writer_that_leaves_its_events(
     from atomics.kb.subscription import _Sink
 
     monkeypatch.setattr(_Sink, "drain", _old_drain)
-    # "x" may still come (subscribe's own drain delivers one before the queue is full);
-    # "y" is left in the outbox whichever thread takes the lock first
-    assert events_after_a_since_subscribe_with_writers_waiting(wait_until)[-1] != "y"
+    # The writer returns with "y" still in the outbox, whichever thread takes the lock
+    # first (the reader, which moves what a full queue left behind, still gets it). A
+    # search within the budget: a writer slower than the reader's 0.5 s wait is missed.
+    for _ in rounds(CONTROL_SECONDS):
+        _, left = events_after_a_since_subscribe_with_writers_waiting(wait_until)
+        if left == [1]:
+            return
+    pytest.fail(f"the writer never returned early in {CONTROL_SECONDS} s")
 
 
 def test_a_since_subscription_skips_what_its_cursor_covers() -> None:
@@ -654,3 +673,36 @@ def test_subscribe_after_close_is_refused() -> None:
     kb.close()
     with pytest.raises(KnowledgeBaseClosed):
         kb.subscribe(topics=["t"], since={})
+
+
+def settle_with_a_full_subscription(settle: str) -> tuple[bool, list[Any]]:
+    """A networked backend's feed thread notes three insights for a "block" subscription of
+    maxsize 1 and settles (``settle``: the knowledge base's method it calls). Returns whether
+    the feed thread went on (within 5 s) and what the reader then gets."""
+    kb = KnowledgeBase()
+    feed = kb.subscribe(topics=["t"], overflow="block", maxsize=1)
+    insights = [Insight("t", seq, f"t#{seq}", "a", seq, None, 0.0) for seq in range(3)]
+
+    def feed_thread() -> None:
+        for insight in insights:
+            kb._note(insight)  # type: ignore[attr-defined]
+        getattr(kb, settle)()
+
+    thread = threading.Thread(target=feed_thread, daemon=True)
+    thread.start()
+    thread.join(5)
+    went_on = not thread.is_alive()
+    got = [feed.get(timeout=10).seq for _ in range(3)]
+    feed.close()
+    return went_on, got
+
+
+def test_a_feed_thread_never_waits_for_a_full_subscription() -> None:
+    assert settle_with_a_full_subscription("_settle") == (True, [0, 1, 2])
+
+
+def test_control_the_feed_test_catches_a_waiting_settle() -> None:
+    """Negative control: settling as a writer does (waiting for the "block" subscription it
+    fed) holds up the feed thread until the reader makes room."""
+    went_on, got = settle_with_a_full_subscription("_after_write")
+    assert not went_on and got == [0, 1, 2]

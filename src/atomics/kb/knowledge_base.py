@@ -74,7 +74,7 @@ class _Listener:
 
     def __init__(self, kb: KnowledgeBase) -> None:
         self.note = kb._note  # called under the write's lock, after the store
-        self.settle = kb._after_write  # a feed thread's batch is noted: deliver
+        self.settle = kb._settle  # a feed thread's batch is noted: deliver, never waiting
 
 
 class KnowledgeBase:
@@ -380,6 +380,16 @@ class KnowledgeBase:
     def _unsubscribe(self, sink: _Sink) -> None:
         with self._subscriptions_lock:  # a leaf lock: taken last, under any other
             self._subscriptions = tuple(s for s in self._subscriptions if s is not sink)
+
+    def _settle(self) -> None:
+        """A feed thread's delivery (networked backends): every subscription's pending events
+        to its queue, without waiting -- a full "block" subscription keeps them in its outbox
+        for its reader, who moves them as it makes room -- so one slow subscriber never holds
+        up the feed (its writers are in other processes: nobody here to hold up)."""
+        self._written.__dict__.pop("fed", None)
+        for sink in self._subscriptions:
+            if sink.outbox:
+                sink.drain(wait=False)
 
     def _deliver(self) -> None:
         """Called by each writer once its write is stored and it holds no lock: moves every

@@ -294,6 +294,8 @@ class Subscription:
                 except IndexError:  # another reader took the last one
                     pass
         try:
+            if self._sink.outbox:  # left by a delivery that found the queue full
+                self._sink.drain(wait=False)
             event = self._queue.get(timeout=timeout)
         except ShutDown:
             raise self._ended() from None
@@ -324,6 +326,8 @@ class Subscription:
                 if batch:
                     return batch
         try:
+            if self._sink.outbox:  # left by a delivery that found the queue full
+                self._sink.drain(wait=False)
             events = self._queue.get_many(max_items, timeout=timeout)
         except ShutDown:
             raise self._ended() from None

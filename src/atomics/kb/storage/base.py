@@ -20,7 +20,8 @@ across the caller's code:
   in-process backend reports under the write's own lock (``note`` must only record the
   change: no blocking, no call into the storage) and the writer then delivers; a networked
   backend reports from a feed thread that holds no lock and calls ``settle`` after each
-  batch.
+  batch (which delivers without waiting: a full subscription's reader moves its events as it
+  makes room, so one slow subscriber never holds up the feed).
 * ``export``/``import_state``: typed records (:class:`TopicState`, world entries incl.
   tombstones); ``close``: wakes every ``wait``.
 
