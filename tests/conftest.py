@@ -54,3 +54,34 @@ def _wait_until(predicate: Callable[[], bool], timeout: float = 60.0) -> None:
 def wait_until() -> Callable[..., None]:
     """Waits on an observable state with a timeout -- never a sleep as synchronisation."""
     return _wait_until
+
+
+# --- knowledge-base backends ------------------------------------------------------------------
+# The knowledge-base test modules that set ``pytestmark = pytest.mark.usefixtures("kb_backend")``
+# run once per backend: every ``KnowledgeBase()`` they make gets that backend's storage. A new
+# backend is one more entry (a function of the default storage's keyword arguments).
+def _memory(**kwargs: object) -> object:
+    from atomics.kb.storage import MemoryStorage
+
+    return MemoryStorage(**kwargs)  # type: ignore[arg-type]
+
+
+def _memory_json(**kwargs: object) -> object:
+    return _memory(**{**kwargs, "json_values": True})
+
+
+KB_BACKENDS: dict[str, Callable[..., object]] = {"memory": _memory, "memory-json": _memory_json}
+
+
+@pytest.fixture(params=sorted(KB_BACKENDS))
+def kb_backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The backend every KnowledgeBase made in this test uses (a test marked
+    ``memory_only(reason)`` runs on the default in-memory backend only)."""
+    name: str = request.param
+    only = request.node.get_closest_marker("memory_only")
+    if name != "memory" and only is not None:
+        pytest.skip(f"in-memory backend only: {only.args[0] if only.args else ''}")
+    import atomics.kb.knowledge_base as module
+
+    monkeypatch.setattr(module, "MemoryStorage", KB_BACKENDS[name])
+    return name
