@@ -23,7 +23,14 @@ import pytest
 from _threads import run_together
 from atomics import ANY, MISSING, Conflict
 from atomics.kb.records import DELETED, Draft, Insight, WorldChange, WorldEntry
-from atomics.kb.storage import MemoryStorage, Storage, TopicState
+from atomics.kb.storage import (
+    MemoryStorage,
+    Storage,
+    TopicHeader,
+    TopicState,
+    WorldRecord,
+)
+from atomics.kb.storage.base import collect
 
 BACKENDS: dict[str, Callable[..., Storage]] = {
     "memory": MemoryStorage,
@@ -276,14 +283,95 @@ def test_export_and_import_round_trip(make: Callable[..., Storage]) -> None:
     source.put_if("k", [1], "a", None, 0.0)
     source.put_if("gone", 1, "a", None, 0.0)
     source.delete_if("gone", "a", ANY, 0.0)
-    topics, world = source.export()
+    topics, world = collect(source.export())
     assert topics == {"t": TopicState(5, source.read("t", -1, None))}
     assert world["gone"].value is DELETED and world["gone"].version == 2
     target = make(retain_per_topic=3)
-    target.import_state(topics, world)
-    assert target.export() == (topics, world)
+    target.import_state(source.export(page_size=2))
+    assert collect(target.export()) == (topics, world)
     assert target.append("x", [draft("dup", "id-3")])[0].seq == 3  # the id index came too
     assert target.put_if("gone", 2, "a", None, 0.0).version == 3  # the tombstone too
+
+
+def _describe(record: object) -> tuple[str, str, int]:
+    if isinstance(record, TopicHeader):
+        return ("header", record.topic, record.next_seq)
+    if isinstance(record, WorldRecord):
+        return ("world", record.key, record.entry.version)
+    assert isinstance(record, Insight)
+    return ("insight", record.topic, record.seq)
+
+
+def test_export_pages_hold_typed_records_in_order(make: Callable[..., Storage]) -> None:
+    storage = make()
+    storage.append("b", [draft(0), draft(1)])
+    storage.append("a", [draft(2)])
+    storage.put_if("k", 1, "a", None, 0.0)
+    pages = list(storage.export(page_size=4))
+    assert [len(page) for page in pages] == [4, 2]
+    assert [_describe(r) for page in pages for r in page] == [
+        ("header", "a", 1),
+        ("insight", "a", 0),
+        ("header", "b", 2),
+        ("insight", "b", 0),
+        ("insight", "b", 1),
+        ("world", "k", 1),
+    ]
+    assert list(make().export()) == []  # nothing stored: no page
+
+
+def test_export_is_taken_when_called(make: Callable[..., Storage]) -> None:
+    storage = make()
+    storage.append("t", [draft(0)])
+    pages = storage.export(page_size=1)
+    storage.append("t", [draft(1)])
+    storage.put_if("k", 1, "a", None, 0.0)
+    assert [_describe(r) for page in pages for r in page] == [
+        ("header", "t", 1),
+        ("insight", "t", 0),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("page_size", "error"), [(0, ValueError), (-1, ValueError), (1.5, TypeError), ("2", TypeError)]
+)
+def test_export_refuses_a_bad_page_size(
+    make: Callable[..., Storage], page_size: Any, error: type[Exception]
+) -> None:
+    with pytest.raises(error, match="page_size"):
+        make().export(page_size=page_size)
+
+
+def test_import_refuses_a_storage_that_is_not_empty(make: Callable[..., Storage]) -> None:
+    source = make()
+    source.append("t", [draft(0)])
+    target = make()
+    target.put_if("k", 1, "a", None, 0.0)
+    with pytest.raises(ValueError, match="empty"):
+        target.import_state(source.export())
+    assert target.topics() == []
+
+
+def _pages_out_of_order() -> dict[str, list[list[Any]]]:
+    one = Insight("t", 0, "t#0", "a", "x", None, 0.0)
+    entry = WorldEntry(1, 1, "a", 0.0)
+    return {
+        "insight before its header": [[one]],
+        "insight of another topic": [[TopicHeader("u", 1), one]],
+        "seq not below next_seq": [[TopicHeader("t", 0), one]],
+        "seq not increasing": [[TopicHeader("t", 2), one, one]],
+        "topic twice": [[TopicHeader("t", 0)], [TopicHeader("t", 0)]],
+        "header after the world": [[WorldRecord("k", entry), TopicHeader("t", 0)]],
+        "key twice": [[WorldRecord("k", entry), WorldRecord("k", entry)]],
+    }
+
+
+@pytest.mark.parametrize("case", sorted(_pages_out_of_order()))
+def test_import_refuses_pages_out_of_order(make: Callable[..., Storage], case: str) -> None:
+    target = make()
+    with pytest.raises(ValueError, match=r"order|seq"):
+        target.import_state(_pages_out_of_order()[case])
+    assert target.topics() == [] and list(target.export()) == []
 
 
 # --- concurrency, each with its control -------------------------------------------------------

@@ -25,7 +25,7 @@ from atomics.kb.records import (
     WorldEvent,
     is_automatic_id,
 )
-from atomics.kb.storage.base import Storage
+from atomics.kb.storage.base import Storage, collect, paginate
 from atomics.kb.storage.memory import MemoryStorage
 from atomics.kb.subscription import OVERFLOW_POLICIES, Subscription, _Sink
 from atomics.kb.world import World
@@ -450,7 +450,7 @@ class KnowledgeBase:
     # --- snapshot, persistence, close ----------------------------------------------------------
     def snapshot(self) -> dict[str, Any]:
         """A consistent copy: ``{"topics": {name: [Insight, ...]}, "world": {key: WorldEntry}}``."""
-        topics, world = self._storage.export()
+        topics, world = collect(self._storage.export())
         return {
             "topics": {name: list(state.insights) for name, state in topics.items()},
             "world": {key: entry for key, entry in world.items() if entry.value is not DELETED},
@@ -461,7 +461,7 @@ class KnowledgeBase:
         (temporary file, fsync, rename): a crash mid-save leaves the previous file intact.
         Content JSON cannot hold is a ``TypeError`` naming the insight or key, before
         anything is written."""
-        topics, world = self._storage.export()
+        topics, world = collect(self._storage.export())
         document = persistence.document(topics, world, self.retain_per_topic)
         # validated above: cannot fail on content
         persistence.write_atomically(path, json.dumps(document, allow_nan=False))
@@ -474,7 +474,7 @@ class KnowledgeBase:
         retain, topics, world = persistence.read(path)
         kb = cls(retain_per_topic=retain)
         with _guard.package_code():  # a new KnowledgeBase no other thread can see yet
-            kb._storage.import_state(topics, world)
+            kb._storage.import_state(paginate(topics, world, 1024))
         return kb
 
     @property

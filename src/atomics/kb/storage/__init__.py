@@ -3,7 +3,22 @@ backends, one file each (:mod:`atomics.kb.storage.memory`: the in-process defaul
 
 from __future__ import annotations
 
-from atomics.kb.storage.base import ChangeListener, Storage, TopicState
+from atomics.kb.storage.base import (
+    ChangeListener,
+    ExportRecord,
+    Storage,
+    TopicHeader,
+    TopicState,
+    WorldRecord,
+)
 from atomics.kb.storage.memory import MemoryStorage
 
-__all__ = ["ChangeListener", "MemoryStorage", "Storage", "TopicState"]
+__all__ = [
+    "ChangeListener",
+    "ExportRecord",
+    "MemoryStorage",
+    "Storage",
+    "TopicHeader",
+    "TopicState",
+    "WorldRecord",
+]

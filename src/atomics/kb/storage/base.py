@@ -22,8 +22,10 @@ across the caller's code:
   backend reports from a feed thread that holds no lock and calls ``settle`` after each
   batch (which delivers without waiting: a full subscription's reader moves its events as it
   makes room, so one slow subscriber never holds up the feed).
-* ``export``/``import_state``: typed records (:class:`TopicState`, world entries incl.
-  tombstones); ``close``: wakes every ``wait``.
+* ``export``/``import_state``: everything as pages of typed records (a
+  :class:`TopicHeader` then the topic's insights in seq order, topic by topic; then a
+  :class:`WorldRecord` per key, tombstones included), so that a backend on a server can
+  stream a large state in bounded round trips; ``close``: wakes every ``wait``.
 
 **User functions never reach the storage.** ``world.update(fn)`` and callable reducers are
 compare-and-set retry loops in the KnowledgeBase (``get``, run ``fn`` with no lock held,
@@ -41,12 +43,22 @@ with server semantics.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any, NamedTuple, Protocol, runtime_checkable
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any, NamedTuple, Protocol, TypeAlias, runtime_checkable
 
+from atomics.errors import AtomicsTypeError, AtomicsValueError
 from atomics.kb.records import Draft, Insight, WorldChange, WorldEntry
 
-__all__ = ["ChangeListener", "Storage", "TopicState"]
+__all__ = [
+    "ChangeListener",
+    "ExportRecord",
+    "Storage",
+    "TopicHeader",
+    "TopicState",
+    "WorldRecord",
+    "collect",
+    "paginate",
+]
 
 NAMED_REDUCERS = ("append", "union", "max", "min", "sum")
 
@@ -56,6 +68,90 @@ class TopicState(NamedTuple):
 
     next_seq: int
     insights: list[Insight]
+
+
+class TopicHeader(NamedTuple):
+    """An export record: a topic and the next seq it will assign; its insights follow."""
+
+    topic: str
+    next_seq: int
+
+
+class WorldRecord(NamedTuple):
+    """An export record: a world key and its entry (a tombstone for a deleted key)."""
+
+    key: str
+    entry: WorldEntry
+
+
+ExportRecord: TypeAlias = TopicHeader | Insight | WorldRecord
+
+
+def paginate(
+    topics: Mapping[str, TopicState], world: Mapping[str, WorldEntry], page_size: int
+) -> Iterator[list[ExportRecord]]:
+    """The export pages of a state: topics sorted by name, each a :class:`TopicHeader` and
+    its insights in seq order, then the world sorted by key; at most ``page_size`` records
+    a page, no page empty (a state with nothing in it is no page)."""
+    page: list[ExportRecord] = []
+    for name in sorted(topics):
+        state = topics[name]
+        page.append(TopicHeader(name, state.next_seq))
+        for insight in state.insights:
+            if len(page) >= page_size:
+                yield page
+                page = []
+            page.append(insight)
+        if len(page) >= page_size:
+            yield page
+            page = []
+    for key in sorted(world):
+        page.append(WorldRecord(key, world[key]))
+        if len(page) >= page_size:
+            yield page
+            page = []
+    if page:
+        yield page
+
+
+def collect(
+    pages: Iterable[Iterable[ExportRecord]],
+) -> tuple[dict[str, TopicState], dict[str, WorldEntry]]:
+    """The state that export pages describe; ``ValueError`` if they are out of order (an
+    insight before any header or of another topic, a topic or key twice, a seq not below
+    its topic's next seq or not increasing, a header after the world began)."""
+    topics: dict[str, TopicState] = {}
+    world: dict[str, WorldEntry] = {}
+    current: str | None = None
+    for page in pages:
+        for record in page:
+            if isinstance(record, TopicHeader):
+                if world or record.topic in topics:
+                    raise AtomicsValueError(
+                        f"export records out of order at topic {record.topic!r}"
+                    )
+                topics[record.topic] = TopicState(record.next_seq, [])
+                current = record.topic
+            elif isinstance(record, Insight):
+                if current is None or world or record.topic != current:
+                    raise AtomicsValueError(f"export records out of order at insight {record.id!r}")
+                state = topics[current]
+                last = state.insights[-1].seq if state.insights else -1
+                if not last < record.seq < state.next_seq:
+                    raise AtomicsValueError(
+                        f"insight {record.id!r}: seq {record.seq} not after {last} and "
+                        f"before the topic's next seq {state.next_seq}"
+                    )
+                state.insights.append(record)
+            elif isinstance(record, WorldRecord):
+                if record.key in world:
+                    raise AtomicsValueError(
+                        f"export records out of order: world key {record.key!r} twice"
+                    )
+                world[record.key] = record.entry
+            else:
+                raise AtomicsTypeError(f"not an export record: {record!r}")
+    return topics, world
 
 
 class ChangeListener(Protocol):
@@ -137,13 +233,14 @@ class Storage(Protocol):
     def watch(self, listener: ChangeListener | None) -> None:
         """Report every change from now on to ``listener`` (None: to nobody)."""
 
-    def export(self) -> tuple[dict[str, TopicState], dict[str, WorldEntry]]:
-        """Every topic and every world entry (tombstones included), consistent as one."""
+    def export(self, page_size: int = 1024) -> Iterator[list[ExportRecord]]:
+        """Every topic and every world entry (tombstones included), consistent as one, as
+        pages of at most ``page_size`` records (in the order :func:`paginate` gives). The
+        state is taken when ``export`` is called, not when the pages are read."""
 
-    def import_state(
-        self, topics: Mapping[str, TopicState], world: Mapping[str, WorldEntry]
-    ) -> None:
-        """Load exported state into this empty storage."""
+    def import_state(self, pages: Iterable[Iterable[ExportRecord]]) -> None:
+        """Load exported pages into this storage, which must be empty (``ValueError``
+        otherwise, or for pages out of order, before anything is stored)."""
 
     def close(self) -> None:
         """Wake every ``wait`` (which returns False from now on, unless changed)."""

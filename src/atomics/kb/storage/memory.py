@@ -44,7 +44,14 @@ from atomics.kb.records import (
     has_explicit_id,
 )
 from atomics.kb.reducers import reducers
-from atomics.kb.storage.base import NAMED_REDUCERS, ChangeListener, TopicState
+from atomics.kb.storage.base import (
+    NAMED_REDUCERS,
+    ChangeListener,
+    ExportRecord,
+    TopicState,
+    collect,
+    paginate,
+)
 from atomics.kb.values import check_json
 from atomics.sharded_dict import MISSING, ShardedDict
 
@@ -451,12 +458,18 @@ class MemoryStorage:
                 held.enter_context(log.lock)
             yield
 
-    def export(self) -> tuple[dict[str, TopicState], dict[str, WorldEntry]]:
-        """A consistent copy of everything: no write is half seen, across topics and keys.
+    def export(self, page_size: int = 1024) -> Iterator[list[ExportRecord]]:
+        """A consistent copy of everything (no write is half seen, across topics and keys),
+        taken now, as pages of at most ``page_size`` records.
 
         From user code (which may hold a lock of this package): each topic and each world
         shard is copied at its own instant, without taking the registry lock or the world's
         stripe locks (taking them could deadlock)."""
+        page_size = _validate.count(page_size, "page_size")
+        topics, world = self._state()
+        return paginate(topics, world, page_size)
+
+    def _state(self) -> tuple[dict[str, TopicState], dict[str, WorldEntry]]:
         if in_user_code():
             logs = {}
             for name, log in sorted(self.logs.items()):
@@ -476,10 +489,12 @@ class MemoryStorage:
             world = {key: _entry_copy(entry) for key, entry in world.items()}
         return logs, world
 
-    def import_state(
-        self, topics: Mapping[str, TopicState], world: Mapping[str, WorldEntry]
-    ) -> None:
-        """Load ``export()``-shaped state into this (empty) storage."""
+    def import_state(self, pages: Iterable[Iterable[ExportRecord]]) -> None:
+        """Load ``export()`` pages into this storage, which must be empty: ``ValueError``
+        otherwise, or for pages out of order, before anything is stored."""
+        topics, world = collect(pages)
+        if self.logs or len(self.world):
+            raise AtomicsValueError("import_state() needs an empty storage")
         for name, state in topics.items():
             log = self._log(name)
             with log.lock:
