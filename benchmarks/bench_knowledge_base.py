@@ -2,6 +2,10 @@
 
 1. ``add_insight`` throughput at 1/2/4/8 writer threads (each thread its own agent id,
    insights spread over 4 shared topics; SECONDS per measurement, medians of REPEATS).
+   Also with an explicit ``insight_id`` per add (a new str made by the adding thread, as an
+   agent makes its step ids: an unbounded stream, never repeated), and the same ids
+   ``sys.intern``-ed (immortal on 3.13t: the reference for the cross-thread object cliff,
+   not a fix, since interning an unbounded stream leaks).
 2. Read latency of ``insights(topic, since=cursor)`` (the article's base has no ``since``:
    it copies the topic's list under its lock and the reader slices it) from one reader
    thread while 1/2/4/8 writer threads add insights; median and 99th percentile in us.
@@ -84,6 +88,34 @@ def add_rate(threads: int, make: Callable[[], tuple[Adder, Any]], own: bool = Fa
     return _results.rate_threads(threads, prepare, SECONDS)
 
 
+def id_add_rate(threads: int, intern: bool) -> float:
+    """``add_rate`` of a KnowledgeBase with an explicit id per add (see the docstring)."""
+    gc.collect()
+    kb = KnowledgeBase()
+
+    def prepare(t: int) -> Callable[[], int]:
+        agent = f"agent-{t}"
+        topics = [f"topic-{n % TOPICS}" for n in range(t, t + BATCH)]
+        made = [0]
+
+        def step() -> int:
+            base = made[0]
+            for n, topic in enumerate(topics):
+                insight_id = f"{agent}/step-{base + n}"
+                if intern:
+                    insight_id = sys.intern(insight_id)
+                kb.add_insight(agent, n, topic=topic, insight_id=insight_id)
+            made[0] = base + BATCH
+            return BATCH
+
+        return step
+
+    return _results.rate_threads(threads, prepare, SECONDS)
+
+
+ID_VARIANTS = {"KnowledgeBase, explicit ids": False, "KnowledgeBase, interned ids": True}
+
+
 def read_latencies(writers: int, make: Callable[[], tuple[Adder, Any]]) -> list[float]:
     """Per-call latencies (seconds) of the reader while ``writers`` threads add."""
     gc.collect()
@@ -125,10 +157,12 @@ def main() -> None:
             for name, make in VARIANTS.items():
                 rates.setdefault((name, threads), []).append(add_rate(threads, make))
             rates.setdefault((OWN_TOPICS, threads), []).append(add_rate(threads, make_kb, True))
+            for name, intern in ID_VARIANTS.items():
+                rates.setdefault((name, threads), []).append(id_add_rate(threads, intern))
     article = "article (one lock)"
     print("\nadd_insight: aggregate K insights/s (x own 1 thread; x the article's at that count)")
     cells: list[dict[str, Any]] = []
-    for name in [*VARIANTS, OWN_TOPICS]:
+    for name in [*VARIANTS, OWN_TOPICS, *ID_VARIANTS]:
         line = ""
         for threads in THREAD_COUNTS:
             rate = statistics.median(rates[(name, threads)])

@@ -445,15 +445,16 @@ class CheckThenAppend(MemoryStorage):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.between = threading.Barrier(THREADS, timeout=10)
+        self.ids: dict[str, Insight] = {}
 
     def append(self, topic: str, drafts: Any) -> list[Insight]:
         out = []
         for d in drafts:
-            stored = self.by_id.get(d.id)
+            stored = self.ids.get(d.id)
             if stored is None:
                 self.between.wait()
                 stored = super().append(topic, [d._replace(id=None)])[0]
-                self.by_id[d.id] = stored
+                self.ids[d.id] = stored
             out.append(stored)
         return out
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import gc
 import json
+import os
 import pathlib
 import queue
+import sys
 import threading
 import time
 from typing import Any
@@ -14,7 +16,7 @@ from typing import Any
 import pytest
 
 from _threads import run_together
-from atomics import ANY, MISSING, Cursor, KnowledgeBase, KnowledgeBaseClosed, Lag
+from atomics import ANY, MISSING, Cursor, KnowledgeBase, KnowledgeBaseClosed, Lag, runtime
 from atomics.kb import World
 from atomics.kb.records import Insight, WorldChange
 from atomics.kb.storage import MemoryStorage
@@ -75,6 +77,60 @@ def test_retention_forgets_the_ids_it_drops(tmp_path: pathlib.Path) -> None:
     loaded = KnowledgeBase.load(path)
     assert retries(kb) == retries(loaded) == [(4999, 4999), (5005, "again")]
     assert len(kb._storage.by_id) <= 10  # type: ignore[attr-defined]
+
+
+# --- an unbounded stream of explicit ids keeps memory bounded under retention ---------------
+def _resident_bytes() -> int:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+MILLION = 1_000_000
+LEAK_BYTES = 32 << 20  # 10^6 immortal ids of this length took ~80 MB on 3.13.15t
+
+
+def resident_growth(kb: KnowledgeBase, ids: int = MILLION) -> int:
+    """Bytes of resident memory gained by adding ``ids`` insights, each with a new explicit
+    id made here (the ids of a long-running swarm)."""
+    gc.collect()
+    before = _resident_bytes()
+    for i in range(ids):
+        kb.add_insight("agent", i, topic="t", insight_id=f"agent/step-{i}")
+    gc.collect()
+    return _resident_bytes() - before
+
+
+needs_proc = pytest.mark.skipif(
+    not os.path.exists("/proc/self/statm"), reason="resident memory read from /proc (Linux)"
+)
+
+
+@needs_proc
+def test_a_million_distinct_ids_keep_memory_bounded_under_retention() -> None:
+    kb = KnowledgeBase(retain_per_topic=10)
+    growth = resident_growth(kb)
+    assert len(kb._storage.by_id) <= 10  # type: ignore[attr-defined]
+    assert growth < LEAK_BYTES, f"{growth / 2**20:.0f} MB for {MILLION:,} ids"
+
+
+class InterningStorage(MemoryStorage):
+    """Negative control: ids made immortal with ``sys.intern`` (the fix the cross-thread
+    cost invites: on 3.13t an interned str is never freed)."""
+
+    def append(self, topic: str, drafts: Any) -> list[Insight]:
+        interned = [d if d.id is None else d._replace(id=sys.intern(d.id)) for d in drafts]
+        return super().append(topic, interned)
+
+
+@needs_proc
+@pytest.mark.skipif(
+    not runtime.free_threading_active(),
+    reason="interned strings are immortal only on the free-threaded build: with the GIL "
+    "they are freed with their last reference, and interning leaks nothing",
+)
+def test_control_the_memory_test_catches_immortal_ids() -> None:
+    kb = KnowledgeBase(storage=InterningStorage(retain_per_topic=10))
+    assert resident_growth(kb) >= LEAK_BYTES
 
 
 # --- automatic and explicit ids cannot collide ------------------------------------------------
