@@ -19,6 +19,7 @@ before anything blocks or changes.
 from __future__ import annotations
 
 import math
+import threading
 import time
 from collections.abc import Mapping
 from typing import Any, TypeVar
@@ -44,8 +45,8 @@ T = TypeVar("T")
 def deadline(timeout: object, name: str = "timeout") -> float | None:
     """The ``time.monotonic()`` deadline ``timeout`` seconds from now; None: no deadline.
 
-    >>> deadline(None) is None, deadline(math.inf) is None
-    (True, True)
+    >>> deadline(None) is None, deadline(math.inf) is None, deadline(10**400) is None
+    (True, True, True)
     >>> deadline(float("nan"))
     Traceback (most recent call last):
     atomics.errors.AtomicsValueError: timeout must be a non-negative number or None, got nan
@@ -57,9 +58,9 @@ def deadline(timeout: object, name: str = "timeout") -> float | None:
         return None
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
         raise AtomicsTypeError(f"{name} must be a number or None, got {type(timeout).__name__}")
-    if math.isnan(timeout) or timeout < 0:
+    if timeout < 0 or (type(timeout) is not int and math.isnan(timeout)):
         raise AtomicsValueError(f"{name} must be a non-negative number or None, got {timeout!r}")
-    if math.isinf(timeout):
+    if timeout > threading.TIMEOUT_MAX:  # inf, or an int no float holds: as long as needed
         return None
     return time.monotonic() + timeout
 
@@ -111,7 +112,9 @@ def boolean(value: object, name: str) -> bool:
 
 
 def name(value: object, argument: str) -> str:
-    """``value`` if it is a non-empty ``str``; else TypeError/ValueError.
+    """``value`` as a plain ``str`` if it is a non-empty ``str`` (a subclass's value is
+    copied to a plain str: a name is stored, interned and compared as one); else
+    TypeError/ValueError.
 
     >>> name("", "topic")
     Traceback (most recent call last):
@@ -121,7 +124,7 @@ def name(value: object, argument: str) -> str:
         raise AtomicsTypeError(f"{argument} must be a str, got {type(value).__name__}")
     if not value:
         raise AtomicsValueError(f"{argument} must not be empty")
-    return value
+    return value if type(value) is str else str.__str__(value)
 
 
 def storable(value: T, argument: str = "value") -> T:

@@ -177,7 +177,7 @@ class KnowledgeBase:
             or _guard.ACTIVE[0]
         ):  # something to refuse: the precise checks below raise the right error
             self._check_writable(agent_id)
-            _name("topic", topic)
+            topic = _name("topic", topic)
             if insight_id is not None:
                 _check_explicit_id(insight_id)
             _check_meta(meta)
@@ -204,7 +204,7 @@ class KnowledgeBase:
     ) -> list[Insight]:
         """Append several insights to ``topic`` with contiguous seqs (one lock hold)."""
         self._check_writable(agent_id)
-        _name("topic", topic)
+        topic = _name("topic", topic)
         _check_meta(meta)
         now = time.time()
         if isinstance(contents, (str, bytes)) or not isinstance(contents, Iterable):
@@ -237,7 +237,11 @@ class KnowledgeBase:
         starting with ``prefix``, or all; by ``agent_id`` if given; after ``since`` (a
         cursor, or with one ``topic`` a seq); at most ``limit``. Never creates state."""
         if topic is not None:
-            _name("topic", topic)
+            topic = _name("topic", topic)
+        if prefix is not None and not isinstance(prefix, str):
+            raise AtomicsTypeError(f"prefix must be a str or None, got {type(prefix).__name__}")
+        if agent_id is not None:
+            _name("agent_id", agent_id)
         if limit is not None:
             _validate.count(limit, "limit", 0)
         if isinstance(since, int) and not isinstance(since, bool):
@@ -286,16 +290,20 @@ class KnowledgeBase:
         _guard.check_write("KnowledgeBase.wait_for_insights() (it blocks)")
         since = _validate.cursor(since)
         _validate.deadline(timeout)
-        tips = self._storage.tips()
-        if any(seq > since.get(name, -1) for name, seq in tips.items()):
-            return True
-        if self._closed:
-            raise KnowledgeBaseClosed("this KnowledgeBase is closed: nothing more can arrive")
-        if self._storage.wait(tips, timeout):
-            return True
-        if self._closed:  # close() woke this wait
-            raise KnowledgeBaseClosed("this KnowledgeBase was closed while waiting")
-        return False
+        deadline = _validate.deadline(timeout)
+        while True:
+            tips = self._storage.tips()
+            if any(seq > since.get(name, -1) for name, seq in tips.items()):
+                return True
+            if self._closed:
+                raise KnowledgeBaseClosed("this KnowledgeBase is closed: nothing more can arrive")
+            remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+            # The storage wakes on any change of the tips: one that is not after ``since``
+            # (a cursor ahead of the log) means waiting again, for what is left of timeout.
+            if not self._storage.wait(tips, remaining):
+                if self._closed:  # close() woke this wait
+                    raise KnowledgeBaseClosed("this KnowledgeBase was closed while waiting")
+                return False
 
     # --- subscriptions -------------------------------------------------------------------------
     def subscribe(

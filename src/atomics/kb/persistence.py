@@ -13,6 +13,7 @@ import json
 import math
 import os
 import pathlib
+import sys
 import tempfile
 from collections.abc import Mapping
 from typing import Any
@@ -135,8 +136,10 @@ def parse(
         if field not in document:
             raise bad("$", f"no {field!r} field")
     retain = document["retain_per_topic"]
-    if retain is not None and not (_is_int(retain) and retain >= 1):
-        raise bad("$.retain_per_topic", f"must be null or an int >= 1, got {retain!r}")
+    if retain is not None and not (_is_int(retain) and 1 <= retain <= sys.maxsize):
+        raise bad(
+            "$.retain_per_topic", f"must be null or an int in [1, sys.maxsize], got {retain!r}"
+        )
     if not isinstance(document["topics"], dict):
         raise bad("$.topics", f"must be an object, got {type(document['topics']).__name__}")
     if not isinstance(document["world"], dict):

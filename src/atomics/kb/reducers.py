@@ -11,18 +11,33 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any
 
+from atomics.errors import AtomicsTypeError
 from atomics.sharded_dict import MISSING
 
 __all__ = ["reducers"]
 
 
+def _items(current: Any, reducer: str) -> list[Any]:
+    """The current value of a list reducer: a list, or absent (a str or a dict would be
+    split into characters or keys: refused instead)."""
+    if current is MISSING:
+        return []
+    if not isinstance(current, list):
+        raise AtomicsTypeError(
+            f"the {reducer!r} reducer needs the current value to be a list (or the key "
+            f"absent), got {type(current).__name__}"
+        )
+    return current
+
+
 def _append(current: Any, value: Any) -> Any:
-    return [value] if current is MISSING else [*current, value]
+    return [*_items(current, "append"), value]
 
 
 def _union(current: Any, value: Any) -> Any:
+    """Elements compare by Python equality (so ``1``, ``1.0`` and ``True`` are one)."""
     items = value if isinstance(value, (list, set, frozenset, tuple)) else [value]
-    merged = set() if current is MISSING else set(current)
+    merged = set(_items(current, "union"))
     merged.update(items)
     return sorted(merged, key=repr)  # a list, so that JSON can hold it
 

@@ -163,7 +163,12 @@ class _Sink:
                     continue
                 try:
                     self.queue.put_nowait(event)
-                except (queue.Full, ShutDown):
+                except queue.Full:
+                    try:
+                        self.replace_oldest(event)  # the newest kept, the Lag before them
+                    except ShutDown:
+                        self.drop()
+                except ShutDown:
                     self.drop()
 
     def _acquire_waiting(self) -> bool:
@@ -201,14 +206,28 @@ class _Sink:
                         self.overflowed = True
                         q.shutdown()  # the reader drains, then gets SubscriptionOverflow
                         return True
-                    self.lagged.set(True)  # before the drop: a reader that sees what
-                    try:  # follows the gap sees the Lag too
-                        q.get_nowait()  # drop the oldest, then try again
-                        self.dropped.increment_and_get()
-                    except queue.Empty:
-                        pass
+                    self.replace_oldest(event)
+                    return True
         except ShutDown:
             return True  # closed subscription: nothing to deliver to
+
+    def replace_oldest(self, event: Any) -> None:
+        """Put ``event``, dropping the oldest queued events to make room (counted): the gap
+        is then at the front of the queue, and the reader's Lag marker comes before all
+        that follows it. (``ShutDown`` passes through.)"""
+        q = self.queue
+        while True:
+            self.lagged.set(True)  # before the drop: a reader that sees what follows the
+            try:  # gap sees the Lag too
+                q.get_nowait()
+                self.dropped.increment_and_get()
+            except queue.Empty:
+                pass
+            try:
+                q.put_nowait(event)
+                return
+            except queue.Full:
+                continue
 
     def _offer_blocking(self, event: Any) -> None:
         # In slices, so that a subscription abandoned or closed while full (nobody will
@@ -217,8 +236,11 @@ class _Sink:
         deadline = _validate.deadline(self.block_timeout)
         while True:
             remaining = None if deadline is None else deadline - time.monotonic()
-            if self.abandoned or (remaining is not None and remaining <= 0):
-                self.drop()
+            if self.abandoned:
+                self.drop()  # nobody reads it any more
+                return
+            if remaining is not None and remaining <= 0:
+                self.replace_oldest(event)  # as "drop_oldest": the Lag comes before the rest
                 return
             try:
                 self.queue.put(event, timeout=0.1 if remaining is None else min(remaining, 0.1))
@@ -284,15 +306,17 @@ class Subscription:
         """The next event, waiting up to ``timeout`` seconds (``None``: as long as needed)."""
         _guard.check_write("Subscription.get()")
         _validate.deadline(timeout)  # the package's timeout rule, even when nothing waits
-        marker = self._lag_marker()
-        if marker is not None:
-            return marker
-        for pending in (self._held_back, self._sink.replay):
+        # In stream order: the backlog (before every live event), the events held back
+        # behind a Lag already returned, then a gap found since, then the queue.
+        for pending in (self._sink.replay, self._held_back):
             if pending:
                 try:
                     return pending.popleft()
                 except IndexError:  # another reader took the last one
                     pass
+        marker = self._lag_marker()
+        if marker is not None:
+            return marker
         try:
             if self._sink.outbox:  # left by a delivery that found the queue full
                 self._sink.drain(wait=False)
@@ -312,10 +336,7 @@ class Subscription:
         _guard.check_write("Subscription.get_many()")
         _validate.deadline(timeout)
         _validate.count(max_items, "max_items")
-        marker = self._lag_marker()
-        if marker is not None:
-            return [marker]
-        for pending in (self._held_back, self._sink.replay):
+        for pending in (self._sink.replay, self._held_back):  # in stream order, as get()
             if pending:
                 batch: list[Any] = []
                 try:
@@ -325,6 +346,9 @@ class Subscription:
                     pass
                 if batch:
                     return batch
+        marker = self._lag_marker()
+        if marker is not None:
+            return [marker]
         try:
             if self._sink.outbox:  # left by a delivery that found the queue full
                 self._sink.drain(wait=False)

@@ -25,7 +25,9 @@ across the caller's code:
 * ``export``/``import_state``: everything as pages of typed records (a
   :class:`TopicHeader` then the topic's insights in seq order, topic by topic; then a
   :class:`WorldRecord` per key, tombstones included), so that a backend on a server can
-  stream a large state in bounded round trips; ``close``: wakes every ``wait``.
+  stream a large state in bounded round trips; ``close``: refuses every later write
+  (``KnowledgeBaseClosed``) and wakes every ``wait``; a write in flight either completes,
+  reported to the listener, before ``close`` returns, or is refused.
 
 **User functions never reach the storage.** ``world.update(fn)`` and callable reducers are
 compare-and-set retry loops in the KnowledgeBase (``get``, run ``fn`` with no lock held,
@@ -114,43 +116,94 @@ def paginate(
         yield page
 
 
+def _bad(message: str) -> AtomicsValueError:
+    return AtomicsValueError(f"export records: {message}")
+
+
+def _is_int(value: object) -> bool:
+    return type(value) is int
+
+
+def _check_ends(name: str | None, topics: Mapping[str, TopicState]) -> None:
+    """A topic's insights, if any, end at its next seq - 1 (retention keeps the newest)."""
+    if name is not None:
+        state = topics[name]
+        if state.insights and state.insights[-1].seq != state.next_seq - 1:
+            raise _bad(
+                f"topic {name!r}: its last insight has seq {state.insights[-1].seq}, "
+                f"its next seq is {state.next_seq}"
+            )
+
+
 def collect(
     pages: Iterable[Iterable[ExportRecord]],
 ) -> tuple[dict[str, TopicState], dict[str, WorldEntry]]:
-    """The state that export pages describe; ``ValueError`` if they are out of order (an
-    insight before any header or of another topic, a topic or key twice, a seq not below
-    its topic's next seq or not increasing, a header after the world began)."""
+    """The state that export pages describe. ``ValueError`` for records out of order or
+    that no storage could hold: an insight before any header or of another topic, seqs not
+    consecutive or not ending at the topic's next seq - 1, a topic, key or explicit id
+    twice, a header after the world began, a malformed header, insight or world entry
+    (``TypeError`` for what is not a record at all)."""
     topics: dict[str, TopicState] = {}
     world: dict[str, WorldEntry] = {}
+    ids: set[str] = set()
     current: str | None = None
     for page in pages:
         for record in page:
             if isinstance(record, TopicHeader):
-                if world or record.topic in topics:
-                    raise AtomicsValueError(
-                        f"export records out of order at topic {record.topic!r}"
-                    )
-                topics[record.topic] = TopicState(record.next_seq, [])
-                current = record.topic
+                _check_ends(current, topics)
+                name, next_seq = record
+                if type(name) is not str or not name:
+                    raise _bad(f"a topic name must be a non-empty str, got {name!r}")
+                if not _is_int(next_seq) or next_seq < 0:
+                    raise _bad(f"topic {name!r}: next_seq must be an int >= 0, got {next_seq!r}")
+                if world or name in topics:
+                    raise _bad(f"out of order at topic {name!r}")
+                topics[name] = TopicState(next_seq, [])
+                current = name
             elif isinstance(record, Insight):
                 if current is None or world or record.topic != current:
-                    raise AtomicsValueError(f"export records out of order at insight {record.id!r}")
+                    raise _bad(f"out of order at insight {record.id!r}")
                 state = topics[current]
-                last = state.insights[-1].seq if state.insights else -1
-                if not last < record.seq < state.next_seq:
-                    raise AtomicsValueError(
-                        f"insight {record.id!r}: seq {record.seq} not after {last} and "
-                        f"before the topic's next seq {state.next_seq}"
+                seq = record.seq
+                if not _is_int(seq) or not 0 <= seq < state.next_seq:
+                    raise _bad(
+                        f"insight {record.id!r}: seq {seq!r} not an int in "
+                        f"[0, {state.next_seq}) (the topic's next seq)"
                     )
+                if state.insights and seq != state.insights[-1].seq + 1:
+                    raise _bad(
+                        f"insight {record.id!r}: seq {seq} does not follow {state.insights[-1].seq}"
+                    )
+                if type(record.id) is not str or not record.id or record.id in ids:
+                    raise _bad(f"insight id {record.id!r}: empty, not a str, or twice")
+                if type(record.agent_id) is not str:
+                    raise _bad(f"insight {record.id!r}: agent_id must be a str")
+                if not isinstance(record.timestamp, (int, float)):
+                    raise _bad(f"insight {record.id!r}: timestamp must be a number")
+                if record.meta is not None and not isinstance(record.meta, Mapping):
+                    raise _bad(f"insight {record.id!r}: meta must be a mapping or None")
+                ids.add(record.id)
                 state.insights.append(record)
             elif isinstance(record, WorldRecord):
-                if record.key in world:
-                    raise AtomicsValueError(
-                        f"export records out of order: world key {record.key!r} twice"
-                    )
-                world[record.key] = record.entry
+                _check_ends(current, topics)
+                current = None
+                key, entry = record
+                if type(key) is not str or not key:
+                    raise _bad(f"a world key must be a non-empty str, got {key!r}")
+                if key in world:
+                    raise _bad(f"out of order: world key {key!r} twice")
+                if (
+                    not isinstance(entry, WorldEntry)
+                    or not _is_int(entry.version)
+                    or entry.version < 1
+                    or type(entry.agent_id) is not str
+                    or not isinstance(entry.timestamp, (int, float))
+                ):
+                    raise _bad(f"world key {key!r}: not a WorldEntry with a version >= 1")
+                world[key] = entry
             else:
                 raise AtomicsTypeError(f"not an export record: {record!r}")
+    _check_ends(current, topics)
     return topics, world
 
 
@@ -231,7 +284,8 @@ class Storage(Protocol):
 
     # --- change feed, export / import, close -------------------------------------------------
     def watch(self, listener: ChangeListener | None) -> None:
-        """Report every change from now on to ``listener`` (None: to nobody)."""
+        """Report every change from now on to ``listener`` (None: to nobody); one listener
+        at a time (``ValueError`` while another watches)."""
 
     def export(self, page_size: int = 1024) -> Iterator[list[ExportRecord]]:
         """Every topic and every world entry (tombstones included), consistent as one, as
@@ -243,4 +297,6 @@ class Storage(Protocol):
         otherwise, or for pages out of order, before anything is stored)."""
 
     def close(self) -> None:
-        """Wake every ``wait`` (which returns False from now on, unless changed)."""
+        """Refuse every later write (``KnowledgeBaseClosed``); a write in flight completes,
+        reported to the listener, before this returns, or is refused. Wake every ``wait``
+        (which returns False from now on, unless changed)."""

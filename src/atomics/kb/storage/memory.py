@@ -24,6 +24,7 @@ a write from there raises ``ReentrantCallError``.
 from __future__ import annotations
 
 import json
+import sys
 import threading
 import time
 from collections import deque
@@ -34,7 +35,7 @@ from typing import Any
 from atomics import _guard, _validate
 from atomics._guard import in_user_code, package_code
 from atomics.errors import AtomicsTypeError, AtomicsValueError
-from atomics.kb.errors import Conflict
+from atomics.kb.errors import Conflict, KnowledgeBaseClosed
 from atomics.kb.records import (
     ANY,
     DELETED,
@@ -187,7 +188,8 @@ class MemoryStorage:
         json_values: bool = False,
     ) -> None:
         if retain_per_topic is not None:
-            _validate.count(retain_per_topic, "retain_per_topic")
+            # a deque's maxlen is at most sys.maxsize
+            _validate.count(retain_per_topic, "retain_per_topic", 1, sys.maxsize)
         if not isinstance(json_values, bool):
             raise AtomicsTypeError(f"json_values must be a bool, got {type(json_values).__name__}")
         self.retain = self.retain_per_topic = retain_per_topic
@@ -204,7 +206,14 @@ class MemoryStorage:
         self._note: Callable[[Insight | WorldChange], None] | None = None
 
     def watch(self, listener: ChangeListener | None) -> None:
-        """Report every change from now on to ``listener.note`` (under the write's lock)."""
+        """Report every change from now on to ``listener.note`` (under the write's lock).
+        One listener at a time: ``ValueError`` if another is watching (a second
+        KnowledgeBase on this storage would take the first one's events away)."""
+        if listener is not None and self._note is not None:
+            raise AtomicsValueError(
+                "storage: already watched (it feeds another KnowledgeBase); one storage "
+                "serves one KnowledgeBase"
+            )
         self._note = None if listener is None else listener.note
 
     # --- log -------------------------------------------------------------------------------------
@@ -225,18 +234,30 @@ class MemoryStorage:
             cache[topic] = log
         return log
 
-    def _draft(self, draft: Draft) -> Draft:
+    def _json_insight(self, insight: Insight) -> Insight:
+        where = f"insight {insight.id!r}"
+        meta = None if insight.meta is None else _json_copy(dict(insight.meta), f"{where} meta")
+        return insight._replace(content=_json_copy(insight.content, f"{where} content"), meta=meta)
+
+    def _draft(self, draft: Draft, where: str) -> Draft:
         if not self.json_values:
             return draft
-        where = "content" if draft.id is None else f"insight {draft.id!r} content"
-        meta = None if draft.meta is None else _json_copy(dict(draft.meta), "meta")
+        if draft.id is not None:
+            where = f"insight {draft.id!r}"
+        meta = None if draft.meta is None else _json_copy(dict(draft.meta), f"{where} meta".strip())
+        where = f"{where} content".strip()
         return draft._replace(content=_json_copy(draft.content, where), meta=meta)
 
     def append(self, topic: str, drafts: Sequence[Draft]) -> list[Insight]:
         """Append ``drafts``; a draft whose explicit id is stored already returns the stored
         insight instead (and changes nothing, not even creating the topic). Drafts without
         ids get contiguous seqs."""
-        drafts = [self._draft(draft) for draft in drafts]  # JSON errors: before any change
+        # JSON errors: before any change, naming the draft (its index in a batch)
+        many = len(drafts) > 1
+        drafts = [
+            self._draft(d, f"insight {i} of the batch" if many else "")
+            for i, d in enumerate(drafts)
+        ]
         evicted: list[Insight] = []  # by retention: their ids are forgotten at the end
         try:
             out = self._append_drafts(topic, drafts, evicted)
@@ -294,6 +315,8 @@ class MemoryStorage:
             return self.append(topic, [Draft(None, agent_id, content, meta, timestamp)])[0]
         log = self._log(topic)
         with log.lock:
+            if self.closed:
+                raise KnowledgeBaseClosed("the storage is closed")
             seq = log.next_seq
             insight = _make_insight(
                 Insight, (topic, seq, f"{topic}#{seq}", agent_id, content, meta, timestamp)
@@ -318,6 +341,8 @@ class MemoryStorage:
         the caller forgets once it holds no lock: it may hold an id stripe here)."""
         out = []
         with log.lock:
+            if self.closed:
+                raise KnowledgeBaseClosed("the storage is closed")
             seq = log.next_seq
             entries = log.entries
             for draft in drafts:
@@ -370,7 +395,8 @@ class MemoryStorage:
         return [_insight_copy(i) for i in out] if self.json_values else out
 
     def topics(self) -> list[str]:
-        return sorted(self.logs)
+        # a log made by a write that was then refused (closed) holds nothing: not a topic
+        return sorted(topic for topic, log in self.logs.items() if log.next_seq)
 
     def count(self) -> int:
         # Without locks: each len() is exact at its instant; exact overall with no write in flight.
@@ -417,6 +443,8 @@ class MemoryStorage:
         world = self.world
         index = world._index(key)
         with world._locks[index]:
+            if self.closed:
+                raise KnowledgeBaseClosed("the storage is closed")
             shard = world._shards[index]
             new = step(shard.get(key))
             if new is None:
@@ -494,8 +522,14 @@ class MemoryStorage:
         return [(k, _entry_copy(e)) for k, e in rows] if self.json_values else rows
 
     def close(self) -> None:
-        """Wake every :meth:`wait` (it returns False from now on, unless changed)."""
+        """Refuse every write from now on (``KnowledgeBaseClosed``) and wake every
+        :meth:`wait` (it returns False from now on, unless changed). A write in flight
+        either completes, and is noted, before ``close`` returns, or is refused: each write
+        checks under its own lock, and ``close`` passes through every one of them."""
+        _guard.check_write("MemoryStorage.close()")
         self.closed = True
+        with self._everything_locked():
+            pass  # every write that took its lock before ``closed`` was set has noted
         with self.appended:
             self.appended.notify_all()
 
@@ -525,13 +559,17 @@ class MemoryStorage:
             logs = {}
             for name, log in sorted(self.logs.items()):
                 with log.lock:
-                    logs[name] = TopicState(log.next_seq, list(log.entries))
-            return logs, self.world.snapshot()
-        with self._everything_locked():
-            logs = {
-                name: TopicState(log.next_seq, list(log.entries)) for name, log in self.logs.items()
-            }
-            world = {key: entry for shard in self.world._shards for key, entry in shard.items()}
+                    if log.next_seq:  # (see topics())
+                        logs[name] = TopicState(log.next_seq, list(log.entries))
+            world = self.world.snapshot()
+        else:
+            with self._everything_locked():
+                logs = {
+                    name: TopicState(log.next_seq, list(log.entries))
+                    for name, log in self.logs.items()
+                    if log.next_seq  # (see topics())
+                }
+                world = {key: entry for shard in self.world._shards for key, entry in shard.items()}
         if self.json_values:
             logs = {
                 name: TopicState(state.next_seq, [_insight_copy(i) for i in state.insights])
@@ -544,8 +582,24 @@ class MemoryStorage:
         """Load ``export()`` pages into this storage, which must be empty: ``ValueError``
         otherwise, or for pages out of order, before anything is stored."""
         topics, world = collect(pages)
-        if self.logs or len(self.world):
+        if self.topics() or len(self.world):
             raise AtomicsValueError("import_state() needs an empty storage")
+        if self.retain is not None:  # this storage's retention, whatever the source's
+            topics = {
+                name: TopicState(state.next_seq, state.insights[-self.retain :])
+                for name, state in topics.items()
+            }
+        if self.json_values:  # what JSON cannot hold: TypeError, before anything is stored
+            topics = {
+                name: TopicState(state.next_seq, [self._json_insight(i) for i in state.insights])
+                for name, state in topics.items()
+            }
+            world = {
+                key: entry
+                if entry.value is DELETED
+                else entry._replace(value=_json_copy(entry.value, f"world key {key!r}"))
+                for key, entry in world.items()
+            }
         for name, state in topics.items():
             log = self._log(name)
             with log.lock:
