@@ -126,10 +126,9 @@ class IdIndex:
                 shard[insight_id] = stored  # another insight's: kept
 
     def put(self, insight_id: str, insight: Insight) -> None:
-        """Store ``insight`` under ``insight_id`` (for import)."""
-        index = hash(insight_id) % len(self._locks)
-        with self._locks[index]:
-            self._shards[index][insight_id] = insight
+        """Store ``insight`` under ``insight_id`` (for ``import_state``, into a storage no
+        other thread uses yet: no lock, one atomic dict store)."""
+        self._shards[hash(insight_id) % len(self._locks)][insight_id] = insight
 
     def __len__(self) -> int:
         return sum(len(shard) for shard in self._shards)
@@ -579,8 +578,9 @@ class MemoryStorage:
         return logs, world
 
     def import_state(self, pages: Iterable[Iterable[ExportRecord]]) -> None:
-        """Load ``export()`` pages into this storage, which must be empty: ``ValueError``
-        otherwise, or for pages out of order, before anything is stored."""
+        """Load ``export()`` pages into this storage, which must be empty and not yet used
+        by other threads: ``ValueError`` if it is not empty, or for pages out of order,
+        before anything is stored."""
         topics, world = collect(pages)
         if self.topics() or len(self.world):
             raise AtomicsValueError("import_state() needs an empty storage")
