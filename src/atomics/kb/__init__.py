@@ -55,8 +55,8 @@ Guarantees
   delivered once the writer holds no lock: a
   subscriber that reads the knowledge base for each event never deadlocks with a writer;
   one that writes, see "block"). ``overflow="drop_oldest"`` (default): a writer never
-  waits; the oldest event is dropped and counted and the reader gets a :class:`Lag` marker next, to catch up from the
-  log with its cursor. ``"block"``: writers wait, holding no lock, until the subscriber
+  waits; the oldest event is dropped and counted and the reader gets a :class:`Lag`
+  marker next, to catch up from the log with its cursor. ``"block"``: writers wait, holding no lock, until the subscriber
   makes room (up to ``block_timeout``, then drop the oldest as above); a full subscription
   holds up only its own writers. (So a consumer must not itself write what its own "block"
   subscription receives, as with a ``queue.Queue`` it both fills and drains: it would wait
