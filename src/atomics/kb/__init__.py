@@ -72,8 +72,9 @@ Guarantees
   ``path`` atomically: a crash mid-save leaves the previous file intact. Content JSON cannot
   hold (tuples, sets, non-str keys, NaN, objects) fails with ``TypeError`` naming where,
   before anything is written.
-* **close()**: later writes raise :class:`KnowledgeBaseClosed`; reads still work;
-  subscribers drain what they have, then end.
+* **close()**: later writes raise :class:`KnowledgeBaseClosed`; a write in flight either
+  completes, delivered to every subscriber, before ``close()`` returns, or is refused; reads
+  still work; subscribers drain what they have, then end.
 
 >>> from atomics import KnowledgeBase
 >>> kb = KnowledgeBase()
