@@ -19,6 +19,7 @@ from atomics.kb.storage import MemoryStorage, TopicHeader, WorldRecord
 from atomics.kb.storage.base import collect
 
 DATA = pathlib.Path(__file__).parent / "data"
+BACKENDS = pytest.mark.usefixtures("kb_backend")  # once per knowledge-base backend
 
 
 def drain(feed: Any) -> list[str]:
@@ -109,6 +110,7 @@ def test_import_refuses_a_state_no_storage_can_hold(case: str) -> None:
 
 
 # --- a retention no deque can hold --------------------------------------------------------------
+@BACKENDS
 def test_a_retention_past_sys_maxsize_is_a_value_error(tmp_path: pathlib.Path) -> None:
     with pytest.raises(ValueError, match="retain_per_topic"):
         KnowledgeBase(retain_per_topic=sys.maxsize + 1)
@@ -201,6 +203,7 @@ def test_a_second_knowledge_base_on_a_watched_storage_is_refused() -> None:
 
 
 # --- the Lag marker comes where the gap is --------------------------------------------------
+@BACKENDS
 def test_the_lag_comes_after_the_backlog_of_a_since_subscription() -> None:
     kb = KnowledgeBase()
     for i in range(5):
@@ -211,6 +214,7 @@ def test_the_lag_comes_after_the_backlog_of_a_since_subscription() -> None:
     assert drain(feed) == [*(f"{i}:old{i}" for i in range(5)), "Lag", "8:live3", "9:live4"]
 
 
+@BACKENDS
 def test_a_block_timeout_drops_the_oldest_so_the_lag_comes_first() -> None:
     kb = KnowledgeBase()
     feed = kb.subscribe(topics=["u"], maxsize=1, overflow="block", block_timeout=0.05)
@@ -234,6 +238,7 @@ def test_list_reducers_refuse_a_current_value_that_is_not_a_list(
 
 
 # --- wait_for_insights waits for an insight after the cursor --------------------------------
+@BACKENDS
 def test_wait_for_insights_ignores_appends_the_cursor_covers() -> None:
     kb = KnowledgeBase()
     kb.add_insight("a", 0, topic="x")
@@ -258,6 +263,7 @@ class Topic(str):
     __slots__ = ()
 
 
+@BACKENDS
 def test_a_str_subclass_topic_is_stored_as_a_plain_str() -> None:
     kb = KnowledgeBase()
     one = kb.add_insight("a", 1, topic=Topic("t"))
@@ -266,6 +272,7 @@ def test_a_str_subclass_topic_is_stored_as_a_plain_str() -> None:
     assert type(one.topic) is str and type(two.topic) is str
 
 
+@BACKENDS
 def test_a_timeout_too_large_for_a_float_waits_as_long_as_needed() -> None:
     assert _validate.deadline(10**400) is None
     kb = KnowledgeBase()
@@ -274,6 +281,7 @@ def test_a_timeout_too_large_for_a_float_waits_as_long_as_needed() -> None:
     assert feed.get(timeout=10**400).content == "x"
 
 
+@BACKENDS
 def test_insights_refuses_an_agent_id_or_prefix_that_is_not_a_str() -> None:
     kb = KnowledgeBase()
     with pytest.raises(TypeError, match="agent_id"):
@@ -290,6 +298,7 @@ def test_a_batch_json_error_names_the_insight() -> None:
 
 
 # --- block subscriptions in a cycle: resolved by block_timeout ------------------------------
+@BACKENDS
 def test_block_subscriptions_in_a_cycle_go_on_with_a_block_timeout() -> None:
     """Two agents acknowledge a user's posts on a shared topic, each through its own
     "block" subscription (documented: without a timeout they can wait for each other)."""

@@ -23,6 +23,9 @@ from atomics.kb.storage import MemoryStorage
 from atomics.testing import CONTROL_SECONDS, rounds
 
 
+BACKENDS = pytest.mark.usefixtures("kb_backend")  # once per knowledge-base backend
+
+
 def wait_until(predicate: object, seconds: float = 30) -> None:
     """Poll ``predicate`` (a state, not a duration) until true; fail after ``seconds``."""
     deadline = time.monotonic() + seconds
@@ -33,6 +36,7 @@ def wait_until(predicate: object, seconds: float = 30) -> None:
 
 
 # --- close() wakes every waiter ------------------------------------------------------------
+@BACKENDS
 def test_close_wakes_every_waiter() -> None:
     kb = KnowledgeBase()
     kb.add_insight("a", 0, topic="t")
@@ -66,6 +70,7 @@ def retries(kb: KnowledgeBase) -> list[tuple[int, object]]:
     return [(kept.seq, kept.content), (dropped.seq, dropped.content)]
 
 
+@BACKENDS
 def test_retention_forgets_the_ids_it_drops(tmp_path: pathlib.Path) -> None:
     kb = KnowledgeBase(retain_per_topic=10)
     for i in range(5000):
@@ -134,6 +139,7 @@ def test_control_the_memory_test_catches_immortal_ids() -> None:
 
 
 # --- automatic and explicit ids cannot collide ------------------------------------------------
+@BACKENDS
 def test_an_explicit_id_of_the_automatic_form_is_refused() -> None:
     kb = KnowledgeBase()
     automatic = kb.add_insight("a", 1, topic="u")
@@ -292,6 +298,7 @@ def test_a_committed_version_1_file_loads_unchanged() -> None:
 
 
 # --- subscriptions dropped without close() are unregistered ----------------------------------
+@BACKENDS
 def test_abandoned_subscriptions_are_unregistered() -> None:
     kb = KnowledgeBase()
     kept = kb.subscribe(topics=["t"])
@@ -308,6 +315,7 @@ def test_abandoned_subscriptions_are_unregistered() -> None:
     assert world.get(timeout=10).version == 1
 
 
+@BACKENDS
 def test_a_writer_blocked_on_an_abandoned_subscription_goes_on() -> None:
     kb = KnowledgeBase()
     full = kb.subscribe(topics=["t"], maxsize=1, overflow="block")  # block_timeout: None
@@ -328,6 +336,7 @@ def test_a_writer_blocked_on_an_abandoned_subscription_goes_on() -> None:
 
 
 # --- events are delivered outside every lock, after their state is readable -------------
+@BACKENDS
 def test_a_block_subscriber_that_reads_the_log_never_deadlocks() -> None:
     # It deadlocked at once: the writer waited for room while holding the topic lock that
     # the subscriber's kb.latest() needed (8 written, 3 read, then nothing, forever).
@@ -451,6 +460,7 @@ def test_load_refuses_what_add_and_save_refuse(
     assert path in load_error(tmp_path, where, value, r"version|malformed")
 
 
+@BACKENDS
 def test_a_block_consumer_that_writes_elsewhere_never_waits_for_itself() -> None:
     # It hung: every writer waited for room in every full "block" subscription after each
     # write, including the consumer writing its acknowledgements to another topic.
@@ -478,6 +488,7 @@ def test_a_block_consumer_that_writes_elsewhere_never_waits_for_itself() -> None
     assert sorted(acked) == list(range(40))
 
 
+@BACKENDS
 def test_the_lag_marker_comes_before_what_follows_the_gap() -> None:
     # The documented catch-up (advance a cursor per event, read the log from it on a Lag)
     # never misses an insight: it missed 2,815 of 12,000 when an event after a gap could
@@ -544,6 +555,7 @@ def update_racing_a_put(kb: KnowledgeBase, how: str) -> tuple[Any, list[Any]]:
     return entry.value, calls
 
 
+@BACKENDS
 @pytest.mark.parametrize("how", ["update", "merge"])
 def test_a_function_runs_again_after_a_conflict_and_nothing_is_lost(how: str) -> None:
     kb = KnowledgeBase()
@@ -670,6 +682,7 @@ def test_control_the_since_test_catches_a_writer_that_leaves_its_events(
     pytest.fail(f"the writer never returned early in {CONTROL_SECONDS} s")
 
 
+@BACKENDS
 def test_a_since_subscription_skips_what_its_cursor_covers() -> None:
     kb = KnowledgeBase()
     kb.add_insights("a", [0, 1, 2], topic="t")
@@ -694,6 +707,7 @@ def test_json_values_reads_are_copies() -> None:
         kb.world.put("k", (1, 2), agent_id="a")
 
 
+@BACKENDS
 def test_named_reducers_are_read_only_and_custom_ones_are_callables() -> None:
     from atomics.kb import reducers
 
@@ -724,6 +738,7 @@ def test_the_storage_owns_its_settings(tmp_path: pathlib.Path) -> None:
     assert [i.seq for i in KnowledgeBase.load(tmp_path / "kb.json").insights("t")] == [3, 4]
 
 
+@BACKENDS
 def test_subscribe_after_close_is_refused() -> None:
     kb = KnowledgeBase()
     kb.close()
