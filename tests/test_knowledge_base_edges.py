@@ -22,7 +22,6 @@ from atomics.kb.records import Insight, WorldChange
 from atomics.kb.storage import MemoryStorage
 from atomics.testing import CONTROL_SECONDS, rounds
 
-
 BACKENDS = pytest.mark.usefixtures("kb_backend")  # once per knowledge-base backend
 
 
