@@ -34,8 +34,8 @@ def appends_while_forgetting(index: IdIndex) -> list[str]:
     retry of X: the retry must find X, never append again. The forget pauses between its
     pop and its put-back; locked, the retry waits for it. Returns what went wrong."""
     shard = PausingShard()
-    index._shards = (shard,)
-    index._locks = (threading.Lock(),)
+    index.shards = (shard,)
+    index.locks = (threading.Lock(),)
     index.get_or_append("X", lambda: STORED)
     shard.popped.clear()
     appended: list[Insight] = []
@@ -69,7 +69,7 @@ class UnlockedForget(IdIndex):
     __slots__ = ()
 
     def remove_if_is(self, insight_id: str, insight: Insight) -> None:
-        shard = self._shards[hash(insight_id) % len(self._locks)]
+        shard = self.shards[hash(insight_id) % len(self.locks)]
         stored = shard.pop(insight_id, None)
         if stored is not None and stored is not insight:
             shard[insight_id] = stored

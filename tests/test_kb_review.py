@@ -131,7 +131,7 @@ class PausingStorage(MemoryStorage):
         super().__init__(**kwargs)
         self.entered, self.resume = threading.Event(), threading.Event()
 
-    def append_one(self, *args: Any) -> Insight:
+    def append_one(self, *args: Any) -> Insight:  # type: ignore[override]
         self.entered.set()
         assert self.resume.wait(10), "never resumed"
         return super().append_one(*args)

@@ -58,6 +58,9 @@ def storage(make: Callable[..., Storage]) -> Storage:
     return make()
 
 
+ENTRIES = pytest.mark.parametrize("entry", ["append", "append_one"])  # the two ways to append
+
+
 def draft(content: Any, id_: str | None = None, agent: str = "a") -> Draft:
     return Draft(id_, agent, content, None, 0.0)
 
@@ -191,12 +194,23 @@ def test_an_explicit_id_stored_returns_the_stored_insight(storage: Storage) -> N
     assert stored.id == "step-1" and stored.seq == 0
     [again] = storage.append("other", [draft("different", "step-1")])
     assert again == stored  # whatever its topic, nothing appended, no topic created
+    assert storage.append_one("other", "b", "y", None, 1.0, "step-1") == stored  # one rule
     assert storage.topics() == ["t"] and storage.count() == 1
+    fresh = storage.append_one("t", "b", "y", None, 1.0, "step-2")
+    assert (fresh.id, fresh.seq, fresh.content) == ("step-2", 1, "y")
+    assert storage.append("t", [draft("z", "step-2")]) == [fresh] and storage.count() == 2
 
 
-def test_retention_keeps_the_newest_and_forgets_their_ids(make: Callable[..., Storage]) -> None:
+@ENTRIES
+def test_retention_keeps_the_newest_and_forgets_their_ids(
+    make: Callable[..., Storage], entry: str
+) -> None:
     storage = make(retain_per_topic=2)
-    storage.append("t", [draft(i, f"id-{i}") for i in range(4)])
+    if entry == "append":
+        storage.append("t", [draft(i, f"id-{i}") for i in range(4)])
+    else:
+        for i in range(4):
+            storage.append_one("t", "a", i, None, 0.0, f"id-{i}")
     assert [i.seq for i in storage.read("t", -1, None)] == [2, 3]
     assert storage.tips() == {"t": 3} and storage.count() == 2
     [retried] = storage.append("t", [draft("again", "id-0")])  # dropped: appended again
@@ -421,18 +435,21 @@ def test_control_put_if_catches_check_then_store() -> None:
     assert sum(isinstance(r, WorldEntry) for r in results) == THREADS  # all "won": caught
 
 
-def racing_ids(storage: Storage) -> list[Any]:
-    """THREADS threads append the same explicit id (to two topics)."""
-    return outcomes(
-        [
-            lambda t=t: storage.append(f"t{t % 2}", [draft(t, "the-id", f"agent-{t}")])[0]
-            for t in range(THREADS)
-        ]
-    )
+def racing_ids(storage: Storage, entry: str = "append") -> list[Any]:
+    """THREADS threads append the same explicit id (to two topics), through ``append`` or
+    ``append_one``."""
+
+    def add(t: int) -> Insight:
+        if entry == "append_one":
+            return storage.append_one(f"t{t % 2}", f"agent-{t}", t, None, 0.0, "the-id")
+        return storage.append(f"t{t % 2}", [draft(t, "the-id", f"agent-{t}")])[0]
+
+    return outcomes([lambda t=t: add(t) for t in range(THREADS)])
 
 
-def test_concurrent_appends_of_one_id_store_one_insight(storage: Storage) -> None:
-    results = racing_ids(storage)
+@ENTRIES
+def test_concurrent_appends_of_one_id_store_one_insight(storage: Storage, entry: str) -> None:
+    results = racing_ids(storage, entry)
     assert all(isinstance(r, Insight) for r in results), results
     assert len(set(results)) == 1 and results[0].seq == 0
     assert storage.count() == 1
@@ -458,10 +475,15 @@ class CheckThenAppend(MemoryStorage):
             out.append(stored)
         return out
 
+    def append_one(self, *args: Any) -> Insight:  # type: ignore[override]
+        topic, agent_id, content, meta, timestamp, insight_id = args
+        return self.append(topic, [Draft(insight_id, agent_id, content, meta, timestamp)])[0]
 
-def test_control_the_id_test_catches_check_then_append() -> None:
+
+@ENTRIES
+def test_control_the_id_test_catches_check_then_append(entry: str) -> None:
     storage = CheckThenAppend()
-    racing_ids(storage)
+    racing_ids(storage, entry)
     assert storage.count() == THREADS  # duplicates: caught
 
 

@@ -125,6 +125,10 @@ class InterningStorage(MemoryStorage):
         interned = [d if d.id is None else d._replace(id=sys.intern(d.id)) for d in drafts]
         return super().append(topic, interned)
 
+    def append_one(self, *args: Any) -> Insight:  # type: ignore[override]
+        *rest, insight_id = args  # (topic, agent_id, content, meta, timestamp, insight_id)
+        return super().append_one(*rest, None if insight_id is None else sys.intern(insight_id))
+
 
 @needs_proc
 @pytest.mark.skipif(

@@ -70,14 +70,18 @@ def _state() -> _State:
         return state
 
 
+_IDLE = _State()  # read in place of a thread's missing state (never changed: depth 0)
+
+
 def in_user_code() -> bool:
     """Whether this thread is running user code under one of the package's locks."""
-    return ACTIVE[0] and _state().depth > 0
+    # one call, no try: on the hot paths of every write once the guard is active
+    return ACTIVE[0] and getattr(_local, "state", _IDLE).depth > 0
 
 
 def check_write(what: str) -> None:
     """Raise :class:`ReentrantCallError` if this thread is in user code."""
-    if ACTIVE[0] and _state().depth > 0:
+    if ACTIVE[0] and getattr(_local, "state", _IDLE).depth > 0:
         raise ReentrantCallError(
             f"{what} was called from inside a function that runs under a lock of the atomics "
             "package (a compute/merge/update function, reducer, factory, predicate, a value's "

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import threading
 import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from atomics import _guard, _validate
+from atomics._guard import ACTIVE as _GUARD_ACTIVE
+from atomics._guard import in_user_code as _in_user_code
 from atomics.errors import AtomicsTypeError, AtomicsValueError
 from atomics.kb import persistence
 from atomics.kb.errors import KnowledgeBaseClosed
@@ -174,22 +175,17 @@ class KnowledgeBase:
                 and (type(insight_id) is not str or not insight_id or "#" in insight_id)
             )
             or (meta is not None and not isinstance(meta, Mapping))
-            or _guard.ACTIVE[0]
+            # (the guard turns on for good the first time any thread runs user code: only
+            # this thread being in user code is something to refuse)
+            or (_GUARD_ACTIVE[0] and _in_user_code())
         ):  # something to refuse: the precise checks below raise the right error
             self._check_writable(agent_id)
             topic = _name("topic", topic)
             if insight_id is not None:
                 _check_explicit_id(insight_id)
             _check_meta(meta)
-        # Interned: one immortal str per topic name on 3.13t, so lookups by other threads'
-        # equal strings avoid the cross-thread cost (docs/sharded_dict.md).
         try:
-            if insight_id is None:
-                return self._storage.append_one(
-                    sys.intern(topic), agent_id, content, meta, time.time()
-                )
-            draft = Draft(insight_id, agent_id, content, meta, time.time())
-            return self._storage.append(sys.intern(topic), (draft,))[0]
+            return self._storage.append_one(topic, agent_id, content, meta, time.time(), insight_id)
         finally:
             if self._subscriptions:
                 self._deliver()

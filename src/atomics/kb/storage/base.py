@@ -260,9 +260,17 @@ class Storage(Protocol):
         returns the stored insight (whatever its topic) and appends nothing."""
 
     def append_one(
-        self, topic: str, agent_id: str, content: Any, meta: Any, timestamp: float
+        self,
+        topic: str,
+        agent_id: str,
+        content: Any,
+        meta: Any,
+        timestamp: float,
+        insight_id: str | None = None,
     ) -> Insight:
-        """Append one insight with an automatic id (the hot path)."""
+        """Append one insight (the hot path): ``append(topic, [Draft(insight_id, ...)])[0]``
+        in one step -- without an id, the automatic one; with an id stored already, the
+        stored insight, appending nothing."""
 
     def read(self, topic: str, after: int, limit: int | None) -> list[Insight]:
         """The topic's insights with seq > ``after``, in seq order, at most ``limit``."""

@@ -66,9 +66,13 @@ _make_insight = tuple.__new__
 class TopicLog:
     """One topic's append-only log (with optional retention of the newest ``retain``)."""
 
-    __slots__ = ("entries", "lock", "next_seq")
+    __slots__ = ("entries", "lock", "next_seq", "topic")
 
-    def __init__(self, retain: int | None) -> None:
+    def __init__(self, topic: str, retain: int | None) -> None:
+        # Interned: every insight carries this one immortal str, so that a dict keyed by
+        # insights' topics, filled by one thread and read by others, avoids the cross-thread
+        # cost on 3.13t (docs/sharded_dict.md); topic names are few, so it leaks nothing.
+        self.topic = sys.intern(topic)
         self.lock = threading.Lock()  # guards both fields; seq is assigned under it
         self.entries: deque[Insight] = deque(maxlen=retain)
         self.next_seq = 0
@@ -98,18 +102,18 @@ class IdIndex:
     an unbounded stream of ids. A locked lookup compares keys without that reference.
     """
 
-    __slots__ = ("_locks", "_shards")
+    __slots__ = ("locks", "shards")
 
     def __init__(self, stripes: int) -> None:
-        self._locks = tuple(threading.Lock() for _ in range(stripes))
-        self._shards: tuple[dict[str, Insight], ...] = tuple({} for _ in range(stripes))
+        self.locks = tuple(threading.Lock() for _ in range(stripes))
+        self.shards: tuple[dict[str, Insight], ...] = tuple({} for _ in range(stripes))
 
     def get_or_append(self, insight_id: str, append: Callable[[], Insight]) -> Insight:
         """The insight stored under ``insight_id``; if none, ``append()``'s, stored (under
         the id's stripe lock: ``append`` runs at most once per id at a time)."""
-        index = hash(insight_id) % len(self._locks)
-        with self._locks[index]:
-            shard = self._shards[index]
+        index = hash(insight_id) % len(self.locks)
+        with self.locks[index]:
+            shard = self.shards[index]
             stored = shard.pop(insight_id, None)  # a locked lookup (see the class docstring)
             if stored is None:
                 stored = append()
@@ -118,9 +122,9 @@ class IdIndex:
 
     def remove_if_is(self, insight_id: str, insight: Insight) -> None:
         """Forget ``insight_id`` if it maps to this very insight."""
-        index = hash(insight_id) % len(self._locks)
-        with self._locks[index]:
-            shard = self._shards[index]
+        index = hash(insight_id) % len(self.locks)
+        with self.locks[index]:
+            shard = self.shards[index]
             stored = shard.pop(insight_id, None)
             if stored is not None and stored is not insight:
                 shard[insight_id] = stored  # another insight's: kept
@@ -128,10 +132,10 @@ class IdIndex:
     def put(self, insight_id: str, insight: Insight) -> None:
         """Store ``insight`` under ``insight_id`` (for ``import_state``, into a storage no
         other thread uses yet: no lock, one atomic dict store)."""
-        self._shards[hash(insight_id) % len(self._locks)][insight_id] = insight
+        self.shards[hash(insight_id) % len(self.locks)][insight_id] = insight
 
     def __len__(self) -> int:
-        return sum(len(shard) for shard in self._shards)
+        return sum(len(shard) for shard in self.shards)
 
 
 def _version_now(current: WorldEntry | None) -> int | None:
@@ -197,7 +201,7 @@ class MemoryStorage:
         self.by_id = IdIndex(self.logs.stripes)
         self.world: ShardedDict[str, WorldEntry] = ShardedDict(stripes=stripes)
         # Held while a topic is created: export() sees a fixed set of topics.
-        self.local = threading.local()  # .logs: this thread's topic -> TopicLog cache
+        self.local = threading.local()  # its __dict__: this thread's topic -> TopicLog cache
         self.registry_lock = threading.Lock()
         self.appended = threading.Condition(threading.Lock())  # wait()'s wake-up
         self.waiters = 0  # under appended's lock
@@ -221,15 +225,15 @@ class MemoryStorage:
         # threads, of an object another live thread created, is ~100x slower than in a dict
         # the calling thread owns (docs/sharded_dict.md). Logs are never removed, so a cached
         # one stays valid.
-        cache: dict[str, TopicLog] | None = getattr(self.local, "logs", None)
-        if cache is None:
-            cache = self.local.logs = {}
+        cache: dict[str, TopicLog] = self.local.__dict__  # this thread's: topic -> log
         log = cache.get(topic)
         if log is None:
             log = self.logs.get(topic)
             if log is None:
                 with self.registry_lock:
-                    log = self.logs.get_or_create(topic, lambda: TopicLog(self.retain))
+                    log = self.logs.get_or_create(
+                        sys.intern(topic), lambda: TopicLog(topic, self.retain)
+                    )
             cache[topic] = log
         return log
 
@@ -307,16 +311,29 @@ class MemoryStorage:
                 self.by_id.remove_if_is(insight.id, insight)
 
     def append_one(
-        self, topic: str, agent_id: str, content: Any, meta: Any, timestamp: float
+        self,
+        topic: str,
+        agent_id: str,
+        content: Any,
+        meta: Any,
+        timestamp: float,
+        insight_id: str | None = None,
     ) -> Insight:
-        """Append one insight without an explicit id (the hot path, kept flat)."""
+        """Append one insight (the hot path, kept flat); with ``insight_id``, as ``append``
+        of one draft with that id."""
         if self.json_values:
-            return self.append(topic, [Draft(None, agent_id, content, meta, timestamp)])[0]
-        log = self._log(topic)
+            draft = Draft(insight_id, agent_id, content, meta, timestamp)
+            return self.append(topic, [draft])[0]
+        if insight_id is not None:
+            return self._append_one_id(topic, insight_id, agent_id, content, meta, timestamp)
+        log = self.local.__dict__.get(topic)  # _log's first step, inline
+        if log is None:
+            log = self._log(topic)
         with log.lock:
             if self.closed:
                 raise KnowledgeBaseClosed("the storage is closed")
             seq = log.next_seq
+            topic = log.topic
             insight = _make_insight(
                 Insight, (topic, seq, f"{topic}#{seq}", agent_id, content, meta, timestamp)
             )
@@ -333,12 +350,58 @@ class MemoryStorage:
             self._wake_waiters()
         return insight
 
+    def _append_one_id(
+        self,
+        topic: str,
+        insight_id: str,
+        agent_id: str,
+        content: Any,
+        meta: Any,
+        timestamp: float,
+    ) -> Insight:
+        """``append_one`` with an explicit id: ``append``'s get-or-append, flat. Lock order:
+        the id's stripe, then (creating the topic) the registry lock, then the topic lock."""
+        by_id = self.by_id
+        index = hash(insight_id) % len(by_id.locks)
+        evicted = None
+        with by_id.locks[index]:
+            shard = by_id.shards[index]
+            stored = shard.pop(insight_id, None)  # a locked lookup (see IdIndex)
+            if stored is None:
+                log = self.local.__dict__.get(topic)
+                if log is None:
+                    log = self._log(topic)
+                with log.lock:
+                    if self.closed:
+                        raise KnowledgeBaseClosed("the storage is closed")
+                    seq = log.next_seq
+                    stored = _make_insight(
+                        Insight, (log.topic, seq, insight_id, agent_id, content, meta, timestamp)
+                    )
+                    entries = log.entries
+                    if len(entries) == entries.maxlen:  # retention drops the oldest
+                        evicted = entries[0]
+                    entries.append(stored)
+                    log.next_seq = seq + 1
+                    note = self._note
+                    if note is not None:
+                        note(stored)  # under the lock, after the store: seq order, readable
+            shard[insight_id] = stored
+        if evicted is not None:
+            self._forget((evicted,))
+        if self.retain is not None:
+            self._forget_if_dropped(stored)
+        if self.waiters:
+            self._wake_waiters()
+        return stored
+
     def _append_locked(
         self, log: TopicLog, topic: str, drafts: Sequence[Draft], evicted: list[Insight]
     ) -> list[Insight]:
         """Append under the topic lock; what retention drops goes to ``evicted`` (whose ids
         the caller forgets once it holds no lock: it may hold an id stripe here)."""
         out = []
+        topic = log.topic
         with log.lock:
             if self.closed:
                 raise KnowledgeBaseClosed("the storage is closed")
