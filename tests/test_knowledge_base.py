@@ -4,6 +4,7 @@ negative control (the article's knowledge base without its lock)."""
 
 from __future__ import annotations
 
+import inspect
 import json
 import pathlib
 import queue
@@ -701,3 +702,90 @@ def test_the_swarm_test_catches_the_article_knowledge_base_without_its_lock() ->
         if stored(kb) != (added, added):
             return
     pytest.fail("the unlocked knowledge base never lost an entry")
+
+
+# --- the article's base reads under its one lock (the demo compares with it as published) -------
+class PausingArticleKnowledgeBase(ArticleKnowledgeBase):
+    """The article's base whose next count update pauses -- under its lock, after the
+    append: a reader that does not take the lock sees the entry but not the count."""
+
+    def __init__(self) -> None:
+        self._count = 0
+        self.pause_next = False
+        self.paused, self.resume = threading.Event(), threading.Event()
+        super().__init__()
+
+    @property  # type: ignore[override]
+    def entry_count(self) -> int:
+        return self._count
+
+    @entry_count.setter
+    def entry_count(self, value: int) -> None:
+        if self.pause_next:
+            self.pause_next = False
+            self.paused.set()
+            assert self.resume.wait(10), "never resumed"
+        self._count = value
+
+
+class UnlockedReadArticleKnowledgeBase(PausingArticleKnowledgeBase):
+    """Negative control: ``insights`` without the lock."""
+
+    def insights(self, topic: str) -> list[dict[str, Any]]:
+        return list(self._kb.get(topic, ()))
+
+
+LOCK_LINE = next(  # the line of ArticleKnowledgeBase.insights that takes the lock
+    ArticleKnowledgeBase.insights.__code__.co_firstlineno + offset
+    for offset, line in enumerate(
+        inspect.getsource(ArticleKnowledgeBase.insights).splitlines()
+    )
+    if "with self._lock" in line
+)
+
+
+def blocked_in_insights(thread: threading.Thread) -> bool:
+    frame = sys._current_frames().get(thread.ident or 0)
+    while frame is not None:
+        if frame.f_code is ArticleKnowledgeBase.insights.__code__:
+            return frame.f_lineno == LOCK_LINE
+        frame = frame.f_back
+    return False
+
+
+def read_during_a_write(kb: PausingArticleKnowledgeBase) -> tuple[int, int]:
+    """(insights read, entry_count read after them) by a reader started while a writer
+    holds the lock between its append and its count update."""
+    kb.pause_next = True
+    writer = threading.Thread(target=kb.add_insight, args=("a", 1, "t"))
+    writer.start()
+    assert kb.paused.wait(10), "the writer never reached its count update"
+    seen: list[tuple[int, int]] = []
+    reader = threading.Thread(target=lambda: seen.append((len(kb.insights("t")), kb.entry_count)))
+    reader.start()
+    # Resume the writer once the reader is done, or waits for the lock (seen there for
+    # 0.1 s running: a reader that only passes through that line is not taken for blocked).
+    deadline, blocked_since = time.monotonic() + 10, None
+    while reader.is_alive() and time.monotonic() < deadline:
+        if not blocked_in_insights(reader):
+            blocked_since = None
+        elif blocked_since is None:
+            blocked_since = time.monotonic()
+        elif time.monotonic() - blocked_since >= 0.1:
+            break
+        reader.join(0.01)
+    kb.resume.set()
+    writer.join(10)
+    reader.join(10)
+    assert not writer.is_alive() and not reader.is_alive(), "hung"
+    return seen[0]
+
+
+def test_the_article_base_reads_under_its_lock() -> None:
+    entries, count = read_during_a_write(PausingArticleKnowledgeBase())
+    assert (entries, count) == (1, 1)  # the read waited for the whole write
+
+
+def test_control_the_read_lock_test_catches_a_read_without_the_lock() -> None:
+    entries, count = read_during_a_write(UnlockedReadArticleKnowledgeBase())
+    assert (entries, count) == (1, 0)  # the entry without its count: caught

@@ -199,6 +199,8 @@ class MemoryStorage:
         self.json_values = json_values
         self.logs: ShardedDict[str, TopicLog] = ShardedDict(stripes=stripes)
         self.by_id = IdIndex(self.logs.stripes)
+        self._id_locks, self._id_shards = self.by_id.locks, self.by_id.shards
+        self._id_stripes = len(self._id_locks)
         self.world: ShardedDict[str, WorldEntry] = ShardedDict(stripes=stripes)
         # Held while a topic is created: export() sees a fixed set of topics.
         self.local = threading.local()  # its __dict__: this thread's topic -> TopicLog cache
@@ -230,10 +232,14 @@ class MemoryStorage:
         if log is None:
             log = self.logs.get(topic)
             if log is None:
-                with self.registry_lock:
-                    log = self.logs.get_or_create(
-                        sys.intern(topic), lambda: TopicLog(topic, self.retain)
-                    )
+                with self.registry_lock:  # creates are serialised: check, then store
+                    log = self.logs.get(topic)
+                    if log is None:
+                        # a plain store, not get_or_create: no factory runs, so this is not
+                        # user code and does not switch on the re-entry guard
+                        # (docs/guarantees.md), whose check then costs every write
+                        log = TopicLog(topic, self.retain)
+                        self.logs[log.topic] = log
             cache[topic] = log
         return log
 
@@ -361,11 +367,12 @@ class MemoryStorage:
     ) -> Insight:
         """``append_one`` with an explicit id: ``append``'s get-or-append, flat. Lock order:
         the id's stripe, then (creating the topic) the registry lock, then the topic lock."""
-        by_id = self.by_id
-        index = hash(insight_id) % len(by_id.locks)
+        # (the index's tuples held here directly: one shared object fewer per add, whose
+        # reference count both threads would update)
+        index = hash(insight_id) % self._id_stripes
         evicted = None
-        with by_id.locks[index]:
-            shard = by_id.shards[index]
+        with self._id_locks[index]:
+            shard = self._id_shards[index]
             stored = shard.pop(insight_id, None)  # a locked lookup (see IdIndex)
             if stored is None:
                 log = self.local.__dict__.get(topic)
