@@ -737,9 +737,7 @@ class UnlockedReadArticleKnowledgeBase(PausingArticleKnowledgeBase):
 
 LOCK_LINE = next(  # the line of ArticleKnowledgeBase.insights that takes the lock
     ArticleKnowledgeBase.insights.__code__.co_firstlineno + offset
-    for offset, line in enumerate(
-        inspect.getsource(ArticleKnowledgeBase.insights).splitlines()
-    )
+    for offset, line in enumerate(inspect.getsource(ArticleKnowledgeBase.insights).splitlines())
     if "with self._lock" in line
 )
 
