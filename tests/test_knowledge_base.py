@@ -20,6 +20,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from _threads import wait_until_blocked_or_done
 from atomics import (
     ANY,
     MISSING,
@@ -742,15 +743,6 @@ LOCK_LINE = next(  # the line of ArticleKnowledgeBase.insights that takes the lo
 )
 
 
-def blocked_in_insights(thread: threading.Thread) -> bool:
-    frame = sys._current_frames().get(thread.ident or 0)
-    while frame is not None:
-        if frame.f_code is ArticleKnowledgeBase.insights.__code__:
-            return frame.f_lineno == LOCK_LINE
-        frame = frame.f_back
-    return False
-
-
 def read_during_a_write(kb: PausingArticleKnowledgeBase) -> tuple[int, int]:
     """(insights read, entry_count read after them) by a reader started while a writer
     holds the lock between its append and its count update."""
@@ -761,17 +753,8 @@ def read_during_a_write(kb: PausingArticleKnowledgeBase) -> tuple[int, int]:
     seen: list[tuple[int, int]] = []
     reader = threading.Thread(target=lambda: seen.append((len(kb.insights("t")), kb.entry_count)))
     reader.start()
-    # Resume the writer once the reader is done, or waits for the lock (seen there for
-    # 0.1 s running: a reader that only passes through that line is not taken for blocked).
-    deadline, blocked_since = time.monotonic() + 10, None
-    while reader.is_alive() and time.monotonic() < deadline:
-        if not blocked_in_insights(reader):
-            blocked_since = None
-        elif blocked_since is None:
-            blocked_since = time.monotonic()
-        elif time.monotonic() - blocked_since >= 0.1:
-            break
-        reader.join(0.01)
+    # the writer resumes once the reader is done, or waits for the lock
+    wait_until_blocked_or_done(reader, ArticleKnowledgeBase.insights.__code__, LOCK_LINE)
     kb.resume.set()
     writer.join(10)
     reader.join(10)

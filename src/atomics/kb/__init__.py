@@ -24,7 +24,8 @@ Guarantees
   code can be tested in memory with its semantics.
 * **Insights**: ``seq`` is per topic, gap-free and totally ordered, assigned atomically with
   the append (one topic lock). An explicit ``insight_id`` already stored returns the stored
-  insight (a retried step never duplicates; ``get_or_create`` on the id). Auto ids are
+  insight (a retried step never duplicates: the id's check and the append are one atomic
+  step of the storage, under the id's stripe lock in memory). Auto ids are
   ``"<topic>#<seq>"``; explicit ids are your namespace, except that form (an explicit id
   ending in ``#<digits>`` is a ``ValueError``: it could name another insight).
   ``entry_count`` is exact whenever no write is in flight. ``retain_per_topic=N`` keeps

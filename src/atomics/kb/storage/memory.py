@@ -670,11 +670,14 @@ class MemoryStorage:
                 else entry._replace(value=_json_copy(entry.value, f"world key {key!r}"))
                 for key, entry in world.items()
             }
+        # No lock: no other thread uses this storage yet (the precondition above;
+        # KnowledgeBase.load imports into one it has just made), and a lock here would
+        # suggest otherwise -- a reader meanwhile could still see one topic whole and the
+        # next not yet imported.
         for name, state in topics.items():
             log = self._log(name)
-            with log.lock:
-                log.entries.extend(state.insights)
-                log.next_seq = state.next_seq
+            log.entries.extend(state.insights)
+            log.next_seq = state.next_seq
             for insight in state.insights:
                 if has_explicit_id(insight):
                     self.by_id.put(insight.id, insight)
