@@ -327,3 +327,101 @@ def test_block_subscriptions_in_a_cycle_go_on_with_a_block_timeout() -> None:
 
     run_together(lambda: agent("A"), lambda: agent("B"), user, timeout=60)
     assert len(kb.insights("chat", agent_id="user")) == 20
+
+
+# --- third review: str subclasses and a failing note --------------------------------------------
+class AgentId(str):
+    """An agent id whose ``!=`` refuses plain strs: run under a lock, it raises there."""
+
+    __hash__ = str.__hash__
+
+    def __ne__(self, other: object) -> bool:
+        if not isinstance(other, AgentId):
+            raise TypeError("AgentId compared with a plain str")
+        return str.__ne__(self, other)
+
+
+@BACKENDS
+def test_a_str_subclass_agent_id_is_stored_as_a_plain_str() -> None:
+    kb = KnowledgeBase(retain_per_topic=1)
+    kb.add_insight("a", "old", insight_id="old-step")
+    sub = kb.subscribe(exclude_agent=AgentId("b"))
+    stored = kb.add_insight(AgentId("a"), "x", insight_id="step-1")  # raised under the lock
+    assert type(stored.agent_id) is str and sub.get(timeout=5) == stored
+    retry = kb.add_insight("a", "again", insight_id="old-step")  # dropped by retention
+    assert (retry.seq, retry.content) == (2, "again")
+    assert [(i.id, i.seq) for i in kb.insights()] == [("old-step", 2)]
+    entry = kb.world.put(AgentId("k"), 1, agent_id=AgentId("a"))
+    assert type(entry.agent_id) is str and list(kb.world.snapshot()) == ["k"]
+    assert type(next(iter(kb.world.snapshot()))) is str
+
+
+class StepId(str):
+    """An id whose ``==`` writes to the knowledge base it is stored in."""
+
+    kb: KnowledgeBase
+
+    __hash__ = str.__hash__
+
+    def __eq__(self, other: object) -> bool:
+        StepId.kb.add_insight("x", "audit", insight_id="audit-" + str.__str__(self))
+        return str.__eq__(self, other)
+
+
+@BACKENDS
+def test_a_str_subclass_insight_id_is_stored_as_a_plain_str() -> None:
+    kb = StepId.kb = KnowledgeBase()
+    first = kb.add_insight("a", 1, insight_id=StepId("s1"))
+    assert type(first.id) is str
+    retried: list[Insight] = []
+    thread = threading.Thread(
+        target=lambda: retried.append(kb.add_insight("a", 2, insight_id=StepId("s1"))),
+        daemon=True,
+    )
+    thread.start()
+    thread.join(10)
+    assert not thread.is_alive(), "the retry hung: the id's __eq__ ran under the index's lock"
+    assert retried == [first] and kb.entry_count == 1
+
+
+class RaisingListener:
+    """A change listener whose first note raises (a defect of a listener, not of a write)."""
+
+    def __init__(self) -> None:
+        self.raised = False
+
+    def note(self, change: Any) -> None:
+        if not self.raised:
+            self.raised = True
+            raise RuntimeError("note failed")
+
+    def settle(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize("with_id", [False, True])
+def test_a_note_that_raises_leaves_the_log_and_the_id_index_consistent(with_id: bool) -> None:
+    storage = MemoryStorage(retain_per_topic=1)
+    storage.append_one("t", "a", "old", None, 0.0, "old-step")
+    storage.watch(RaisingListener())
+    with pytest.raises(RuntimeError, match="note failed"):  # stored, then the note raised
+        storage.append_one("t", "a", "new", None, 0.0, "step-1" if with_id else None)
+    [kept] = storage.read("t", -1, None)
+    assert kept.content == "new"
+    # the evicted id is forgotten: a retry of it appends again
+    assert storage.append_one("t", "a", "again", None, 0.0, "old-step").seq == 2
+    if with_id:  # the stored id is indexed: a retry of it returns it (no duplicate)
+        storage2 = MemoryStorage()
+        storage2.watch(RaisingListener())
+        with pytest.raises(RuntimeError):
+            storage2.append_one("t", "a", "x", None, 0.0, "step-1")
+        again = storage2.append_one("t", "a", "y", None, 0.0, "step-1")
+        assert (again.seq, again.content, storage2.count()) == (0, "x", 1)
+
+
+def test_the_storage_takes_a_str_subclass_topic_as_a_plain_str() -> None:
+    class Topic(str):
+        pass
+
+    insight = MemoryStorage().append_one(Topic("t"), "a", 1, None, 0.0)
+    assert type(insight.topic) is str and insight.topic == "t"

@@ -38,13 +38,16 @@ def _name(argument: str, value: object) -> str:
     return _validate.name(value, argument)
 
 
-def _check_explicit_id(insight_id: object) -> None:
-    _name("insight_id", insight_id)
-    if is_automatic_id(insight_id):  # type: ignore[arg-type]
+def _check_explicit_id(insight_id: object) -> str:
+    """``insight_id`` as a plain str (a subclass's own ``__eq__``/``__hash__`` would run
+    under the id index's lock), or the error naming it."""
+    insight_id = _name("insight_id", insight_id)
+    if is_automatic_id(insight_id):
         raise AtomicsValueError(
             f"insight_id {insight_id!r} has the form of an automatic id (<topic>#<seq>), "
             "which could name another insight: use ids that do not end in '#<digits>'"
         )
+    return insight_id
 
 
 def _check_meta(meta: object) -> None:
@@ -141,11 +144,15 @@ class KnowledgeBase:
             self._deliver()
 
     # --- insights ------------------------------------------------------------------------------
-    def _check_writable(self, agent_id: str) -> None:
-        _name("agent_id", agent_id)
+    def _check_writable(self, agent_id: str) -> str:
+        """``agent_id`` as a plain str (what is stored: no subclass's methods run later,
+        under a lock), or the error naming it; the knowledge base open, this thread not in
+        user code."""
+        agent_id = _name("agent_id", agent_id)
         if self._closed:
             raise KnowledgeBaseClosed("this KnowledgeBase is closed")
         _guard.check_write("a KnowledgeBase write")
+        return agent_id
 
     def add_insight(
         self,
@@ -179,10 +186,10 @@ class KnowledgeBase:
             # this thread being in user code is something to refuse)
             or (_GUARD_ACTIVE[0] and _in_user_code())
         ):  # something to refuse: the precise checks below raise the right error
-            self._check_writable(agent_id)
+            agent_id = self._check_writable(agent_id)
             topic = _name("topic", topic)
             if insight_id is not None:
-                _check_explicit_id(insight_id)
+                insight_id = _check_explicit_id(insight_id)
             _check_meta(meta)
         try:
             return self._storage.append_one(topic, agent_id, content, meta, time.time(), insight_id)
@@ -199,7 +206,7 @@ class KnowledgeBase:
         meta: Mapping[str, Any] | None = None,
     ) -> list[Insight]:
         """Append several insights to ``topic`` with contiguous seqs (one lock hold)."""
-        self._check_writable(agent_id)
+        agent_id = self._check_writable(agent_id)
         topic = _name("topic", topic)
         _check_meta(meta)
         now = time.time()
@@ -330,8 +337,8 @@ class KnowledgeBase:
         _validate.count(maxsize, "maxsize")
         if since is not None:
             since = _validate.cursor(since)
-        if exclude_agent is not None:
-            _name("exclude_agent", exclude_agent)
+        if exclude_agent is not None:  # a plain str: compared with each agent_id under a lock
+            exclude_agent = _name("exclude_agent", exclude_agent)
         if prefix is not None and not isinstance(prefix, str):
             raise AtomicsTypeError("prefix must be a str or None")
         topic_list = None if topics is None else _validate.names(topics, "topics")

@@ -76,8 +76,8 @@ class World:
         >>> kb.world.put("k", 2, agent_id="a", expected_version=1).version
         2
         """
-        self._kb._check_writable(agent_id)
-        _validate.name(key, "key")
+        agent_id = self._kb._check_writable(agent_id)
+        key = _validate.name(key, "key")
         _validate.storable(value, "value")
         _check_expected_version(expected_version)
         try:
@@ -99,8 +99,8 @@ class World:
         ...                                       agent_id="a").value
         1
         """
-        self._kb._check_writable(agent_id)
-        _validate.name(key, "key")
+        agent_id = self._kb._check_writable(agent_id)
+        key = _validate.name(key, "key")
         _validate.function(fn, "fn")
         return self._retry(key, fn, (), agent_id, "fn()")
 
@@ -109,8 +109,9 @@ class World:
         pattern; default ``"append"``), atomically: concurrent merges lose nothing. A named
         reducer runs exactly once, inside the storage; a callable one as :meth:`update`'s
         ``fn`` does (a compare-and-set loop: once per attempt)."""
-        self._kb._check_writable(agent_id)
-        reducer = self._reducer_for(_validate.name(key, "key"))
+        agent_id = self._kb._check_writable(agent_id)
+        key = _validate.name(key, "key")
+        reducer = self._reducer_for(key)
         _validate.storable(value, "value")
         if isinstance(reducer, str):
             try:
@@ -144,8 +145,8 @@ class World:
     def delete(self, key: str, *, agent_id: str, expected_version: Any = ANY) -> bool:
         """Remove the key (a write: its version goes on from the tombstone); False if absent.
         ``expected_version`` as for :meth:`put`."""
-        self._kb._check_writable(agent_id)
-        _validate.name(key, "key")
+        agent_id = self._kb._check_writable(agent_id)
+        key = _validate.name(key, "key")
         _check_expected_version(expected_version)
         try:
             return self._storage.delete_if(key, agent_id, expected_version, time.time()) is not None

@@ -72,7 +72,7 @@ class TopicLog:
         # Interned: every insight carries this one immortal str, so that a dict keyed by
         # insights' topics, filled by one thread and read by others, avoids the cross-thread
         # cost on 3.13t (docs/sharded_dict.md); topic names are few, so it leaks nothing.
-        self.topic = sys.intern(topic)
+        self.topic = sys.intern(topic if type(topic) is str else str.__str__(topic))
         self.lock = threading.Lock()  # guards both fields; seq is assigned under it
         self.entries: deque[Insight] = deque(maxlen=retain)
         self.next_seq = 0
@@ -335,25 +335,29 @@ class MemoryStorage:
         log = self.local.__dict__.get(topic)  # _log's first step, inline
         if log is None:
             log = self._log(topic)
-        with log.lock:
-            if self.closed:
-                raise KnowledgeBaseClosed("the storage is closed")
-            seq = log.next_seq
-            topic = log.topic
-            insight = _make_insight(
-                Insight, (topic, seq, f"{topic}#{seq}", agent_id, content, meta, timestamp)
-            )
-            entries = log.entries
-            evicted = entries[0] if len(entries) == entries.maxlen else None  # retention
-            entries.append(insight)
-            log.next_seq = seq + 1
-            note = self._note
-            if note is not None:
-                note(insight)  # under the lock, after the store: seq order, readable
-        if evicted is not None:
-            self._forget((evicted,))
-        if self.waiters:
-            self._wake_waiters()
+        evicted = None
+        try:
+            with log.lock:
+                if self.closed:
+                    raise KnowledgeBaseClosed("the storage is closed")
+                seq = log.next_seq
+                topic = log.topic
+                insight = _make_insight(
+                    Insight, (topic, seq, f"{topic}#{seq}", agent_id, content, meta, timestamp)
+                )
+                entries = log.entries
+                if len(entries) == entries.maxlen:  # retention drops the oldest
+                    evicted = entries[0]
+                entries.append(insight)
+                log.next_seq = seq + 1
+                note = self._note
+                if note is not None:
+                    note(insight)  # under the lock, after the store: seq order, readable
+        finally:  # (even if the note raised: the insight is stored)
+            if evicted is not None:
+                self._forget((evicted,))
+            if self.waiters:
+                self._wake_waiters()
         return insight
 
     def _append_one_id(
@@ -370,36 +374,42 @@ class MemoryStorage:
         # (the index's tuples held here directly: one shared object fewer per add, whose
         # reference count both threads would update)
         index = hash(insight_id) % self._id_stripes
-        evicted = None
-        with self._id_locks[index]:
-            shard = self._id_shards[index]
-            stored = shard.pop(insight_id, None)  # a locked lookup (see IdIndex)
-            if stored is None:
-                log = self.local.__dict__.get(topic)
-                if log is None:
-                    log = self._log(topic)
-                with log.lock:
-                    if self.closed:
-                        raise KnowledgeBaseClosed("the storage is closed")
-                    seq = log.next_seq
-                    stored = _make_insight(
-                        Insight, (log.topic, seq, insight_id, agent_id, content, meta, timestamp)
-                    )
-                    entries = log.entries
-                    if len(entries) == entries.maxlen:  # retention drops the oldest
-                        evicted = entries[0]
-                    entries.append(stored)
-                    log.next_seq = seq + 1
-                    note = self._note
-                    if note is not None:
-                        note(stored)  # under the lock, after the store: seq order, readable
-            shard[insight_id] = stored
-        if evicted is not None:
-            self._forget((evicted,))
+        evicted = stored = None
+        try:
+            with self._id_locks[index]:
+                shard = self._id_shards[index]
+                stored = shard.pop(insight_id, None)  # a locked lookup (see IdIndex)
+                try:
+                    if stored is None:
+                        log = self.local.__dict__.get(topic)
+                        if log is None:
+                            log = self._log(topic)
+                        with log.lock:
+                            if self.closed:
+                                raise KnowledgeBaseClosed("the storage is closed")
+                            seq = log.next_seq
+                            stored = _make_insight(
+                                Insight,
+                                (log.topic, seq, insight_id, agent_id, content, meta, timestamp),
+                            )
+                            entries = log.entries
+                            if len(entries) == entries.maxlen:  # retention drops the oldest
+                                evicted = entries[0]
+                            entries.append(stored)
+                            log.next_seq = seq + 1
+                            note = self._note
+                            if note is not None:
+                                note(stored)  # under the lock, after the store: seq order
+                finally:  # (even if the note raised: what the log holds, the index holds)
+                    if stored is not None:
+                        shard[insight_id] = stored
+        finally:
+            if evicted is not None:
+                self._forget((evicted,))
+            if self.waiters:
+                self._wake_waiters()
         if self.retain is not None:
             self._forget_if_dropped(stored)
-        if self.waiters:
-            self._wake_waiters()
         return stored
 
     def _append_locked(
