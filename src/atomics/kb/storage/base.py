@@ -11,7 +11,7 @@ across the caller's code:
   atomically with the write; ``scan`` (sorted by key, paged with ``after``/``limit``).
 * **log**: ``append`` (gap-free seqs per topic, and explicit ids deduplicated in the same
   atomic step: a draft whose id is stored returns the stored insight and appends nothing);
-  ``append_one`` (the same for one draft without an id: the hot path); ``read``,
+  ``append_one`` (the same for one insight, with or without an id: the hot path); ``read``,
   ``latest``, ``topics``, ``tips``, ``count``; ``wait`` (block until some topic's tip
   differs from the caller's, or a timeout).
 * **change feed**: every stored change (an :class:`Insight`, a :class:`WorldChange`) is
