@@ -206,9 +206,7 @@ class UnlockedClose(PausingRegistration):
         subs = self._subscriptions
         self._subscriptions = ()
         for sink in subs:
-            sink.abandoned = True
-            sink.drain_now()
-            sink.queue.shutdown()
+            sink.end()
 
 
 def test_control_the_close_test_catches_an_unlocked_close() -> None:

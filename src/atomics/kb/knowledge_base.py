@@ -502,9 +502,7 @@ class KnowledgeBase:
         with self._subscriptions_lock:
             subs, self._subscriptions = self._subscriptions, ()
         for sink in subs:
-            sink.abandoned = True  # a writer blocked on it goes on
-            sink.drain_now()  # what was announced before close() is delivered
-            sink.queue.shutdown()
+            sink.end()  # delivers what was announced before close(), then ends
 
     def __enter__(self) -> KnowledgeBase:
         return self

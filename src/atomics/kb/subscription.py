@@ -148,6 +148,13 @@ class _Sink:
                 self.delivering.release()
             # an event queued after our last look, before the release: deliver it too
 
+    def end(self) -> None:
+        """Close this subscription's delivery: a writer blocked on it goes on, what was
+        announced before is delivered (``drain_now``), then its queue shuts down."""
+        self.abandoned = True
+        self.drain_now()
+        self.queue.shutdown()
+
     def drain_now(self) -> None:
         """At close: whatever the outbox holds goes to the queue without waiting (a full
         queue drops it, counted); then nothing more is ever delivered."""
@@ -374,9 +381,7 @@ class Subscription:
         _guard.check_write("Subscription.close()")
         sink = self._sink
         self._kb._unsubscribe(sink)
-        sink.abandoned = True  # a writer blocked delivering to it goes on
-        sink.drain_now()  # what was announced before close() is delivered
-        self._queue.shutdown()
+        sink.end()
 
     def __enter__(self) -> Subscription:
         return self
