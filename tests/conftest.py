@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -33,6 +34,9 @@ def _leg_problem() -> str | None:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    import _redis
+
+    _redis.stop()  # the session's redis-server, if a test started one
     # Checked at the end too: an extension imported by some test may have re-enabled the GIL.
     problem = _leg_problem()
     if problem is not None:
@@ -70,18 +74,43 @@ def _memory_json(**kwargs: object) -> object:
     return _memory(**{**kwargs, "json_values": True})
 
 
-KB_BACKENDS: dict[str, Callable[..., object]] = {"memory": _memory, "memory-json": _memory_json}
+def _redis_storage(**kwargs: object) -> object:
+    import _redis
+
+    return _redis.storage(**kwargs)
+
+
+KB_BACKENDS: dict[str, Callable[..., object]] = {
+    "memory": _memory,
+    "memory-json": _memory_json,
+    "redis": _redis_storage,
+}
 
 
 @pytest.fixture(params=sorted(KB_BACKENDS))
-def kb_backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+def kb_backend(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[str]:
     """The backend every KnowledgeBase made in this test uses (a test marked
-    ``memory_only(reason)`` runs on the default in-memory backend only)."""
+    ``memory_only(reason)`` runs on the default in-memory backend only; ``local_only(reason)``
+    on the in-memory ones). Storages made are closed at the end of the test."""
     name: str = request.param
     only = request.node.get_closest_marker("memory_only")
     if name != "memory" and only is not None:
         pytest.skip(f"in-memory backend only: {only.args[0] if only.args else ''}")
+    local = request.node.get_closest_marker("local_only")
+    if name == "redis" and local is not None:
+        pytest.skip(f"in-process backends only: {local.args[0] if local.args else ''}")
     import atomics.kb.knowledge_base as module
 
-    monkeypatch.setattr(module, "MemoryStorage", KB_BACKENDS[name])
-    return name
+    made: list[Any] = []
+
+    def make(**kwargs: object) -> object:
+        storage = KB_BACKENDS[name](**kwargs)
+        made.append(storage)
+        return storage
+
+    monkeypatch.setattr(module, "MemoryStorage", make)
+    yield name
+    for storage in made:
+        storage.close()

@@ -215,6 +215,10 @@ def test_the_lag_comes_after_the_backlog_of_a_since_subscription() -> None:
 
 
 @BACKENDS
+@pytest.mark.local_only(
+    "on Redis the writers are other processes: a block subscription holds none of them up "
+    "and keeps its events for its reader (docs/knowledge_base.md, Scaling out)"
+)
 def test_a_block_timeout_drops_the_oldest_so_the_lag_comes_first() -> None:
     kb = KnowledgeBase()
     feed = kb.subscribe(topics=["u"], maxsize=1, overflow="block", block_timeout=0.05)

@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 
+import _redis
 from _threads import run_together
 from atomics import ANY, MISSING, Conflict
 from atomics.kb.records import DELETED, Draft, Insight, WorldChange, WorldEntry
@@ -35,6 +36,7 @@ from atomics.kb.storage.base import collect
 BACKENDS: dict[str, Callable[..., Storage]] = {
     "memory": MemoryStorage,
     "memory-json": lambda **kw: MemoryStorage(json_values=True, **kw),
+    "redis": _redis.storage,
 }
 
 

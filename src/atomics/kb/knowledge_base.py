@@ -76,6 +76,10 @@ class _Listener:
 
     __slots__ = ("note", "settle")
 
+    # Changes stored before the first subscription (the first sync(everything=True)) are
+    # not needed: a networked backend need not read its feed until then.
+    on_demand = True
+
     def __init__(self, kb: KnowledgeBase) -> None:
         self.note = kb._note  # called under the write's lock, after the store
         self.settle = kb._settle  # a feed thread's batch is noted: deliver, never waiting
@@ -128,6 +132,39 @@ class KnowledgeBase:
         self._closed = False
         self.world = World(self)
         storage.watch(_Listener(self))  # note() under the write's lock; then we deliver
+
+    @classmethod
+    def connect(
+        cls,
+        url: str,
+        *,
+        namespace: str,
+        retain_per_topic: int | None = None,
+        connect_timeout: float = 5.0,
+        retry_timeout: float = 10.0,
+    ) -> KnowledgeBase:
+        """A KnowledgeBase stored on the Redis server at ``url`` under ``namespace``,
+        shared with every process and machine that connects to the same one (the same
+        agent code runs on either backend; see "Scaling out" in docs/knowledge_base.md).
+        Needs the ``redis`` client: ``pip install 'ft-atomics[redis]'`` (an ``ImportError``
+        saying so otherwise). A server that cannot be reached within ``connect_timeout``
+        seconds (or, mid-run, ``retry_timeout``) is a
+        :class:`~atomics.kb.storage.redis_storage.StorageUnavailable` naming the URL,
+        never its password. ``retain_per_topic`` is the namespace's (fixed by its first
+        client). Values are JSON, as with ``json_values=True``.
+
+        ``KnowledgeBase.connect("redis://localhost:6379/0", namespace="swarm-1")``
+        """
+        from atomics.kb.storage.redis_storage import RedisStorage
+
+        storage = RedisStorage(
+            url,
+            namespace=namespace,
+            retain_per_topic=retain_per_topic,
+            connect_timeout=connect_timeout,
+            retry_timeout=retry_timeout,
+        )
+        return cls(storage=storage)
 
     # --- the change feed (the storage reports to _Listener(self)) --------------------------------
     def _note(self, change: Insight | WorldChange) -> None:
@@ -362,6 +399,9 @@ class KnowledgeBase:
         )
         sub = Subscription(self, sink)
 
+        # A networked backend: its feed has reported what was stored before this call (so
+        # that is not "new" to this subscription), and reports what comes after.
+        self._storage.sync(everything=True)
         if since is None or topic_filter is None:
             self._register(sink)
             return sub
@@ -408,6 +448,7 @@ class KnowledgeBase:
         lock) only for the "block" subscriptions its own write fed -- so a full one holds up
         only its own writers, and a consumer that writes elsewhere never waits for its own
         queue."""
+        self._storage.sync()  # a networked backend: until its feed has reported our write
         fed: list[_Sink] | None = self._written.__dict__.pop("fed", None)
         sinks = self._subscriptions
         for sink in sinks:

@@ -216,6 +216,10 @@ class ChangeListener(Protocol):
     def settle(self) -> None:
         """Deliver what was noted (called by a feed thread holding no lock)."""
 
+    # Optional: a listener with ``on_demand = True`` needs only the changes stored after
+    # the first ``sync(everything=True)`` (a knowledge base before its first subscription),
+    # so a networked backend may start reading its feed then.
+
 
 @runtime_checkable
 class Storage(Protocol):
@@ -294,6 +298,11 @@ class Storage(Protocol):
     def watch(self, listener: ChangeListener | None) -> None:
         """Report every change from now on to ``listener`` (None: to nobody); one listener
         at a time (``ValueError`` while another watches)."""
+
+    def sync(self, everything: bool = False) -> None:
+        """Return once the listener has been told every change this thread stored (with
+        ``everything``: every change stored before the call). An in-process backend
+        reports under the write's lock: nothing to wait for."""
 
     def export(self, page_size: int = 1024) -> Iterator[list[ExportRecord]]:
         """Every topic and every world entry (tombstones included), consistent as one, as

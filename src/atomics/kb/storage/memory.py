@@ -221,6 +221,9 @@ class MemoryStorage:
             )
         self._note = None if listener is None else listener.note
 
+    def sync(self, everything: bool = False) -> None:
+        """Nothing to wait for: every change is reported under its write's lock."""
+
     # --- log -------------------------------------------------------------------------------------
     def _log(self, topic: str) -> TopicLog:
         # A per-thread cache first: on free-threaded 3.13 a lookup in a dict shared between

@@ -1,0 +1,796 @@
+"""The Redis storage: one knowledge base shared by processes and machines.
+
+Every write is one server-side script (:mod:`atomics.kb.storage.redis_lua`), atomic on the
+server, so the guarantees of the storage protocol hold across every client of a namespace:
+
+* **log**: a topic's seq is assigned in the append's script (gap-free, totally ordered); an
+  explicit id's check and the append are the same script, so a retry -- after a timeout, a
+  reconnect, in another process -- returns the stored insight and appends nothing;
+* **world**: ``put_if``/``delete_if`` compare and store in one script (versions step by
+  exactly 1; tombstones keep the version); a named reducer runs in the merge's script, once.
+  The script computes on the JSON text where that is exact (ints below 10**15, floats,
+  strings, lists, unions of ints and plain strings); any other case it hands back, and
+  the client applies the Python reducer as a compare-and-set on the version it read: still
+  exactly one application per merge, never lost (a conflict retries the whole merge);
+* **the change feed**: each write's script also appends the change to the namespace's
+  ``changes`` stream; every client reads it with a blocking ``XREAD`` on a feed thread,
+  reports each change to its listener in stream order (seq order per topic, version order
+  per key), then calls ``settle``. A change is in the stream only once its state is
+  stored, so an event is never delivered before it is readable;
+* **retries**: each write carries a token; the script keeps its reply for ``reply_ttl``
+  seconds, so a write whose reply was lost is sent again and answered from what it did the
+  first time (never applied twice). A connection error is retried for ``retry_timeout``
+  seconds (reconnecting), then raised as :class:`StorageUnavailable` naming the URL (never
+  its password).
+
+What Redis cannot give, and what holds instead: ``export()`` (and so ``snapshot()`` and
+``save()``) reads each topic up to the tips read when it began and each world key at its
+own instant, in pages -- not one instant across every topic and key; ``count()`` is one
+instant. Durability is the server's: with ``appendonly yes`` and ``appendfsync always`` an
+acknowledged write survives a crash of the server; with ``appendfsync everysec`` (Redis's
+default) a crash can lose the writes of the last second or so -- acknowledged writes
+included -- and a retried explicit id may then be appended again.
+
+Values are JSON (never pickle: a shared server must not become a way to run code in every
+client); what JSON cannot hold exactly is a ``TypeError`` before anything is sent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from atomics import _validate
+from atomics.errors import AtomicsError, AtomicsTypeError, AtomicsValueError
+from atomics.kb.errors import Conflict, KnowledgeBaseClosed
+from atomics.kb.records import ANY, DELETED, Draft, Insight, WorldChange, WorldEntry
+from atomics.kb.reducers import reducers
+from atomics.kb.storage import redis_lua
+from atomics.kb.storage.base import (
+    NAMED_REDUCERS,
+    ChangeListener,
+    ExportRecord,
+    TopicState,
+    collect,
+    paginate,
+)
+from atomics.kb.values import check_json
+from atomics.sharded_dict import MISSING
+
+try:
+    import redis
+    import redis.exceptions
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+except ImportError as error:  # pragma: no cover - exercised by test_redis_missing_client
+    raise ImportError(
+        "the Redis backend of the KnowledgeBase needs the 'redis' client: "
+        "pip install 'ft-atomics[redis]'"
+    ) from error
+
+__all__ = ["RedisStorage", "StorageUnavailable", "drop_namespace", "safe_url"]
+
+_NETWORK_ERRORS = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError)
+_NAMESPACE = re.compile(r"[^{}\s*?\[\]\\]+")
+
+
+class StorageUnavailable(AtomicsError, ConnectionError):
+    """The storage's server could not be reached (at connect, or for longer than the
+    storage's ``retry_timeout`` mid-run). The message names the URL without its password."""
+
+
+def safe_url(url: str) -> str:
+    """``url`` with any password replaced by ``***`` (for messages and logs).
+
+    >>> safe_url("redis://user:secret@host:6379/0")
+    'redis://user:***@host:6379/0'
+    """
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user = parts.username or ""
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+
+
+def _dump(value: Any, where: str) -> str:
+    """``value`` as compact JSON text (TypeError naming ``where`` if JSON cannot hold it
+    exactly)."""
+    check_json(value, where)
+    return json.dumps(value, separators=(",", ":"), allow_nan=False)
+
+
+def _id_key(change_id: str) -> tuple[int, int]:
+    ms, _, seq = change_id.partition("-")
+    return int(ms), int(seq)
+
+
+def _entry(text: str) -> WorldEntry:
+    """A world entry from its stored text (see redis_lua)."""
+    version, meta, value = text.split("\n", 2)
+    agent_id, timestamp = json.loads(meta)
+    return WorldEntry(DELETED if value == "" else json.loads(value), int(version), agent_id, timestamp)
+
+
+def _expected(expected_version: Any) -> str:
+    if expected_version is ANY:
+        return "*"
+    if expected_version is None:
+        return "-"
+    return str(int(expected_version))
+
+
+def _version(text: str) -> int | None:
+    return int(text) if text else None
+
+
+class RedisStorage:
+    """A knowledge base's storage on a Redis server, under ``namespace`` (see the module
+    docstring). Made by :meth:`KnowledgeBase.connect <atomics.KnowledgeBase.connect>`.
+
+    ``url``: ``redis://[[user]:password@]host[:port][/db]``, ``rediss://`` for TLS
+    (passed to the ``redis`` client as given). ``retain_per_topic`` is the namespace's:
+    fixed by the first client, a different value later is a ``ValueError``.
+    ``connect_timeout``: seconds for each connection attempt; ``retry_timeout``: how long
+    an operation keeps retrying (reconnecting) before :class:`StorageUnavailable`;
+    ``reply_ttl``: how long a write's reply is kept for a retry; ``feed_maxlen``: the
+    change feed's approximate length: a client whose feed thread falls further behind
+    than this (stopped for that many changes) misses the trimmed changes' events -- the
+    insights stay readable in their logs through a cursor.
+
+    Thread-safe: one client's methods may be called from any number of threads.
+    """
+
+    json_values = True
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        namespace: str,
+        retain_per_topic: int | None = None,
+        connect_timeout: float = 5.0,
+        retry_timeout: float = 10.0,
+        reply_ttl: float = 600.0,
+        feed_maxlen: int = 100_000,
+    ) -> None:
+        if not isinstance(url, str):
+            raise AtomicsTypeError(f"url must be a str, got {type(url).__name__}")
+        scheme = urlsplit(url).scheme
+        if scheme not in ("redis", "rediss", "unix"):
+            raise AtomicsValueError(
+                f"url must start with redis://, rediss:// or unix://, got {safe_url(url)!r}"
+            )
+        if not isinstance(namespace, str) or not _NAMESPACE.fullmatch(namespace):
+            raise AtomicsValueError(
+                "namespace must be a non-empty str without braces, spaces, glob characters "
+                f"or backslashes, got {namespace!r}"
+            )
+        if retain_per_topic is not None:
+            _validate.count(retain_per_topic, "retain_per_topic", 1, sys.maxsize)
+        for name, value in (
+            ("connect_timeout", connect_timeout),
+            ("retry_timeout", retry_timeout),
+            ("reply_ttl", reply_ttl),
+        ):
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise AtomicsTypeError(f"{name} must be a number, got {type(value).__name__}")
+            if not 0 < value < float("inf"):
+                raise AtomicsValueError(f"{name} must be positive and finite, got {value!r}")
+        _validate.count(feed_maxlen, "feed_maxlen", 1)
+        self.url = url
+        self.safe_url = safe_url(url)
+        self.namespace = namespace
+        self.retain_per_topic = retain_per_topic
+        self.retry_timeout = float(retry_timeout)
+        self._p = "{" + namespace + "}:"
+        self._ttl = str(int(reply_ttl * 1000))
+        self._maxlen = str(feed_maxlen)
+        self._retain = "" if retain_per_topic is None else str(retain_per_topic)
+        options: dict[str, Any] = {
+            "decode_responses": True,
+            "encoding_errors": "surrogatepass",
+            "socket_connect_timeout": connect_timeout,
+            "socket_timeout": max(connect_timeout, 5.0),
+            "retry": Retry(NoBackoff(), 0),  # retried here, with a deadline (see _call)
+        }
+        self._options = options
+        try:
+            self._redis = redis.Redis.from_url(url, **options)
+        except ValueError as error:
+            raise AtomicsValueError(f"url {self.safe_url!r}: {error}") from None
+        self._sources = {
+            name: getattr(redis_lua, name)
+            for name in ("APPEND", "PUT_IF", "DELETE_IF", "MERGE", "SCAN", "COUNT")
+        }
+        self._shas = {
+            name: hashlib.sha1(source.encode()).hexdigest() for name, source in self._sources.items()
+        }
+        self._client = os.urandom(8).hex()
+        self._local = threading.local()  # .n: this thread's write counter; .cid: last change
+        # open/close: writes in flight, so that close() lets them finish first
+        self._state = threading.Condition(threading.Lock())
+        self._in_flight = 0
+        self.closed = False
+        # the feed thread and what it has reported (under _fed's lock)
+        self._fed = threading.Condition(threading.Lock())
+        self._feed: threading.Thread | None = None
+        self._feed_pos = (0, 0)  # the last change id reported
+        self._feed_insights = 0  # insight changes seen (wait() wakes on a change of it)
+        self._feed_error: BaseException | None = None
+        self._stopping = False
+        self._listener: ChangeListener | None = None
+        self._note_after = (0, 0)  # changes up to this id are not reported (before watch())
+        self.waiters = 0  # threads in wait() (under _fed's lock)
+        self._check_namespace()
+
+    # --- connection, retries ---------------------------------------------------------------------
+    def _unavailable(self, error: BaseException, waited: float) -> StorageUnavailable:
+        return StorageUnavailable(
+            f"Redis at {self.safe_url} unreachable for {waited:.1f} s "
+            f"({type(error).__name__}: {error})"
+        )
+
+    def _call(self, fn: Callable[[bool], Any]) -> Any:
+        """``fn(retry)`` -- retry False the first time -- again while the server cannot be
+        reached, for up to ``retry_timeout`` seconds; then :class:`StorageUnavailable`."""
+        began = None
+        retry = False
+        pause = 0.01
+        while True:
+            try:
+                return fn(retry)
+            except redis.exceptions.ResponseError as error:
+                if "LOADING" in str(error) or "BUSY" in str(error):  # restarting: retry
+                    failure: BaseException = error
+                else:
+                    raise
+            except _NETWORK_ERRORS as error:
+                failure = error
+            now = time.monotonic()
+            began = now if began is None else began
+            if now - began >= self.retry_timeout:
+                raise self._unavailable(failure, now - began) from failure
+            retry = True
+            time.sleep(min(pause, self.retry_timeout - (now - began)))  # a back-off
+            pause = min(pause * 2, 0.5)
+
+    def _script(self, name: str, args: list[Any]) -> Any:
+        """EVALSHA of the script ``name`` (loaded first if the server does not have it:
+        a new server, or one restarted)."""
+        try:
+            return self._redis.execute_command("EVALSHA", self._shas[name], 0, *args)
+        except redis.exceptions.NoScriptError:
+            self._redis.script_load(self._sources[name])
+            return self._redis.execute_command("EVALSHA", self._shas[name], 0, *args)
+
+    def _read(self, fn: Callable[[], Any]) -> Any:
+        return self._call(lambda retry: fn())
+
+    def _check_namespace(self) -> None:
+        meta = self._p + "meta"
+
+        def check(retry: bool) -> Any:
+            self._redis.hsetnx(meta, "retain", self._retain)
+            return self._redis.hget(meta, "retain")
+
+        stored = self._call(check)
+        if stored != self._retain:
+            raise AtomicsValueError(
+                f"namespace {self.namespace!r} keeps "
+                f"{'every insight' if not stored else f'the newest {stored} per topic'}; "
+                f"this client asked for retain_per_topic={self.retain_per_topic!r}"
+            )
+
+    def _token(self) -> str:
+        local = self._local
+        n = local.__dict__.get("n", 0) + 1
+        local.n = n
+        return f"{self._client}.{threading.get_ident():x}.{n}"
+
+    def _write(self, script: str, args: list[str]) -> Any:
+        """Run a write script (its token and retry flag filled in), counted in flight."""
+        with self._state:
+            if self.closed:
+                raise KnowledgeBaseClosed("the storage is closed")
+            self._in_flight += 1
+        try:
+            token_at = args.index("\0token")
+            args[token_at] = self._token()
+
+            def attempt(retry: bool) -> Any:
+                args[token_at + 1] = "1" if retry else "0"
+                return self._script(script, args)
+
+            return self._call(attempt)
+        finally:
+            with self._state:
+                self._in_flight -= 1
+                if not self._in_flight:
+                    self._state.notify_all()
+
+    def _wrote(self, change_id: str) -> None:
+        if change_id:
+            self._local.cid = change_id
+
+    # --- log -----------------------------------------------------------------------------------
+    def _draft_text(self, draft: Draft, where: str) -> str:
+        meta = None if draft.meta is None else dict(draft.meta)
+        if draft.id is not None:
+            where = f"insight {draft.id!r}"
+        check_json(draft.content, f"{where} content".strip())
+        if meta is not None:
+            check_json(meta, f"{where} meta".strip())
+        return json.dumps(
+            [draft.agent_id, draft.content, meta, draft.timestamp],
+            separators=(",", ":"),
+            allow_nan=False,
+        )
+
+    def append(self, topic: str, drafts: Sequence[Draft]) -> list[Insight]:
+        many = len(drafts) > 1
+        args = [self._p, topic, self._retain, "\0token", "0", self._ttl, self._maxlen]
+        for i, draft in enumerate(drafts):
+            args.append("" if draft.id is None else draft.id)
+            args.append(self._draft_text(draft, f"insight {i} of the batch" if many else ""))
+        if not drafts:
+            return []
+        reply = self._write("APPEND", args)
+        self._wrote(reply[0])
+        out = []
+        for i, result in enumerate(reply[1:]):
+            if isinstance(result, list):  # the stored insight an explicit id names
+                seq, stored_topic, data, insight_id = result
+                out.append(Insight(stored_topic, int(seq), insight_id, *json.loads(data)))
+            else:
+                seq = int(result)
+                given = drafts[i].id
+                agent_id, content, meta, timestamp = json.loads(args[8 + 2 * i])
+                out.append(
+                    Insight(
+                        topic,
+                        seq,
+                        f"{topic}#{seq}" if given is None else given,
+                        agent_id,
+                        content,
+                        meta,
+                        timestamp,
+                    )
+                )
+        return out
+
+    def append_one(
+        self,
+        topic: str,
+        agent_id: str,
+        content: Any,
+        meta: Any,
+        timestamp: float,
+        insight_id: str | None = None,
+    ) -> Insight:
+        return self.append(topic, [Draft(insight_id, agent_id, content, meta, timestamp)])[0]
+
+    def _insights(self, topic: str, entries: list[Any]) -> list[Insight]:
+        out = []
+        for entry_id, fields in entries:
+            seq = int(entry_id[2:]) - 1
+            insight_id = fields.get("i") or f"{topic}#{seq}"
+            out.append(Insight(topic, seq, insight_id, *json.loads(fields["d"])))
+        return out
+
+    def read(self, topic: str, after: int, limit: int | None) -> list[Insight]:
+        if limit is not None and limit <= 0:
+            return []
+        start = "-" if after < 0 else f"(0-{after + 1}"
+        log = self._p + "log:" + topic
+        return self._insights(topic, self._read(lambda: self._redis.xrange(log, start, "+", limit)))
+
+    def latest(self, topic: str, n: int) -> list[Insight]:
+        if n <= 0:
+            return []
+        log = self._p + "log:" + topic
+        entries = self._read(lambda: self._redis.xrevrange(log, "+", "-", n))
+        return self._insights(topic, entries[::-1])
+
+    def topics(self) -> list[str]:
+        return sorted(self._read(lambda: self._redis.hkeys(self._p + "tips")))
+
+    def tips(self) -> dict[str, int]:
+        tips = self._read(lambda: self._redis.hgetall(self._p + "tips"))
+        return {topic: int(seq) for topic, seq in tips.items()}
+
+    def count(self) -> int:
+        return int(self._read(lambda: self._script("COUNT", [self._p])))
+
+    def wait(self, tips: Mapping[str, int], timeout: float | None) -> bool:
+        """Block until ``tips()`` differs from ``tips`` (True), or until ``timeout`` or
+        close (False). Woken by the feed thread's blocking read of the change feed."""
+        deadline = _validate.deadline(timeout)
+        expected = dict(tips)
+        self._start_feed()
+        with self._fed:
+            self.waiters += 1
+        try:
+            while True:
+                with self._fed:
+                    seen = self._feed_insights  # taken before the tips: no change is missed
+                if self.tips() != expected:
+                    return True
+                with self._fed:
+                    while self._feed_insights == seen:
+                        if self.closed:
+                            return False
+                        remaining = None if deadline is None else deadline - time.monotonic()
+                        if remaining is not None and remaining <= 0:
+                            return False
+                        self._fed.wait(remaining)
+        finally:
+            with self._fed:
+                self.waiters -= 1
+
+    # --- world ---------------------------------------------------------------------------------
+    def get(self, key: str) -> WorldEntry | None:
+        text = self._read(lambda: self._redis.hget(self._p + "world", key))
+        if text is None:
+            return None
+        entry = _entry(text)
+        return None if entry.value is DELETED else entry
+
+    def _meta(self, agent_id: str, timestamp: float) -> str:
+        return json.dumps([agent_id, timestamp], allow_nan=False)
+
+    def put_if(
+        self, key: str, value: Any, agent_id: str, expected_version: Any, timestamp: float
+    ) -> WorldEntry:
+        text = _dump(value, "value")
+        meta = self._meta(agent_id, timestamp)
+        args = [self._p, key, _expected(expected_version), meta, text, "\0token", "0"]
+        reply = self._write("PUT_IF", [*args, self._ttl, self._maxlen])
+        if reply[0] == "C":
+            raise Conflict(key, expected_version, _version(reply[1]))
+        self._wrote(reply[2])
+        return WorldEntry(json.loads(text), int(reply[1]), agent_id, timestamp)
+
+    def delete_if(
+        self, key: str, agent_id: str, expected_version: Any, timestamp: float
+    ) -> WorldEntry | None:
+        meta = self._meta(agent_id, timestamp)
+        args = [self._p, key, _expected(expected_version), meta, "\0token", "0"]
+        reply = self._write("DELETE_IF", [*args, self._ttl, self._maxlen])
+        if reply[0] == "C":
+            raise Conflict(key, expected_version, _version(reply[1]))
+        if reply[0] == "N":
+            return None
+        self._wrote(reply[2])
+        return WorldEntry(DELETED, int(reply[1]), agent_id, timestamp)
+
+    def merge(
+        self, key: str, value: Any, reducer: str, agent_id: str, timestamp: float
+    ) -> WorldEntry:
+        if reducer not in NAMED_REDUCERS:
+            raise AtomicsValueError(
+                f"reducer: unknown name {reducer!r}; known: {sorted(NAMED_REDUCERS)}"
+            )
+        text = _dump(value, "value")
+        meta = self._meta(agent_id, timestamp)
+        while True:
+            args = [self._p, key, reducer, text, meta, "\0token", "0", self._ttl, self._maxlen]
+            reply = self._write("MERGE", args)
+            if reply[0] == "OK":
+                self._wrote(reply[2])
+                return WorldEntry(json.loads(reply[3]), int(reply[1]), agent_id, timestamp)
+            # a case the script leaves to Python: the reducer here, stored as a
+            # compare-and-set on the version it saw (a conflict: the whole merge again)
+            current = MISSING if reply[2] == "" else json.loads(reply[2])
+            new = reducers[reducer](current, json.loads(text))
+            try:
+                return self.put_if(key, new, agent_id, _version(reply[1]), timestamp)
+            except Conflict:
+                continue
+
+    def scan(
+        self, prefix: str = "", *, after: str | None = None, limit: int | None = None
+    ) -> list[tuple[str, WorldEntry]]:
+        if limit is not None:
+            _validate.count(limit, "limit", 0)
+            if limit == 0:
+                return []
+        start = "-" if not prefix else "[" + prefix
+        if after is not None and after >= prefix:
+            start = "(" + after
+        stop: str | bytes = "+"
+        if prefix:  # the first byte string after every key starting with prefix
+            raw = prefix.encode("utf-8", "surrogatepass")
+            stop = b"(" + raw[:-1] + bytes([raw[-1] + 1])  # (UTF-8 never ends in 0xff)
+        args = [self._p, start, stop, -1 if limit is None else limit]
+        flat = self._read(lambda: self._script("SCAN", args))
+        return [(flat[i], _entry(flat[i + 1])) for i in range(0, len(flat), 2)]
+
+    # --- the change feed -----------------------------------------------------------------------
+    def _last_change(self) -> tuple[int, int]:
+        last = self._read(lambda: self._redis.xrevrange(self._p + "changes", "+", "-", 1))
+        return _id_key(last[0][0]) if last else (0, 0)
+
+    def _start_feed(self, at: tuple[int, int] | None = None) -> None:
+        with self._fed:
+            if self._feed is not None or self.closed:
+                return
+        start = self._last_change() if at is None else at
+        with self._fed:
+            if self._feed is not None or self.closed:
+                return
+            self._feed_pos = start
+            self._feed = threading.Thread(
+                target=self._feed_loop, name=f"atomics-redis-feed-{self.namespace}", daemon=True
+            )
+            self._feed.start()
+
+    def _feed_loop(self) -> None:
+        """Read the change feed with blocking ``XREAD`` and report each change (in stream
+        order) to the listener, then ``settle``; wake ``wait``/``sync``. Reconnects for as
+        long as the storage is open."""
+        client = redis.Redis.from_url(self.url, **{**self._options, "socket_timeout": 30})
+        changes, wake = self._p + "changes", f"{self._p}wake:{self._client}"
+        last = "%d-%d" % self._feed_pos
+        pause = 0.01
+        while not self._stopping:
+            try:
+                reply = client.xread({changes: last, wake: "0-0"}, count=1024, block=10_000)
+                pause = 0.01
+            except _NETWORK_ERRORS + (redis.exceptions.ResponseError,) as error:
+                with self._fed:
+                    self._feed_error = error
+                    if not self._stopping:
+                        self._fed.wait(pause)  # back off; close() wakes it
+                pause = min(pause * 2, 0.5)
+                continue
+            batch = [entries for stream, entries in reply or () if stream == changes]
+            if not batch:
+                continue
+            with self._fed:
+                listener, note_after = self._listener, self._note_after
+            insights = 0
+            for change_id, fields in batch[0]:
+                last = change_id
+                position = _id_key(change_id)
+                if fields.get("k") == "i":
+                    insights += 1
+                    if listener is None or position <= note_after:
+                        continue
+                    topic, seq = fields["t"], int(fields["s"])
+                    change: Insight | WorldChange = Insight(
+                        topic,
+                        seq,
+                        fields.get("i") or f"{topic}#{seq}",
+                        *json.loads(fields["d"]),
+                    )
+                else:
+                    if listener is None or position <= note_after:
+                        continue
+                    change = WorldChange(fields["key"], _entry(fields["e"]))
+                try:
+                    listener.note(change)
+                except Exception:  # a listener's failure must not stop the feed
+                    pass
+            if listener is not None:
+                try:
+                    listener.settle()
+                except Exception:
+                    pass
+            with self._fed:
+                self._feed_pos = _id_key(last)
+                self._feed_insights += insights
+                self._feed_error = None
+                self._fed.notify_all()
+        client.close()
+
+    def sync(self, everything: bool = False) -> None:
+        """Return once the listener has been told every change this thread wrote (with
+        ``everything``: every change stored before the call). No-op with no feed running."""
+        if self._feed is None:
+            if everything and self._listener is not None:
+                # an on-demand listener (see watch): its feed starts here, from now
+                self._start_feed(self._last_change())
+            return
+        if everything:
+            target = self._last_change()
+        else:
+            cid = self._local.__dict__.get("cid")
+            if cid is None:
+                return
+            target = _id_key(cid)
+        deadline = time.monotonic() + self.retry_timeout + 30
+        with self._fed:
+            while self._feed_pos < target and self._feed is not None:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    error = self._feed_error or TimeoutError("the change feed did not advance")
+                    raise self._unavailable(error, self.retry_timeout + 30)
+                self._fed.wait(remaining)
+
+    def watch(self, listener: ChangeListener | None) -> None:
+        """Report every change stored from now on to ``listener`` (from the feed thread,
+        which holds no lock); ``None``: stop, once every change stored before the call was
+        reported. One listener at a time (``ValueError`` while another watches)."""
+        if listener is None:
+            if self._listener is not None:
+                self.sync(everything=True)
+            with self._fed:
+                self._listener = None
+            return
+        if self._listener is not None:
+            raise AtomicsValueError(
+                "storage: already watched (it feeds another KnowledgeBase); one storage "
+                "serves one KnowledgeBase"
+            )
+        if getattr(listener, "on_demand", False) and self._feed is None:
+            # only changes after its first sync(everything=True) matter to it (a knowledge
+            # base before its first subscription): the feed starts then -- until then no
+            # thread of this process reads (and competes with writers for) the feed
+            with self._fed:
+                self._note_after = (0, 0)
+                self._listener = listener
+            return
+        now = self._last_change()
+        with self._fed:
+            self._note_after = now
+            self._listener = listener
+        self._start_feed(now)
+
+    # --- export / import -----------------------------------------------------------------------
+    def export(self, page_size: int = 1024) -> Iterator[list[ExportRecord]]:
+        """Every topic up to the tips read when this is called, then every world key
+        (tombstones included) -- read now, in pages of ``page_size`` round trips; each
+        topic and each key is consistent, not all of them at one instant (module docstring)."""
+        page_size = _validate.count(page_size, "page_size")
+        chunk = max(page_size, 1024)
+        topics: dict[str, TopicState] = {}
+        for topic, tip in sorted(self.tips().items()):
+            insights: list[Insight] = []
+            after = -1
+            while after < tip:
+                batch = self.read(topic, after, min(chunk, tip - after))
+                if not batch:
+                    break
+                insights.extend(batch)
+                after = batch[-1].seq
+            topics[topic] = TopicState(tip + 1, [i for i in insights if i.seq <= tip])
+        world: dict[str, WorldEntry] = {}
+        offset = 0
+        while True:
+            keys = self._read(
+                lambda: self._redis.zrange(
+                    self._p + "wkeys", "-", "+", bylex=True, offset=offset, num=chunk
+                )
+            )
+            if not keys:
+                break
+            texts = self._read(lambda: self._redis.hmget(self._p + "world", keys))
+            world.update((k, _entry(t)) for k, t in zip(keys, texts) if t is not None)
+            offset += len(keys)
+        return paginate(topics, world, page_size)
+
+    def import_state(self, pages: Iterable[Iterable[ExportRecord]]) -> None:
+        """Load exported pages into this namespace, which must be empty (``ValueError``
+        otherwise, or for pages out of order; ``TypeError`` for what JSON cannot hold --
+        each before anything is stored). Not atomic: no other client may use the
+        namespace until it returns."""
+        topics, world = collect(pages)
+        if self.tips() or self._read(lambda: self._redis.zcard(self._p + "wkeys")):
+            raise AtomicsValueError("import_state() needs an empty storage")
+        if self.retain_per_topic is not None:
+            retain = self.retain_per_topic
+            topics = {
+                name: TopicState(state.next_seq, state.insights[-retain:])
+                for name, state in topics.items()
+            }
+        texts: dict[str, list[tuple[Insight, str]]] = {}
+        for name, state in topics.items():
+            texts[name] = [
+                (i, self._draft_text(Draft(i.id, i.agent_id, i.content, i.meta, i.timestamp), ""))
+                for i in state.insights
+            ]
+        entries = {
+            key: "%d\n%s\n%s"
+            % (
+                entry.version,
+                self._meta(entry.agent_id, entry.timestamp),
+                "" if entry.value is DELETED else _dump(entry.value, f"world key {key!r}"),
+            )
+            for key, entry in world.items()
+        }
+
+        def load(retry: bool) -> None:
+            pipe = self._redis.pipeline(transaction=True)
+            for name, state in topics.items():
+                log = self._p + "log:" + name
+                for insight, data in texts[name]:
+                    explicit = insight.id != f"{name}#{insight.seq}"
+                    fields = {"d": data, "i": insight.id} if explicit else {"d": data}
+                    pipe.xadd(log, fields, id=f"0-{insight.seq + 1}")  # type: ignore[arg-type]
+                    if explicit:
+                        pipe.hset(self._p + "ids", insight.id, f"{insight.seq}:{name}")
+                if state.next_seq:
+                    pipe.hset(self._p + "tips", name, str(state.next_seq - 1))
+            for key, text in entries.items():
+                pipe.hset(self._p + "world", key, text)
+                pipe.zadd(self._p + "wkeys", {key: 0})
+            pipe.execute()
+
+        with self._state:
+            if self.closed:
+                raise KnowledgeBaseClosed("the storage is closed")
+        self._call(load)
+
+    # --- close, drop ---------------------------------------------------------------------------
+    def close(self) -> None:
+        """Refuse every later write (``KnowledgeBaseClosed``); let the writes in flight
+        finish and the feed report them; stop the feed thread; wake every ``wait``.
+        Idempotent. Other clients of the namespace are not affected."""
+        with self._state:
+            if self.closed:
+                return
+            self.closed = True
+            deadline = time.monotonic() + self.retry_timeout + 5
+            while self._in_flight and time.monotonic() < deadline:
+                self._state.wait(deadline - time.monotonic())
+        feed = self._feed
+        if feed is not None:
+            if self._listener is not None:
+                try:
+                    self.sync(everything=True)
+                except StorageUnavailable:
+                    pass  # the server is gone: nothing more can be reported
+            with self._fed:
+                self._stopping = True
+                self._fed.notify_all()
+            wake = f"{self._p}wake:{self._client}"
+            try:
+                self._redis.xadd(wake, {"x": "1"})
+            except _NETWORK_ERRORS:
+                pass
+            feed.join(self.retry_timeout + 35)
+            try:
+                self._redis.delete(wake)
+            except _NETWORK_ERRORS:
+                pass
+        with self._fed:
+            self._feed = None
+            self._fed.notify_all()
+        # its connections, not the client: reads after close() still work (they reconnect)
+        self._redis.connection_pool.disconnect(inuse_connections=False)
+
+    def drop(self) -> None:
+        """Close this client and delete every key of its namespace (for every client of
+        it: the namespace is gone)."""
+        self.close()
+        drop_namespace(self.url, self.namespace)
+
+
+def drop_namespace(url: str, namespace: str) -> int:
+    """Delete every key of ``namespace`` on the server at ``url``; the number deleted."""
+    client = redis.Redis.from_url(url, decode_responses=True, encoding_errors="surrogatepass")
+    pattern = re.sub(r"([*?\[\]\\])", r"\\\1", "{" + namespace + "}:") + "*"
+    deleted = 0
+    try:
+        batch = []
+        for key in client.scan_iter(match=pattern, count=1000):
+            batch.append(key)
+            if len(batch) >= 1000:
+                deleted += client.unlink(*batch)
+                batch = []
+        if batch:
+            deleted += client.unlink(*batch)
+    finally:
+        client.close()
+    return deleted
