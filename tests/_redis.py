@@ -8,6 +8,7 @@ server, the ``test`` extra the client)."""
 
 from __future__ import annotations
 
+import atexit
 import itertools
 import os
 import threading
@@ -40,6 +41,8 @@ def url() -> str:
                 from atomics.kb.storage.local_redis import LocalRedis
 
                 _server = LocalRedis().start()
+                atexit.register(stop)  # (also at session end; a run killed harder leaves
+                # an orphan, which scripts/run-tests stops)
             except ImportError:
                 _problem = "the redis client is not installed (pip install 'ft-atomics[redis]')"
             except Exception as error:

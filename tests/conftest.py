@@ -88,9 +88,7 @@ KB_BACKENDS: dict[str, Callable[..., object]] = {
 
 
 @pytest.fixture(params=sorted(KB_BACKENDS))
-def kb_backend(
-    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[str]:
+def kb_backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """The backend every KnowledgeBase made in this test uses (a test marked
     ``memory_only(reason)`` runs on the default in-memory backend only; ``local_only(reason)``
     on the in-memory ones). Storages made are closed at the end of the test."""

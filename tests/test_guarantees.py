@@ -26,6 +26,7 @@ from typing import Any
 
 import pytest
 
+import _redis
 from atomics import (
     AtomicBoolean,
     AtomicInteger,
@@ -336,6 +337,7 @@ RECIPES: dict[str, R] = {
     "KnowledgeBase.add_insights": lambda t: t.kb.add_insights("agent", ["z"], topic="t"),
     "KnowledgeBase.close": lambda t: t.kb.close(),
     "KnowledgeBase.closed": lambda t: t.kb.closed,
+    "KnowledgeBase.connect": lambda t: KnowledgeBase.connect(_redis.url(), namespace="guard"),
     "KnowledgeBase.cursor": lambda t: t.kb.cursor(),
     "KnowledgeBase.entry_count": lambda t: t.kb.entry_count,
     "KnowledgeBase.insights": lambda t: t.kb.insights("t"),

@@ -295,9 +295,10 @@ def test_namespaces_are_apart_and_drop_removes_one_completely() -> None:
 
     url = _redis.url()
     one, two = _redis.namespace("one"), _redis.namespace("two")
-    with KnowledgeBase.connect(url, namespace=one) as a, KnowledgeBase.connect(
-        url, namespace=two
-    ) as b:
+    with (
+        KnowledgeBase.connect(url, namespace=one) as a,
+        KnowledgeBase.connect(url, namespace=two) as b,
+    ):
         a.add_insight("x", "a's", topic="t", insight_id="same-id")
         a.world.put("k", 1, agent_id="x")
         sub = a.subscribe(since={})
@@ -353,3 +354,16 @@ def test_without_the_client_the_error_names_the_extra() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
     ).stdout
     assert "pip install 'ft-atomics[redis]'" in out
+
+
+def test_keys_and_topics_beyond_ascii_sort_and_scan_as_in_memory() -> None:
+    names = ["é/1", "é/2", "e/1", "f", "\U0001f600", "\ud800lone", "z"]
+    with KnowledgeBase.connect(_redis.url(), namespace=_redis.namespace("utf")) as kb:
+        for name in names:
+            kb.world.put(name, name, agent_id="a")
+            kb.add_insight("a", name, topic=name)
+        assert list(kb.world.snapshot()) == sorted(names)
+        assert list(kb.world.snapshot("é/")) == ["é/1", "é/2"]
+        assert list(kb.world.snapshot("\U0001f600")) == ["\U0001f600"]
+        assert kb.topics() == sorted(names)
+        assert [i.content for i in kb.insights("\ud800lone")] == ["\ud800lone"]

@@ -89,7 +89,12 @@ Guarantees
 
 from __future__ import annotations
 
-from atomics.kb.errors import Conflict, KnowledgeBaseClosed, SubscriptionOverflow
+from atomics.kb.errors import (
+    Conflict,
+    KnowledgeBaseClosed,
+    StorageUnavailable,
+    SubscriptionOverflow,
+)
 from atomics.kb.knowledge_base import KnowledgeBase
 from atomics.kb.records import ANY, Cursor, Insight, Lag, WorldEntry, WorldEvent
 from atomics.kb.reducers import reducers
@@ -104,6 +109,7 @@ __all__ = [
     "KnowledgeBase",
     "KnowledgeBaseClosed",
     "Lag",
+    "StorageUnavailable",
     "Subscription",
     "SubscriptionOverflow",
     "World",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from atomics.errors import AtomicsError
 
-__all__ = ["Conflict", "KnowledgeBaseClosed", "SubscriptionOverflow"]
+__all__ = ["Conflict", "KnowledgeBaseClosed", "StorageUnavailable", "SubscriptionOverflow"]
 
 
 class Conflict(AtomicsError):
@@ -30,3 +30,10 @@ class KnowledgeBaseClosed(AtomicsError, RuntimeError):
 
 class SubscriptionOverflow(AtomicsError, RuntimeError):
     """An ``overflow="error"`` subscription fell behind by more than its ``maxsize``."""
+
+
+class StorageUnavailable(AtomicsError, ConnectionError):
+    """A knowledge base's server could not be reached: at connect, or for longer than its
+    ``retry_timeout`` mid-run. The message names the URL, never its password. A write that
+    raised it may or may not have been applied (its reply was lost): retrying it with the
+    same explicit id is safe."""

@@ -84,6 +84,9 @@ class LocalRedis:
                 "--logfile", os.path.join(self.directory, "redis.log"),
                 "--appendonly", "yes" if self.appendonly else "no",
                 "--appendfsync", "always",
+                # named in the process list, so that one orphaned by a killed test run can
+                # be found and stopped (scripts/run-tests does)
+                "--proc-title-template", "{title} {listen-addr} atomics-local-redis",
             ]  # fmt: skip
             self.process = subprocess.Popen(
                 args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, start_new_session=True
@@ -135,7 +138,10 @@ class LocalRedis:
         return self if self.process is not None else self.start()
 
     def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         self.stop()
 

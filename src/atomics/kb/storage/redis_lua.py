@@ -13,8 +13,9 @@ Key layout under a namespace ``ns`` (every key starts with ``{ns}:``, a hash tag
   UTF-8 is code point order, as Python sorts str);
 * ``{ns}:changes``: stream, the change feed: one entry per stored change, written in the
   same script as the change (so an entry is never read before its state is readable);
-* ``{ns}:req:<token>``: the reply of a write, kept for a while, so that a write retried
-  after a lost reply (a timeout, a reconnect) returns it instead of writing again;
+* ``{ns}:req:<writer>``: the reply of a writer's (a client thread's) latest write, kept
+  for a while, so that a write retried after a lost reply (a timeout, a reconnect) returns
+  it instead of writing again;
 * ``{ns}:wake:<client>``: a stream one client writes to wake its own feed thread (close).
 
 Numbers in Lua are doubles: seqs and versions are exact below 2**53. Values are never
@@ -31,16 +32,23 @@ __all__ = ["APPEND", "COUNT", "DELETE_IF", "MERGE", "PUT_IF", "SCAN"]
 _COMMON = r"""
 local P = ARGV[1]
 local function fmt(n) return string.format('%d', n) end
+-- A token is '<writer>.<n>': a writer (a thread of a client) keeps the reply of its latest
+-- write only (it retries nothing older: its writes are synchronous), as 'n\n<reply>'.
 local function finish(token, retry, ttl, reply)
   if token ~= '' then
-    redis.call('SET', P .. 'req:' .. token, cjson.encode(reply), 'PX', ttl)
+    local writer, n = string.match(token, '^(.*)%.(%d+)$')
+    redis.call('SET', P .. 'req:' .. writer, n .. '\n' .. cjson.encode(reply), 'PX', ttl)
   end
   return reply
 end
 local function replayed(token, retry)
   if token ~= '' and retry == '1' then
-    local done = redis.call('GET', P .. 'req:' .. token)
-    if done then return cjson.decode(done) end
+    local writer, n = string.match(token, '^(.*)%.(%d+)$')
+    local done = redis.call('GET', P .. 'req:' .. writer)
+    if done then
+      local nl = string.find(done, '\n', 1, true)
+      if string.sub(done, 1, nl - 1) == n then return cjson.decode(string.sub(done, nl + 1)) end
+    end
   end
   return nil
 end
@@ -48,12 +56,14 @@ end
 
 # APPEND: ARGV = P, topic, retain ('' or N), token, retry ('0'/'1'), ttl ms, feed maxlen,
 # then per draft: id ('' for automatic), d.
-# Reply: {change id or '', result per draft}; a result is the seq (a string) of a new
-# insight, or {seq, topic, d, id} of the stored insight an explicit id names.
+# Reply: '<change id> <first seq>' when every draft was appended (their seqs follow on);
+# else {change id or '', result per draft}, a result being the seq (a string) of a new
+# insight or {seq, topic, d, id} of the stored insight an explicit id names.
 APPEND = (
     _COMMON
     + r"""
-local topic, retain, token, retry, ttl, maxlen = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
+local topic, retain, token = ARGV[2], ARGV[3], ARGV[4]
+local retry, ttl, maxlen = ARGV[5], ARGV[6], ARGV[7]
 local again = replayed(token, retry)
 if again then return again end
 local tips, ids, changes = P .. 'tips', P .. 'ids', P .. 'changes'
@@ -63,6 +73,7 @@ local seq = last and (tonumber(last) + 1) or 0
 local first = seq
 local reply = {''}
 local cid = ''
+local hits = false
 for k = 8, #ARGV, 2 do
   local id, d = ARGV[k], ARGV[k + 1]
   local stored = nil
@@ -77,6 +88,7 @@ for k = 8, #ARGV, 2 do
     local data = ''
     for f = 1, #fields, 2 do if fields[f] == 'd' then data = fields[f + 1] end end
     reply[#reply + 1] = {s, t, data, id}
+    hits = true
   else
     if id ~= '' then
       redis.call('XADD', log, '0-' .. fmt(seq + 1), 'd', d, 'i', id)
@@ -112,6 +124,7 @@ if seq > first then
     end
   end
 end
+if not hits then return finish(token, retry, ttl, cid .. ' ' .. fmt(first)) end
 reply[1] = cid
 return finish(token, retry, ttl, reply)
 """

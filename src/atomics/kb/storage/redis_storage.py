@@ -37,6 +37,8 @@ client); what JSON cannot hold exactly is a ``TypeError`` before anything is sen
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -49,8 +51,8 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from atomics import _validate
-from atomics.errors import AtomicsError, AtomicsTypeError, AtomicsValueError
-from atomics.kb.errors import Conflict, KnowledgeBaseClosed
+from atomics.errors import AtomicsTypeError, AtomicsValueError
+from atomics.kb.errors import Conflict, KnowledgeBaseClosed, StorageUnavailable
 from atomics.kb.records import ANY, DELETED, Draft, Insight, WorldChange, WorldEntry
 from atomics.kb.reducers import reducers
 from atomics.kb.storage import redis_lua
@@ -80,11 +82,6 @@ __all__ = ["RedisStorage", "StorageUnavailable", "drop_namespace", "safe_url"]
 
 _NETWORK_ERRORS = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError)
 _NAMESPACE = re.compile(r"[^{}\s*?\[\]\\]+")
-
-
-class StorageUnavailable(AtomicsError, ConnectionError):
-    """The storage's server could not be reached (at connect, or for longer than the
-    storage's ``retry_timeout`` mid-run). The message names the URL without its password."""
 
 
 def safe_url(url: str) -> str:
@@ -119,7 +116,9 @@ def _entry(text: str) -> WorldEntry:
     """A world entry from its stored text (see redis_lua)."""
     version, meta, value = text.split("\n", 2)
     agent_id, timestamp = json.loads(meta)
-    return WorldEntry(DELETED if value == "" else json.loads(value), int(version), agent_id, timestamp)
+    return WorldEntry(
+        DELETED if value == "" else json.loads(value), int(version), agent_id, timestamp
+    )
 
 
 def _expected(expected_version: Any) -> str:
@@ -209,12 +208,14 @@ class RedisStorage:
             self._redis = redis.Redis.from_url(url, **options)
         except ValueError as error:
             raise AtomicsValueError(f"url {self.safe_url!r}: {error}") from None
+        self._execute: Any = self._redis.execute_command
         self._sources = {
             name: getattr(redis_lua, name)
             for name in ("APPEND", "PUT_IF", "DELETE_IF", "MERGE", "SCAN", "COUNT")
         }
         self._shas = {
-            name: hashlib.sha1(source.encode()).hexdigest() for name, source in self._sources.items()
+            name: hashlib.sha1(source.encode()).hexdigest()
+            for name, source in self._sources.items()
         }
         self._client = os.urandom(8).hex()
         self._local = threading.local()  # .n: this thread's write counter; .cid: last change
@@ -269,10 +270,10 @@ class RedisStorage:
         """EVALSHA of the script ``name`` (loaded first if the server does not have it:
         a new server, or one restarted)."""
         try:
-            return self._redis.execute_command("EVALSHA", self._shas[name], 0, *args)
+            return self._execute("EVALSHA", self._shas[name], 0, *args)
         except redis.exceptions.NoScriptError:
             self._redis.script_load(self._sources[name])
-            return self._redis.execute_command("EVALSHA", self._shas[name], 0, *args)
+            return self._execute("EVALSHA", self._shas[name], 0, *args)
 
     def _read(self, fn: Callable[[], Any]) -> Any:
         return self._call(lambda retry: fn())
@@ -293,10 +294,14 @@ class RedisStorage:
             )
 
     def _token(self) -> str:
-        local = self._local
-        n = local.__dict__.get("n", 0) + 1
-        local.n = n
-        return f"{self._client}.{threading.get_ident():x}.{n}"
+        """``<writer>.<n>``: this thread's writer id (random: a new thread that reuses a
+        dead one's ident is another writer) and its write count."""
+        local = self._local.__dict__
+        writer = local.get("writer")
+        if writer is None:
+            writer = local["writer"] = f"{self._client}.{os.urandom(6).hex()}"
+        n = local["n"] = local.get("n", 0) + 1
+        return f"{writer}.{n}"
 
     def _write(self, script: str, args: list[str]) -> Any:
         """Run a write script (its token and retry flag filled in), counted in flight."""
@@ -346,6 +351,13 @@ class RedisStorage:
         if not drafts:
             return []
         reply = self._write("APPEND", args)
+        if isinstance(reply, str):  # every draft appended: '<change id> <first seq>'
+            change_id, _, first = reply.partition(" ")
+            self._wrote(change_id)
+            return [
+                self._appended(topic, int(first) + i, draft, args[8 + 2 * i])
+                for i, draft in enumerate(drafts)
+            ]
         self._wrote(reply[0])
         out = []
         for i, result in enumerate(reply[1:]):
@@ -353,21 +365,19 @@ class RedisStorage:
                 seq, stored_topic, data, insight_id = result
                 out.append(Insight(stored_topic, int(seq), insight_id, *json.loads(data)))
             else:
-                seq = int(result)
-                given = drafts[i].id
-                agent_id, content, meta, timestamp = json.loads(args[8 + 2 * i])
-                out.append(
-                    Insight(
-                        topic,
-                        seq,
-                        f"{topic}#{seq}" if given is None else given,
-                        agent_id,
-                        content,
-                        meta,
-                        timestamp,
-                    )
-                )
+                out.append(self._appended(topic, int(result), drafts[i], args[8 + 2 * i]))
         return out
+
+    @staticmethod
+    def _appended(topic: str, seq: int, draft: Draft, text: str) -> Insight:
+        """The insight ``draft`` became: what a read gives back (a JSON copy of content and
+        meta; an immutable scalar is its own copy)."""
+        insight_id = f"{topic}#{seq}" if draft.id is None else draft.id
+        content = draft.content
+        if draft.meta is None and (content is None or type(content) in (str, int, float, bool)):
+            return Insight(topic, seq, insight_id, draft.agent_id, content, None, draft.timestamp)
+        agent_id, content, meta, timestamp = json.loads(text)
+        return Insight(topic, seq, insight_id, agent_id, content, meta, timestamp)
 
     def append_one(
         self,
@@ -541,13 +551,13 @@ class RedisStorage:
         long as the storage is open."""
         client = redis.Redis.from_url(self.url, **{**self._options, "socket_timeout": 30})
         changes, wake = self._p + "changes", f"{self._p}wake:{self._client}"
-        last = "%d-%d" % self._feed_pos
+        last = "{}-{}".format(*self._feed_pos)
         pause = 0.01
         while not self._stopping:
             try:
-                reply = client.xread({changes: last, wake: "0-0"}, count=1024, block=10_000)
+                reply: Any = client.xread({changes: last, wake: "0-0"}, count=1024, block=10_000)
                 pause = 0.01
-            except _NETWORK_ERRORS + (redis.exceptions.ResponseError,) as error:
+            except (*_NETWORK_ERRORS, redis.exceptions.ResponseError) as error:
                 with self._fed:
                     self._feed_error = error
                     if not self._stopping:
@@ -578,15 +588,11 @@ class RedisStorage:
                     if listener is None or position <= note_after:
                         continue
                     change = WorldChange(fields["key"], _entry(fields["e"]))
-                try:
+                with contextlib.suppress(Exception):  # a listener's failure: not the feed's
                     listener.note(change)
-                except Exception:  # a listener's failure must not stop the feed
-                    pass
             if listener is not None:
-                try:
+                with contextlib.suppress(Exception):
                     listener.settle()
-                except Exception:
-                    pass
             with self._fed:
                 self._feed_pos = _id_key(last)
                 self._feed_insights += insights
@@ -648,6 +654,9 @@ class RedisStorage:
         self._start_feed(now)
 
     # --- export / import -----------------------------------------------------------------------
+    def _key_page(self, offset: int, count: int) -> Any:
+        return self._redis.zrange(self._p + "wkeys", "-", "+", bylex=True, offset=offset, num=count)
+
     def export(self, page_size: int = 1024) -> Iterator[list[ExportRecord]]:
         """Every topic up to the tips read when this is called, then every world key
         (tombstones included) -- read now, in pages of ``page_size`` round trips; each
@@ -668,15 +677,11 @@ class RedisStorage:
         world: dict[str, WorldEntry] = {}
         offset = 0
         while True:
-            keys = self._read(
-                lambda: self._redis.zrange(
-                    self._p + "wkeys", "-", "+", bylex=True, offset=offset, num=chunk
-                )
-            )
+            keys: list[str] = self._read(functools.partial(self._key_page, offset, chunk))
             if not keys:
                 break
-            texts = self._read(lambda: self._redis.hmget(self._p + "world", keys))
-            world.update((k, _entry(t)) for k, t in zip(keys, texts) if t is not None)
+            texts = self._read(functools.partial(self._redis.hmget, self._p + "world", keys))
+            world.update((k, _entry(t)) for k, t in zip(keys, texts, strict=False) if t is not None)
             offset += len(keys)
         return paginate(topics, world, page_size)
 
@@ -701,11 +706,12 @@ class RedisStorage:
                 for i in state.insights
             ]
         entries = {
-            key: "%d\n%s\n%s"
-            % (
-                entry.version,
-                self._meta(entry.agent_id, entry.timestamp),
-                "" if entry.value is DELETED else _dump(entry.value, f"world key {key!r}"),
+            key: "\n".join(
+                (
+                    str(entry.version),
+                    self._meta(entry.agent_id, entry.timestamp),
+                    "" if entry.value is DELETED else _dump(entry.value, f"world key {key!r}"),
+                )
             )
             for key, entry in world.items()
         }
@@ -747,23 +753,17 @@ class RedisStorage:
         feed = self._feed
         if feed is not None:
             if self._listener is not None:
-                try:
+                with contextlib.suppress(StorageUnavailable):  # gone: nothing more to report
                     self.sync(everything=True)
-                except StorageUnavailable:
-                    pass  # the server is gone: nothing more can be reported
             with self._fed:
                 self._stopping = True
                 self._fed.notify_all()
             wake = f"{self._p}wake:{self._client}"
-            try:
+            with contextlib.suppress(*_NETWORK_ERRORS):
                 self._redis.xadd(wake, {"x": "1"})
-            except _NETWORK_ERRORS:
-                pass
             feed.join(self.retry_timeout + 35)
-            try:
+            with contextlib.suppress(*_NETWORK_ERRORS):
                 self._redis.delete(wake)
-            except _NETWORK_ERRORS:
-                pass
         with self._fed:
             self._feed = None
             self._fed.notify_all()
@@ -777,9 +777,16 @@ class RedisStorage:
         drop_namespace(self.url, self.namespace)
 
 
-def drop_namespace(url: str, namespace: str) -> int:
-    """Delete every key of ``namespace`` on the server at ``url``; the number deleted."""
-    client = redis.Redis.from_url(url, decode_responses=True, encoding_errors="surrogatepass")
+def drop_namespace(url: str, namespace: str, *, timeout: float = 10.0) -> int:
+    """Delete every key of ``namespace`` on the server at ``url``; the number deleted.
+    ``timeout``: seconds for each connect and each reply (``redis`` errors past it)."""
+    client = redis.Redis.from_url(
+        url,
+        decode_responses=True,
+        encoding_errors="surrogatepass",
+        socket_connect_timeout=timeout,
+        socket_timeout=timeout,
+    )
     pattern = re.sub(r"([*?\[\]\\])", r"\\\1", "{" + namespace + "}:") + "*"
     deleted = 0
     try:
