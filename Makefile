@@ -12,13 +12,21 @@ VENV_BENCH_FT  := .venv-bench-ft
 VENV_BENCH_GIL := .venv-bench-gil
 BENCHES        ?= $(wildcard benchmarks/bench_*.py)
 
-.PHONY: demo test flake-check stress bench bench-promote bench-tables bench-check-tables lint ft-python clean
+.PHONY: demo demo-redis test flake-check stress bench bench-promote bench-tables bench-check-tables lint ft-python clean
 .DEFAULT_GOAL := demo
 
 ## demo: run the demo on the free-threaded interpreter
 demo:
 	@scripts/ensure-venv $(VENV_FT) "$$(scripts/ft-python)" test
 	$(VENV_FT)/bin/python -m atomics demo
+
+## demo-redis: the demo with its agents in 1, 2, ... processes sharing one knowledge base on a
+## throwaway local redis-server (started for the run, always stopped); DEMO_ARGS="--agents 16"
+demo-redis:
+	@scripts/ensure-venv $(VENV_FT) "$$(scripts/ft-python)" test
+	@scripts/ensure-redis >/dev/null
+	scripts/with-redis $(VENV_FT)/bin/python \
+		$(VENV_FT)/bin/python -m atomics demo --backend {url} $(DEMO_ARGS)
 
 ## test: tests/ on the free-threaded interpreter and on $(GIL_PYTHON); fails if either fails
 test:
