@@ -114,3 +114,11 @@ def worker(
             changes.append((event.key, event.version))
     results.put({"process": process, "insights": insights, "changes": changes, "lags": lags})
     kb.close()
+
+
+def add_in_fork(kb: KnowledgeBase) -> None:
+    """A child made by fork writes twice through its parent's KnowledgeBase: with the
+    parent's subscription copied here, each write waits until this process's feed (resumed
+    where the parent's was) has delivered it -- at once, not after a timeout."""
+    kb.add_insight("child", "child")
+    kb.add_insight("child", "again")

@@ -15,6 +15,8 @@ without their token (a duplicate) and a subscriber fed twice.
 from __future__ import annotations
 
 import multiprocessing
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -25,7 +27,7 @@ import pytest
 
 import _kb_procs
 import _redis
-from atomics import Conflict, KnowledgeBase
+from atomics import Conflict, KnowledgeBase, ShutDown, StorageUnavailable
 
 PROCESSES, THREADS, ADDS, MERGES = 4, 4, 24, 8
 
@@ -367,3 +369,84 @@ def test_keys_and_topics_beyond_ascii_sort_and_scan_as_in_memory() -> None:
         assert list(kb.world.snapshot("\U0001f600")) == ["\U0001f600"]
         assert kb.topics() == sorted(names)
         assert [i.content for i in kb.insights("\ud800lone")] == ["\ud800lone"]
+
+
+# --- found by trying it as a new user (each failed before its fix) ------------------------------
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
+def test_a_knowledge_base_used_in_a_forked_child_writes_at_once() -> None:
+    # It took retry_timeout + 30 s and raised, though the write was stored: the child had
+    # the parent's feed thread (not running there) and its writer ids.
+    url = _redis.url()
+    with KnowledgeBase.connect(url, namespace=_redis.namespace("fork"), retry_timeout=5) as kb:
+        sub = kb.subscribe(since={})
+        kb.add_insight("parent", 0)
+        context = multiprocessing.get_context("fork")
+        child = context.Process(target=_kb_procs.add_in_fork, args=(kb,))
+        began = time.monotonic()
+        child.start()
+        child.join(60)
+        assert child.exitcode == 0 and time.monotonic() - began < 5
+        got = [sub.get(timeout=10).content for _ in range(3)]
+        assert got == [0, "child", "again"]
+
+
+def test_a_server_that_stops_answering_is_an_error_within_the_timeouts() -> None:
+    # A server that accepts but never answers (stopped, overloaded): connect took 10 s with
+    # connect_timeout=1, and close() 45 s.
+    _redis.url()
+    from atomics.kb.storage.local_redis import LocalRedis
+
+    server = LocalRedis().start()
+    assert server.pid is not None
+    try:
+        kb = KnowledgeBase.connect(server.url, namespace="silent", retry_timeout=1.0)
+        sub = kb.subscribe()
+        os.kill(server.pid, signal.SIGSTOP)
+        began = time.monotonic()
+        with pytest.raises(StorageUnavailable):
+            kb.add_insight("a", 1)
+        kb.close()
+        assert time.monotonic() - began < 8
+        with pytest.raises(ShutDown):
+            sub.get(timeout=1)
+        began = time.monotonic()
+        with pytest.raises(StorageUnavailable):
+            KnowledgeBase.connect(
+                server.url, namespace="silent", connect_timeout=1.0, retry_timeout=1.0
+            )
+        assert time.monotonic() - began < 4
+    finally:
+        os.kill(server.pid, signal.SIGCONT)
+        server.stop()
+
+
+@pytest.mark.parametrize("name", ["connect_timeout", "retry_timeout"])
+def test_a_timeout_too_large_to_wait_is_a_value_error(name: str) -> None:
+    # retry_timeout=1e10 was taken; then a write and close() raised OverflowError
+    with pytest.raises(ValueError, match=name):
+        KnowledgeBase.connect("redis://127.0.0.1:1/0", namespace="x", **{name: 1e10})
+
+
+def test_reads_past_any_seq_or_count_are_empty_or_all() -> None:
+    # since=2**64 and limit/n=2**64 were ResponseErrors from the server
+    with KnowledgeBase.connect(_redis.url(), namespace=_redis.namespace("big")) as kb:
+        kb.add_insights("a", [0, 1], topic="t")
+        assert kb.insights("t", since=2**64) == [] and kb.insights(since={"t": 2**64}) == []
+        assert [i.content for i in kb.insights("t", limit=2**64)] == [0, 1]
+        assert [i.content for i in kb.latest("t", 2**64)] == [0, 1]
+
+
+def test_a_password_in_the_query_is_not_shown_either() -> None:
+    with pytest.raises(StorageUnavailable) as caught:
+        KnowledgeBase.connect(
+            "redis://127.0.0.1:1/0?password=s3cret",
+            namespace="x",
+            connect_timeout=0.5,
+            retry_timeout=0.5,
+        )
+    assert "s3cret" not in str(caught.value) and "password=***" in str(caught.value)
+
+
+def test_a_database_the_server_lacks_is_a_value_error_naming_the_url() -> None:
+    with pytest.raises(ValueError, match=r"127\.0\.0\.1"):
+        KnowledgeBase.connect(_redis.url().rpartition("/")[0] + "/99", namespace="x")

@@ -539,11 +539,13 @@ class KnowledgeBase:
         :meth:`wait_for_insights` wakes (with :class:`KnowledgeBaseClosed`). Idempotent."""
         _guard.check_write("KnowledgeBase.close()")
         self._closed = True
-        self._storage.close()  # wakes every wait_for_insights()
-        with self._subscriptions_lock:
-            subs, self._subscriptions = self._subscriptions, ()
-        for sink in subs:
-            sink.end()  # delivers what was announced before close(), then ends
+        try:
+            self._storage.close()  # wakes every wait_for_insights()
+        finally:  # (even if the storage's close failed: no subscriber is left waiting)
+            with self._subscriptions_lock:
+                subs, self._subscriptions = self._subscriptions, ()
+            for sink in subs:
+                sink.end()  # delivers what was announced before close(), then ends
 
     def __enter__(self) -> KnowledgeBase:
         return self

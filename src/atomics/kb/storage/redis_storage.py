@@ -46,6 +46,7 @@ import re
 import sys
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -82,6 +83,9 @@ __all__ = ["RedisStorage", "StorageUnavailable", "drop_namespace", "safe_url"]
 
 _NETWORK_ERRORS = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError)
 _NAMESPACE = re.compile(r"[^{}\s*?\[\]\\]+")
+# Timeouts in seconds: far past any use, and below what the waits they feed accept.
+_MAX_TIMEOUT = 10.0**6
+_BIG = 2**62  # a limit or count past this is "all" (Redis's integers are 64-bit)
 
 
 def safe_url(url: str) -> str:
@@ -89,15 +93,15 @@ def safe_url(url: str) -> str:
 
     >>> safe_url("redis://user:secret@host:6379/0")
     'redis://user:***@host:6379/0'
+    >>> safe_url("redis://[::1]:6379/0?password=secret&db=1")
+    'redis://[::1]:6379/0?password=***&db=1'
     """
     parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    user = parts.username or ""
-    host = parts.hostname or ""
-    if parts.port is not None:
-        host = f"{host}:{parts.port}"
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+    query = re.sub(r"(?i)(^|&)(password=)[^&]*", r"\1\2***", parts.query)
+    netloc = parts.netloc
+    if parts.password is not None:
+        netloc = f"{parts.username or ''}:***@{netloc.rpartition('@')[2]}"
+    return urlunsplit(parts._replace(netloc=netloc, query=query))
 
 
 def _dump(value: Any, where: str) -> str:
@@ -184,14 +188,17 @@ class RedisStorage:
         ):
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise AtomicsTypeError(f"{name} must be a number, got {type(value).__name__}")
-            if not 0 < value < float("inf"):
-                raise AtomicsValueError(f"{name} must be positive and finite, got {value!r}")
+            if not 0 < value <= _MAX_TIMEOUT:
+                raise AtomicsValueError(
+                    f"{name} must be positive and at most {_MAX_TIMEOUT:.0f} s, got {value!r}"
+                )
         _validate.count(feed_maxlen, "feed_maxlen", 1)
         self.url = url
         self.safe_url = safe_url(url)
         self.namespace = namespace
         self.retain_per_topic = retain_per_topic
         self.retry_timeout = float(retry_timeout)
+        self._connect_timeout = float(connect_timeout)
         self._p = "{" + namespace + "}:"
         self._ttl = str(int(reply_ttl * 1000))
         self._maxlen = str(feed_maxlen)
@@ -200,7 +207,8 @@ class RedisStorage:
             "decode_responses": True,
             "encoding_errors": "surrogatepass",
             "socket_connect_timeout": connect_timeout,
-            "socket_timeout": max(connect_timeout, 5.0),
+            # one reply may take this long (then it is retried, within retry_timeout)
+            "socket_timeout": min(max(connect_timeout, 5.0), retry_timeout),
             "retry": Retry(NoBackoff(), 0),  # retried here, with a deadline (see _call)
         }
         self._options = options
@@ -233,7 +241,30 @@ class RedisStorage:
         self._listener: ChangeListener | None = None
         self._note_after = (0, 0)  # changes up to this id are not reported (before watch())
         self.waiters = 0  # threads in wait() (under _fed's lock)
+        self._resume_at: tuple[int, int] | None = None  # a forked child's feed: from here
+        _ALL.add(self)
         self._check_namespace()
+
+    def _after_fork(self) -> None:
+        """In a child made by ``fork``: no feed thread runs here (threads do not survive a
+        fork), locks may be held by threads that are gone, and the writer ids are the
+        parent's. New ones; the feed resumes, where the parent's was, at its next use."""
+        self._client = os.urandom(8).hex()
+        self._local = threading.local()
+        self._state = threading.Condition(threading.Lock())
+        self._in_flight = 0
+        self._fed = threading.Condition(threading.Lock())
+        if self._feed is not None:
+            self._resume_at = self._feed_pos
+        self._feed = None
+        self.waiters = 0
+
+    def _resume_feed(self) -> None:
+        """A forked child: start the feed where the parent's was (its subscriptions go on)."""
+        at = self._resume_at
+        if at is not None and self._feed is None:
+            self._resume_at = None
+            self._start_feed(at)
 
     # --- connection, retries ---------------------------------------------------------------------
     def _unavailable(self, error: BaseException, waited: float) -> StorageUnavailable:
@@ -242,10 +273,13 @@ class RedisStorage:
             f"({type(error).__name__}: {error})"
         )
 
-    def _call(self, fn: Callable[[bool], Any]) -> Any:
+    def _call(self, fn: Callable[[bool], Any], within: float | None = None) -> Any:
         """``fn(retry)`` -- retry False the first time -- again while the server cannot be
-        reached, for up to ``retry_timeout`` seconds; then :class:`StorageUnavailable`."""
-        began = None
+        reached, until ``within`` (default ``retry_timeout``) seconds from now have passed;
+        then :class:`StorageUnavailable`. (An attempt under way when the time is up runs to
+        its socket timeout, at most ``retry_timeout``.)"""
+        limit = self.retry_timeout if within is None else within
+        began = time.monotonic()
         retry = False
         pause = 0.01
         while True:
@@ -259,11 +293,10 @@ class RedisStorage:
             except _NETWORK_ERRORS as error:
                 failure = error
             now = time.monotonic()
-            began = now if began is None else began
-            if now - began >= self.retry_timeout:
+            if now - began >= limit:
                 raise self._unavailable(failure, now - began) from failure
             retry = True
-            time.sleep(min(pause, self.retry_timeout - (now - began)))  # a back-off
+            time.sleep(min(pause, limit - (now - began)))  # a back-off
             pause = min(pause * 2, 0.5)
 
     def _script(self, name: str, args: list[Any]) -> Any:
@@ -285,7 +318,10 @@ class RedisStorage:
             self._redis.hsetnx(meta, "retain", self._retain)
             return self._redis.hget(meta, "retain")
 
-        stored = self._call(check)
+        try:
+            stored = self._call(check, within=self._connect_timeout)
+        except redis.exceptions.RedisError as error:  # e.g. a db number the server lacks
+            raise AtomicsValueError(f"Redis at {self.safe_url}: {error}") from None
         if stored != self._retain:
             raise AtomicsValueError(
                 f"namespace {self.namespace!r} keeps "
@@ -399,8 +435,9 @@ class RedisStorage:
         return out
 
     def read(self, topic: str, after: int, limit: int | None) -> list[Insight]:
-        if limit is not None and limit <= 0:
+        if (limit is not None and limit <= 0) or after >= _BIG:
             return []
+        limit = None if limit is None else min(limit, _BIG)
         start = "-" if after < 0 else f"(0-{after + 1}"
         log = self._p + "log:" + topic
         return self._insights(topic, self._read(lambda: self._redis.xrange(log, start, "+", limit)))
@@ -408,6 +445,7 @@ class RedisStorage:
     def latest(self, topic: str, n: int) -> list[Insight]:
         if n <= 0:
             return []
+        n = min(n, _BIG)
         log = self._p + "log:" + topic
         entries = self._read(lambda: self._redis.xrevrange(log, "+", "-", n))
         return self._insights(topic, entries[::-1])
@@ -427,6 +465,7 @@ class RedisStorage:
         close (False). Woken by the feed thread's blocking read of the change feed."""
         deadline = _validate.deadline(timeout)
         expected = dict(tips)
+        self._resume_feed()
         self._start_feed()
         with self._fed:
             self.waiters += 1
@@ -549,7 +588,8 @@ class RedisStorage:
         """Read the change feed with blocking ``XREAD`` and report each change (in stream
         order) to the listener, then ``settle``; wake ``wait``/``sync``. Reconnects for as
         long as the storage is open."""
-        client = redis.Redis.from_url(self.url, **{**self._options, "socket_timeout": 30})
+        # (a blocking read of up to 10 s, so its socket waits longer: 15 s)
+        client = redis.Redis.from_url(self.url, **{**self._options, "socket_timeout": 15})
         changes, wake = self._p + "changes", f"{self._p}wake:{self._client}"
         last = "{}-{}".format(*self._feed_pos)
         pause = 0.01
@@ -603,6 +643,7 @@ class RedisStorage:
     def sync(self, everything: bool = False) -> None:
         """Return once the listener has been told every change this thread wrote (with
         ``everything``: every change stored before the call). No-op with no feed running."""
+        self._resume_feed()
         if self._feed is None:
             if everything and self._listener is not None:
                 # an on-demand listener (see watch): its feed starts here, from now
@@ -615,13 +656,14 @@ class RedisStorage:
             if cid is None:
                 return
             target = _id_key(cid)
-        deadline = time.monotonic() + self.retry_timeout + 30
+        waited = self.retry_timeout + 5
+        deadline = time.monotonic() + waited
         with self._fed:
             while self._feed_pos < target and self._feed is not None:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     error = self._feed_error or TimeoutError("the change feed did not advance")
-                    raise self._unavailable(error, self.retry_timeout + 30)
+                    raise self._unavailable(error, waited)
                 self._fed.wait(remaining)
 
     def watch(self, listener: ChangeListener | None) -> None:
@@ -752,18 +794,27 @@ class RedisStorage:
                 self._state.wait(deadline - time.monotonic())
         feed = self._feed
         if feed is not None:
+            reachable = True
             if self._listener is not None:
-                with contextlib.suppress(StorageUnavailable):  # gone: nothing more to report
+                try:
                     self.sync(everything=True)
+                except StorageUnavailable:  # the server is gone: nothing more to report
+                    reachable = False
             with self._fed:
                 self._stopping = True
-                self._fed.notify_all()
+                self._fed.notify_all()  # (a feed backing off from a lost server: now)
             wake = f"{self._p}wake:{self._client}"
-            with contextlib.suppress(*_NETWORK_ERRORS):
-                self._redis.xadd(wake, {"x": "1"})
-            feed.join(self.retry_timeout + 35)
-            with contextlib.suppress(*_NETWORK_ERRORS):
-                self._redis.delete(wake)
+            if reachable:
+                try:  # wakes the feed's blocking read
+                    self._redis.xadd(wake, {"x": "1"})
+                except _NETWORK_ERRORS:
+                    reachable = False
+            # a feed blocked on a server that stopped answering ends by its socket
+            # timeout, on its own (a daemon): not waited for here
+            feed.join(15 if reachable else 0.5)
+            if reachable:
+                with contextlib.suppress(*_NETWORK_ERRORS):
+                    self._redis.delete(wake)
         with self._fed:
             self._feed = None
             self._fed.notify_all()
@@ -775,6 +826,17 @@ class RedisStorage:
         it: the namespace is gone)."""
         self.close()
         drop_namespace(self.url, self.namespace)
+
+
+_ALL: weakref.WeakSet[RedisStorage] = weakref.WeakSet()  # for the fork hook
+
+
+def _after_fork_in_child() -> None:
+    for storage in list(_ALL):
+        storage._after_fork()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def drop_namespace(url: str, namespace: str, *, timeout: float = 10.0) -> int:
