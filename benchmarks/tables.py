@@ -375,6 +375,40 @@ def t_knowledge_base_latency(refs: list[Ref]) -> list[str]:
     ]
 
 
+def t_kb_redis(refs: list[Ref]) -> list[str]:
+    metric = "ops_per_second"
+    out: list[str] = []
+    for ref in refs:
+        procs = ref["parameters"]["process_counts"]
+        rows = []
+        for variant in values(ref, metric, "variant"):
+            base = find(ref, metric, test="throughput", variant=variant, processes=1)
+            cells = []
+            for p in procs:
+                c = find(ref, metric, test="throughput", variant=variant, processes=p)
+                cells.append(fig(c, 1e3) + (ratio(c, base) if c is not None and p > 1 else ""))
+            rows.append([variant, *cells])
+        k = {"test": "subscriber latency", "variant": "add_insight -> subscribe", "writers": 1}
+        med = find(ref, "median_latency_s", **k)
+        p99 = find(ref, "p99_latency_s", **k)
+        d = ref["derived"]
+        out += [
+            f"{interp(ref)}, K operations/s (insights/s for batches), x own 1 process:",
+            "",
+            *table(["variant", *(f"{p} process{'es' * (p > 1)}" for p in procs)], rows),
+            "",
+            f"Subscriber latency (another process writing 500 insights/s): p50 "
+            f"{fig(med, 1e-3)} ms, p99 {fig(p99, 1e-3)} ms. Same-run ratios (targets): "
+            f"add_insight / XADD at 1 process {d['add_insight_vs_xadd_1p']:.2f} (>= 0.6); "
+            f"add_insights x64 / pipelined XADD x64 "
+            f"{d['add_insights64_vs_xadd_pipelined64']:.2f} (>= 0.5); add_insight's 1 -> 2 "
+            f"process scaling / XADD's {d['add_insight_scaling_vs_xadd_scaling_1to2p']:.2f} "
+            "(>= 0.8).",
+            "",
+        ]
+    return out
+
+
 def t_harness_detection(refs: list[Ref]) -> list[str]:
     rows: dict[tuple[str, str], list[str]] = {}
     for ref in refs:
@@ -442,6 +476,7 @@ TABLES: dict[str, tuple[str, Callable[[list[Ref]], list[str]]]] = {
     "bounded_queue": ("bounded_queue", t_bounded_queue),
     "knowledge_base-add": ("knowledge_base", t_knowledge_base_add),
     "knowledge_base-latency": ("knowledge_base", t_knowledge_base_latency),
+    "kb_redis": ("kb_redis", t_kb_redis),
     "harness_detection": ("harness_detection", t_harness_detection),
     "checker": ("checker", t_checker),
     "agent_workload": ("agent_workload", t_agent_workload),
