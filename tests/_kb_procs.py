@@ -84,35 +84,34 @@ def worker(
     want_changes = processes * threads * merges * len(KEYS)
     insights: list[tuple[str, int, str]] = []
     changes: list[tuple[str, int]] = []
-    lags = 0
+    lags = [0]
+
+    def record(event: Any) -> None:
+        if isinstance(event, Insight):
+            insights.append((event.topic, event.seq, event.id))
+        elif isinstance(event, WorldEvent):
+            changes.append((event.key, event.version))
+        elif isinstance(event, Lag):
+            lags[0] += 1
+
     deadline = time.monotonic() + 120
     while len(insights) < want_insights or len(changes) < want_changes:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             break
         try:
-            event = sub.get(timeout=remaining)
+            record(sub.get(timeout=remaining))
         except queue.Empty:
             break
-        if isinstance(event, Insight):
-            insights.append((event.topic, event.seq, event.id))
-        elif isinstance(event, WorldEvent):
-            changes.append((event.key, event.version))
-        elif isinstance(event, Lag):
-            lags += 1
     # Anything more would be a duplicate: once the feed has reported every change stored
     # by now, take what is there.
     kb._storage.sync(everything=True)
     while True:
         try:
-            event = sub.get(timeout=0)
+            record(sub.get(timeout=0))
         except queue.Empty:
             break
-        if isinstance(event, Insight):
-            insights.append((event.topic, event.seq, event.id))
-        elif isinstance(event, WorldEvent):
-            changes.append((event.key, event.version))
-    results.put({"process": process, "insights": insights, "changes": changes, "lags": lags})
+    results.put({"process": process, "insights": insights, "changes": changes, "lags": lags[0]})
     kb.close()
 
 

@@ -116,6 +116,12 @@ def _id_key(change_id: str) -> tuple[int, int]:
     return int(ms), int(seq)
 
 
+def _insight(topic: str, seq: int, insight_id: str | None, data: str) -> Insight:
+    """An insight from its stored parts (see redis_lua): ``data`` is the JSON
+    ``[agent_id, content, meta, timestamp]``; no ``insight_id``: the automatic one."""
+    return Insight(topic, seq, insight_id or f"{topic}#{seq}", *json.loads(data))
+
+
 def _entry(text: str) -> WorldEntry:
     """A world entry from its stored text (see redis_lua)."""
     version, meta, value = text.split("\n", 2)
@@ -399,7 +405,7 @@ class RedisStorage:
         for i, result in enumerate(reply[1:]):
             if isinstance(result, list):  # the stored insight an explicit id names
                 seq, stored_topic, data, insight_id = result
-                out.append(Insight(stored_topic, int(seq), insight_id, *json.loads(data)))
+                out.append(_insight(stored_topic, int(seq), insight_id, data))
             else:
                 out.append(self._appended(topic, int(result), drafts[i], args[8 + 2 * i]))
         return out
@@ -430,8 +436,7 @@ class RedisStorage:
         out = []
         for entry_id, fields in entries:
             seq = int(entry_id[2:]) - 1
-            insight_id = fields.get("i") or f"{topic}#{seq}"
-            out.append(Insight(topic, seq, insight_id, *json.loads(fields["d"])))
+            out.append(_insight(topic, seq, fields.get("i"), fields["d"]))
         return out
 
     def read(self, topic: str, after: int, limit: int | None) -> list[Insight]:
@@ -617,12 +622,8 @@ class RedisStorage:
                     insights += 1
                     if listener is None or position <= note_after:
                         continue
-                    topic, seq = fields["t"], int(fields["s"])
-                    change: Insight | WorldChange = Insight(
-                        topic,
-                        seq,
-                        fields.get("i") or f"{topic}#{seq}",
-                        *json.loads(fields["d"]),
+                    change: Insight | WorldChange = _insight(
+                        fields["t"], int(fields["s"]), fields.get("i"), fields["d"]
                     )
                 else:
                     if listener is None or position <= note_after:
