@@ -30,6 +30,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
+from atomics import _locks
 from atomics.errors import ReentrantCallError
 
 __all__ = [
@@ -47,7 +48,7 @@ R = TypeVar("R")
 
 ACTIVE = [False]  # True once any thread has entered user code (sticky; see the docstring)
 _hooks: list[Callable[[], None]] = []
-_activation = threading.Lock()
+_activation = _locks.Lock()
 _local = threading.local()  # .state: this thread's _State
 
 

@@ -22,10 +22,9 @@ False
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
-from atomics import _validate
+from atomics import _locks, _validate
 from atomics._guard import ACTIVE, check_write
 
 __all__ = ["AtomicBoolean"]
@@ -42,7 +41,7 @@ class AtomicBoolean:
 
     def __init__(self, initial: bool = False) -> None:
         self._value = _validate.boolean(initial, "initial")
-        self._lock = threading.Lock()  # guards every write of self._value
+        self._lock = _locks.Lock()  # guards every write of self._value
 
     def get(self) -> bool:
         """The current value. Atomic, lock-free.

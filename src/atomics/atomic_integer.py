@@ -67,19 +67,15 @@ AtomicInteger(11)
 from __future__ import annotations
 
 import operator as _operator
-import threading
 from collections.abc import Callable
 from itertools import repeat as _repeat
 from typing import Any
 
-from atomics import _validate
+from atomics import _locks, _validate
 from atomics._guard import ACTIVE, check_write, on_activation
 from atomics.errors import AtomicsValueError
 
 __all__ = ["AtomicInteger"]
-
-
-_LOCK_ACQUIRE = type(threading.Lock()).acquire
 
 
 def _check_int(value: object, name: str) -> int:
@@ -98,9 +94,9 @@ class AtomicInteger:
 
     def __init__(self, initial: int = 0) -> None:
         self._value = _check_int(initial, "initial")
-        self._lock = threading.Lock()  # guards every write of self._value
+        self._lock = _locks.Lock()  # guards every write of self._value
         # the in-place operators' way to take it (see "in-place operators" below)
-        self._acquiring = map(_LOCK_ACQUIRE, _repeat(self._lock))
+        self._acquiring = map(type(self._lock).acquire, _repeat(self._lock))
 
     # --- reads and writes ------------------------------------------------------------------
     def get(self) -> int:

@@ -30,11 +30,10 @@ False
 from __future__ import annotations
 
 import copy
-import threading
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
-from atomics import _validate
+from atomics import _locks, _validate
 from atomics._guard import ACTIVE, check_write
 
 __all__ = ["AtomicReference"]
@@ -53,7 +52,7 @@ class AtomicReference(Generic[T]):
 
     def __init__(self, initial: T) -> None:
         self._value = initial
-        self._lock = threading.Lock()  # guards every write of self._value
+        self._lock = _locks.Lock()  # guards every write of self._value
 
     def get(self) -> T:
         """The current referent. Atomic, lock-free.

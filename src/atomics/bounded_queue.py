@@ -78,7 +78,7 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from typing import Generic, TypeVar
 
-from atomics import _validate
+from atomics import _locks, _validate
 from atomics._guard import ACTIVE, check_write
 from atomics.errors import AtomicsTypeError, AtomicsValueError
 
@@ -131,7 +131,7 @@ class BoundedQueue(Generic[T]):
         self._maxsize = _validate.count(maxsize, "maxsize")
         self._items: deque[T] = deque()
         # One lock guards everything below; each Condition is one reason to wait on it.
-        self._lock = threading.Lock()
+        self._lock = _locks.Lock()
         self._not_empty = threading.Condition(self._lock)
         self._not_full = threading.Condition(self._lock)
         self._all_done = threading.Condition(self._lock)

@@ -38,7 +38,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from atomics import runtime
+from atomics import _locks, runtime
 from atomics.kb import Conflict, KnowledgeBase
 
 __all__ = [
@@ -151,7 +151,7 @@ class ArticleKnowledgeBase:
     Appends are safe; nothing else is offered (no ids, no order, no world model)."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()  # guards _kb and entry_count: every call takes it
+        self._lock = _locks.Lock()  # guards _kb and entry_count: every call takes it
         self._kb: dict[str, list[dict[str, Any]]] = {}
         self.entry_count = 0
 

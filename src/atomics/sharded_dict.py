@@ -78,7 +78,7 @@ from collections.abc import (
 from contextlib import contextmanager
 from typing import Any, Generic, TypeVar, cast, overload
 
-from atomics import _validate, runtime
+from atomics import _locks, _validate, runtime
 from atomics._guard import ACTIVE, check_write, enter, in_user_code, leave
 from atomics._sentinel import Sentinel
 from atomics.errors import AtomicsTypeError, AtomicsValueError, WrongThreadError
@@ -233,7 +233,7 @@ class ShardedDict(MutableMapping[K, V]):
 
         # _locks[i] guards every write to _shards[i]; taken in index order when several are.
         self._shards: tuple[dict[K, V], ...] = tuple({} for _ in range(stripes))
-        self._locks: tuple[threading.Lock, ...] = tuple(threading.Lock() for _ in range(stripes))
+        self._locks: tuple[threading.Lock, ...] = tuple(_locks.Lock() for _ in range(stripes))
         if data or kwargs:
             # Filled directly: no other thread can see this map yet (so no lock, and no
             # re-entry check: building a map inside a compute function is allowed).

@@ -62,7 +62,7 @@ import weakref
 from collections import deque
 from typing import Any, NoReturn
 
-from atomics import _validate
+from atomics import _locks, _validate
 from atomics._guard import ACTIVE, check_write
 from atomics.errors import AtomicsTypeError, WrongThreadError
 
@@ -167,7 +167,7 @@ class StripedCounter:
 
     def __init__(self, initial: int = 0) -> None:
         # _lock guards: the _cells list, _retired, and every cell's ``taken`` field.
-        self._lock = threading.Lock()
+        self._lock = _locks.Lock()
         self._cells: list[_Cell] = []
         self._retired = _check_int(initial, "initial")
         self._local = threading.local()

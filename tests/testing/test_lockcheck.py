@@ -1,12 +1,14 @@
-"""atomics.testing.lockcheck: lock-order inversions found when first seen (issue 15, item 1;
-work in progress on a branch)."""
+"""atomics.testing.lockcheck: potential deadlocks found the first time their order is seen."""
 
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
+from atomics import BoundedQueue, ShardedDict
+from atomics.testing.bulk import rounds
 from atomics.testing.lockcheck import LockOrderError, watching
 
 
@@ -18,7 +20,7 @@ def run(target: object) -> None:
 
 
 def test_an_abba_inversion_on_two_threads_one_after_the_other_is_reported() -> None:
-    with watching() as checker:
+    with watching(patch_threading=True) as checker:
         a, b = threading.Lock(), threading.Lock()
 
         def ab() -> None:
@@ -38,7 +40,7 @@ def test_an_abba_inversion_on_two_threads_one_after_the_other_is_reported() -> N
 
 
 def test_one_order_everywhere_is_silent() -> None:
-    with watching() as checker:
+    with watching(patch_threading=True) as checker:
         a, b, c = threading.Lock(), threading.Lock(), threading.Lock()
 
         def abc() -> None:
@@ -53,7 +55,7 @@ def test_one_order_everywhere_is_silent() -> None:
 
 
 def test_a_cycle_through_a_third_lock_is_reported() -> None:
-    with watching() as checker:
+    with watching(patch_threading=True) as checker:
         a, b, c = threading.Lock(), threading.Lock(), threading.Lock()
         with a, b:
             pass
@@ -65,7 +67,7 @@ def test_a_cycle_through_a_third_lock_is_reported() -> None:
 
 
 def test_rlock_reentry_and_conditions_order_nothing_new() -> None:
-    with watching() as checker:
+    with watching(patch_threading=True) as checker:
         r, lock = threading.RLock(), threading.Lock()
         ready = threading.Condition(r)
         with r, r, lock:
@@ -80,7 +82,7 @@ def test_rlock_reentry_and_conditions_order_nothing_new() -> None:
 def test_raise_on_inversion_raises_before_acquiring() -> None:
     from atomics.testing.lockcheck import LockOrderChecker
 
-    with watching(LockOrderChecker(raise_on_inversion=True)):
+    with watching(LockOrderChecker(raise_on_inversion=True), patch_threading=True):
         a, b = threading.Lock(), threading.Lock()
         with a, b:
             pass
@@ -91,6 +93,114 @@ def test_raise_on_inversion_raises_before_acquiring() -> None:
 
 def test_outside_watching_nothing_is_patched() -> None:
     plain = type(threading.Lock())
-    with watching():
+    with watching(patch_threading=True):
         assert type(threading.Lock()) is not plain
     assert type(threading.Lock()) is plain
+
+
+def test_the_package_locks_are_checked_without_patching_threading() -> None:
+    from atomics import _locks
+
+    plain = type(threading.Lock())
+    assert _locks.Lock is threading.Lock  # off: the factory is threading.Lock itself
+    with watching() as checker:
+        a: ShardedDict[str, int] = ShardedDict(stripes=1)
+        b: ShardedDict[str, int] = ShardedDict(stripes=1)
+        assert type(threading.Lock()) is plain  # user code's locks: only when asked
+        with a._locks[0], b._locks[0]:  # (the stripe locks themselves: locked() inside
+            pass  # locked() is refused by the re-entry guard before any lock is taken)
+        with b._locks[0], a._locks[0]:
+            pass
+    assert [f.kind for f in checker.findings] == ["order"]
+    assert "atomics/sharded_dict.py" in checker.findings[0].locks[0]  # where the lock was made
+    assert _locks.Lock is threading.Lock
+
+
+def test_a_thread_blocking_on_a_lock_it_holds_is_reported_at_once() -> None:
+    with watching(patch_threading=True, raise_on_inversion=True) as checker:
+        lock = threading.Lock()
+        with lock, pytest.raises(LockOrderError, match="self-deadlock"):
+            lock.acquire()  # would wait forever
+        assert lock.acquire(blocking=False)  # a try is not a deadlock
+        lock.release()
+    assert [f.kind for f in checker.findings] == ["self"]
+
+
+def waits_for_room_while_holding(topic: BoundedQueue[int], room: BoundedQueue[int]) -> None:
+    """This thread waits for room in ``room`` (with a limit) while holding ``topic``'s lock;
+    a consumer makes the room, then takes ``topic``'s lock (it waits until the put is in)."""
+
+    def consume() -> None:
+        deadline = time.monotonic() + 10
+        while not room._putters and time.monotonic() < deadline:
+            time.sleep(0.001)  # (polling an observable state, with a deadline)
+        room.get(timeout=5)  # wakes the waiting producer...
+        topic.put(0, timeout=5)  # ...and takes the topic's lock
+        topic.get(timeout=5)
+
+    room.put(1)  # full
+    consumer = threading.Thread(target=consume)
+    consumer.start()
+    with topic._lock:
+        room.put(2, timeout=10)
+    consumer.join(10)
+    assert not consumer.is_alive()
+
+
+def test_waiting_while_holding_a_lock_the_waker_takes_is_reported() -> None:
+    # The shape of the knowledge base's overflow="block" deadlock: a writer waits for room
+    # while holding a lock that the consumer (who makes room) takes between its gets.
+    with watching() as checker:
+        waits_for_room_while_holding(BoundedQueue[int](1), BoundedQueue[int](1))
+    assert [f.kind for f in checker.findings] == ["wait"], checker.findings
+    assert "waits on a condition" in str(checker.findings[0])
+
+
+def test_the_same_wait_without_the_lock_is_silent() -> None:
+    with watching() as checker:
+        topic, room = BoundedQueue[int](1), BoundedQueue[int](1)
+        room.put(1)
+
+        def consume() -> None:
+            room.get(timeout=5)
+            topic.put(0, timeout=5)
+            topic.get(timeout=5)
+
+        consumer = threading.Thread(target=consume)
+        consumer.start()
+        room.put(2, timeout=10)  # may wait, holding nothing else
+        consumer.join(10)
+    assert checker.findings == []
+
+
+def test_what_each_thread_holds_and_waits_for_is_described() -> None:
+    from atomics.testing.lockcheck import describe_locks
+
+    assert describe_locks() == ""
+    with watching(patch_threading=True):
+        a = threading.Lock()
+        holder_has_it, release = threading.Event(), threading.Event()
+
+        def hold() -> None:
+            with a:
+                holder_has_it.set()
+                release.wait(10)
+
+        holder = threading.Thread(target=hold, name="holder")
+        holder.start()
+        assert holder_has_it.wait(10)
+        waiter = threading.Thread(
+            target=lambda: a.acquire(timeout=10) and a.release(), name="waiter"
+        )
+        waiter.start()
+        try:
+            for _ in rounds(10):
+                report = describe_locks()
+                if "waiter: holds nothing; waits for CheckedLock" in report:
+                    break
+            assert "holder: holds CheckedLock#" in report, report
+            assert "waiter: holds nothing; waits for CheckedLock" in report, report
+        finally:
+            release.set()
+            holder.join(10)
+            waiter.join(10)

@@ -10,7 +10,7 @@ import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from atomics import _guard, _validate
+from atomics import _guard, _locks, _validate
 from atomics._guard import ACTIVE as _GUARD_ACTIVE
 from atomics._guard import in_user_code as _in_user_code
 from atomics.errors import AtomicsTypeError, AtomicsValueError
@@ -125,7 +125,7 @@ class KnowledgeBase:
         self.retain_per_topic: int | None = storage.retain_per_topic
         self._storage: Storage = storage
         self._subscriptions: tuple[_Sink, ...] = ()  # copy on write, read without lock
-        self._subscriptions_lock = threading.Lock()
+        self._subscriptions_lock = _locks.Lock()
         # per writer thread, between its write and its _deliver: the "block"
         # subscriptions its write fed (.fed)
         self._written = threading.local()

@@ -13,14 +13,13 @@ ever needs): a full ``"block"`` subscription holds up only itself and its own wr
 from __future__ import annotations
 
 import queue
-import threading
 import time
 import weakref
 from collections import deque
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from atomics import _guard, _validate
+from atomics import _guard, _locks, _validate
 from atomics.atomic_boolean import AtomicBoolean
 from atomics.atomic_integer import AtomicInteger
 from atomics.bounded_queue import BoundedQueue, ShutDown
@@ -86,7 +85,7 @@ class _Sink:
         # readable first) by whichever writer holds ``delivering`` -- a lock no reader and
         # no storage write ever needs: a full "block" subscription holds up only itself.
         self.outbox: deque[Any] = deque()
-        self.delivering = threading.Lock()
+        self.delivering = _locks.Lock()
         # The backlog of a ``since`` subscription, read before the queue. It is read after
         # the sink is registered, holding ``delivering`` (so nothing live is queued
         # before it); live insights it already holds (``seq <= skip_through[topic]``)

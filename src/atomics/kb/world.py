@@ -14,12 +14,11 @@ storage's conditional primitives.
 from __future__ import annotations
 
 import fnmatch
-import threading
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from atomics import _guard, _validate
+from atomics import _guard, _locks, _validate
 from atomics.errors import AtomicsTypeError, AtomicsValueError
 from atomics.kb.errors import Conflict
 from atomics.kb.records import ANY, WorldEntry
@@ -57,7 +56,7 @@ class World:
         self._kb = kb
         self._storage: Storage = kb._storage
         self._reducers: list[tuple[str, str | Callable[[Any, Any], Any]]] = []
-        self._reducer_lock = threading.Lock()  # guards registration (reads copy the list ref)
+        self._reducer_lock = _locks.Lock()  # guards registration (reads copy the list ref)
 
     def get(self, key: str) -> WorldEntry | None:
         """``(value, version, agent_id, timestamp)``, or None if absent. No lock."""

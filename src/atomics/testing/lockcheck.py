@@ -1,68 +1,159 @@
-"""Lock-order checking: potential deadlocks found the first time an inverted order is *seen*,
+"""Lock-order checking: potential deadlocks found the first time a bad order is *seen*,
 without the interleaving that hangs (the idea of the Linux kernel's lockdep).
 
-While :func:`watching` is active, ``threading.Lock`` and ``threading.RLock`` made by any code
-are instrumented: each thread's held locks are tracked, and every acquisition of ``B`` while
-holding ``A`` adds the edge ``A -> B`` (with the stack where it was first seen) to one
-lock-order graph shared by all threads. An edge that closes a cycle (``B`` was taken before
-``A`` somewhere, directly or through other locks) is a potential deadlock: recorded as an
-:class:`Inversion` with both stacks, and (with ``raise_on_inversion``) raised at once.
+While :func:`watching` is active, every lock this package makes is instrumented (and, with
+``patch_threading=True``, every ``threading.Lock``/``RLock`` -- and so ``Condition``,
+``Semaphore``, ``queue.Queue`` -- that any code makes). Each thread's held locks are
+tracked, and every blocking acquisition of ``B`` while holding ``A`` adds the edge
+``A -> B`` (with the stack where it was first seen) to one lock-order graph shared by all
+threads. Three things are reported, each as a :class:`Finding` with the stacks involved:
+
+* ``"order"`` -- an edge that closes a cycle (``B`` was taken before ``A`` somewhere, directly
+  or through other locks): two threads running those paths at the same time can deadlock;
+* ``"self"`` -- a thread blocking on a (non-re-entrant) lock it already holds: it waits for
+  itself, forever unless another thread releases the lock for it;
+* ``"wait"`` -- a thread waiting on a ``Condition`` (a queue's "not full", say) while holding
+  another lock ``L``, where a thread that uses that condition's lock -- the one that could
+  wake the waiter -- also takes ``L``: if it needs ``L`` before it wakes the waiter, neither
+  moves (the knowledge base's ``overflow="block"`` deadlock had this shape).
 
 >>> import threading
->>> with watching() as checker:
+>>> with watching(patch_threading=True) as checker:
 ...     a, b = threading.Lock(), threading.Lock()
 ...     with a, b:
 ...         pass
 ...     with b, a:  # the other order, later, on the same thread: nothing hangs
 ...         pass
->>> len(checker.inversions)
-1
+>>> [finding.kind for finding in checker.findings]
+['order']
 
-Off by default, and zero cost when off: nothing is patched outside :func:`watching`.
-Locks made before it began are not instrumented (nor are locks made in C code).
+With ``raise_on_inversion=True`` the acquisition (or wait) that completes a finding raises
+:class:`LockOrderError` instead of going on -- a certain self-deadlock then fails at once
+instead of hanging.
 
-Status: the core of issue 15's item 1 (a branch, not yet landed): the package's own locks,
-the pytest marker and the negative controls of the hardening issues are still to come.
+Off by default, and zero cost when off: outside :func:`watching` the package's lock
+factories (:mod:`atomics._locks`) are ``threading.Lock``/``RLock`` themselves and nothing in
+``threading`` is patched. Locks made before the block began stay uninstrumented (and locks
+made inside it stay instrumented after it, reporting to its checker). While it is on, every
+acquisition of an instrumented lock runs Python code (a few microseconds): a debugging
+mode, for tests, not production. Only one :func:`watching` block patches at a time per
+process; an inner block takes over the locks made inside it and restores the outer on exit.
+
+The pytest plugin runs a whole test session this way: ``pytest --atomics-lockcheck``
+(see docs/testing.md, "Lock-order checking").
 """
 
 from __future__ import annotations
 
 import _thread
+import itertools
+import sys
 import threading
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
-__all__ = ["Inversion", "LockOrderChecker", "LockOrderError", "watching"]
+from atomics import _locks
+
+__all__ = [
+    "CheckedLock",
+    "CheckedRLock",
+    "Finding",
+    "LockOrderChecker",
+    "LockOrderError",
+    "active_checker",
+    "watching",
+]
 
 _allocate = _thread.allocate_lock  # the real factories (never instrumented)
 _RealRLock = _thread.RLock
+_get_ident = _thread.get_ident
+_tls = _thread._local()
+_next_key = itertools.count(1).__next__
+_thread_idents: dict[int, int] = {}  # thread key -> its ident
+_known_names: dict[int, str] = {}  # thread key -> its name, once threading knows it
+
+
+def _me() -> int:
+    """A key for this thread, never reused (thread idents are, once a thread ends)."""
+    try:
+        return _tls.key  # type: ignore[no-any-return]
+    except AttributeError:
+        key = _tls.key = _next_key()
+        _thread_idents[key] = _get_ident()
+        return key
+
+
+class _Names:
+    """``_thread_names.get(key, default)``: a thread's name by its key (looked up when first
+    needed: a thread takes locks before ``threading`` registers its name)."""
+
+    @staticmethod
+    def get(key: int, default: str = "?") -> str:
+        name = _known_names.get(key)
+        if name is None:
+            ident = _thread_idents.get(key)
+            thread = threading._active.get(ident) if ident else None  # type: ignore[attr-defined]
+            if thread is None:
+                return f"thread {ident}" if ident else default
+            name = _known_names[key] = thread.name
+        return name
+
+
+_thread_names = _Names()
+
+
+_active: list[LockOrderChecker] = []  # the checkers of the watching() blocks, innermost last
 
 
 class LockOrderError(AssertionError):
-    """A lock-order inversion (raised when the checker is made with ``raise_on_inversion``)."""
+    """A potential deadlock, raised when the checker has ``raise_on_inversion``."""
+
+
+FindingKind = Literal["order", "self", "wait"]
 
 
 @dataclass(frozen=True)
-class Inversion:
-    """Two locks taken in both orders: ``first`` (``held -> wanted``, as first seen) and
-    ``second`` (the order that closed the cycle), each with its thread and stack."""
+class Finding:
+    """One potential deadlock: its ``kind`` (see the module docstring), the ``locks``
+    involved (by name: the lock's class, a number, and where it was made), and for each
+    side the thread and the stack of the acquisition (or wait) that showed it."""
 
-    locks: tuple[str, str]
+    kind: FindingKind
+    locks: tuple[str, ...]
     first_thread: str
     first_stack: str
     second_thread: str
     second_stack: str
 
     def __str__(self) -> str:
+        if self.kind == "self":
+            (lock,) = self.locks
+            return (
+                f"self-deadlock: thread {self.second_thread!r} blocks on {lock}, which it "
+                f"already holds:\n{self.second_stack}"
+                f"... it took {lock} here:\n{self.first_stack}"
+            )
+        if self.kind == "wait":
+            held, condition = self.locks
+            return (
+                f"potential deadlock: thread {self.second_thread!r} waits on a condition of "
+                f"{condition} while holding {held}:\n{self.second_stack}"
+                f"... and thread {self.first_thread!r}, which also takes {condition} (and so "
+                f"may be the one to wake it), takes {held}:\n{self.first_stack}"
+            )
         a, b = self.locks
         return (
-            f"potential deadlock: {a} then {b} on thread {self.first_thread!r}:\n"
-            f"{self.first_stack}\n"
+            f"potential deadlock (lock-order inversion): {a} then {b} on thread "
+            f"{self.first_thread!r}:\n{self.first_stack}"
             f"... and {b} then {a} on thread {self.second_thread!r}:\n{self.second_stack}"
         )
+
+
+# Kept for the branch's first tests; the same class.
+Inversion = Finding
 
 
 @dataclass
@@ -72,32 +163,125 @@ class _Edge:
 
 
 @dataclass
+class _Use:
+    always_held: frozenset[int]  # the locks a thread held at every acquisition of a lock
+    stack: traceback.StackSummary  # where it last narrowed
+
+
+@dataclass
+class _Wait:
+    thread_id: int
+    thread: str
+    held: tuple[int, ...]
+    lock: int
+    condition: int
+    stack: str
+
+
+def _capture(skip: int) -> traceback.StackSummary:
+    """This thread's stack less the ``skip`` innermost frames, cheap to take (source lines
+    are read only when it is formatted)."""
+    frame = sys._getframe(skip + 1)
+    summary = traceback.StackSummary.extract(traceback.walk_stack(frame), lookup_lines=False)
+    summary.reverse()
+    return summary
+
+
+def _stack(skip: int) -> str:
+    return "".join(_capture(skip + 1).format())
+
+
+def _origin() -> str:
+    """Where the lock being made was made: the first frame outside this module, threading
+    and the package's lock factories."""
+    frame: Any = sys._getframe(2)
+    while frame is not None:
+        name = frame.f_code.co_filename.replace("\\", "/")
+        if not name.endswith(("/lockcheck.py", "/threading.py", "/_locks.py")):
+            return f" made at {'/'.join(name.rsplit('/', 2)[-2:])}:{frame.f_lineno}"
+        frame = frame.f_back
+    return ""
+
+
+def _thread_name(ident: int | None = None) -> str:
+    """A thread's name, without ``threading.current_thread()`` (which, in a thread not yet
+    registered, makes a dummy Thread -- whose locks would come back here)."""
+    ident = _get_ident() if ident is None else ident
+    thread = threading._active.get(ident)  # type: ignore[attr-defined]
+    return f"{thread.name}" if thread is not None else f"thread {ident}"
+
+
 class LockOrderChecker:
-    """The lock-order graph and what it found (see the module docstring). Thread-safe."""
+    """The lock-order graph and what it found (see the module docstring). Thread-safe.
 
-    raise_on_inversion: bool = False
-    inversions: list[Inversion] = field(default_factory=list)
+    ``findings`` lists every :class:`Finding` in the order found (each pair of locks at
+    most once per kind). ``holding()`` tells what each thread holds and waits for now (a
+    hang report uses it).
 
-    def __post_init__(self) -> None:
+    >>> checker = LockOrderChecker()
+    >>> checker.findings
+    []
+    """
+
+    def __init__(self, *, raise_on_inversion: bool = False) -> None:
+        if not isinstance(raise_on_inversion, bool):
+            raise TypeError("raise_on_inversion must be a bool")
+        self.raise_on_inversion = raise_on_inversion
+        self.findings: list[Finding] = []
         self._graph: dict[int, dict[int, _Edge]] = {}
         self._names: dict[int, str] = {}
-        self._mutex = _allocate()  # guards the graph (a real lock: not instrumented)
-        self._local = threading.local()
+        self._mutex = _allocate()  # guards the graph and the records (a real lock)
+        self._held_by: dict[int, list[Any]] = {}  # thread id -> locks held (owner writes)
+        self._waiting: dict[int, str] = {}  # thread id -> what it blocks on now
+        # lock -> {thread: (the locks it held at *every* acquisition of it, a stack)}
+        self._users: dict[int, dict[int, _Use]] = {}
+        self._waits: list[_Wait] = []
+        self._notifiers: dict[int, dict[int, traceback.StackSummary]] = {}  # condition ->
+        self._reported: set[tuple[Any, ...]] = set()
         self._count = 0
 
-    def _name(self, lock: object) -> str:
-        with self._mutex:
-            key = id(lock)
-            if key not in self._names:
-                self._count += 1
-                self._names[key] = f"{type(lock).__name__}#{self._count}"
-            return self._names[key]
+    @property
+    def inversions(self) -> list[Finding]:
+        """The same list as ``findings`` (the branch's first name for it)."""
+        return self.findings
 
-    def _held(self) -> list[object]:
-        held: list[object] | None = self._local.__dict__.get("held")
-        if held is None:
-            held = self._local.held = []
-        return held
+    # --- naming --------------------------------------------------------------------------------
+    def register(self, lock: object) -> None:
+        """Give ``lock`` its name: its class, a number, and the line that made it."""
+        where = _origin()
+        with self._mutex:
+            self._count += 1
+            self._names[id(lock)] = f"{type(lock).__name__}#{self._count}{where}"
+
+    def name(self, lock: object) -> str:
+        """The name reports use for ``lock``."""
+        return self._names.get(id(lock), f"{type(lock).__name__}@{id(lock):#x}")
+
+    # --- what each thread holds ---------------------------------------------------------------
+    def holding(self) -> dict[str, tuple[list[str], str | None]]:
+        """Per thread (by name): the instrumented locks it holds and what it waits for now."""
+        with self._mutex:
+            idents = set(self._held_by) | set(self._waiting)
+            return {
+                _thread_names.get(ident, "?"): (
+                    [self.name(lock) for lock in self._held_by.get(ident, ())],
+                    self._waiting.get(ident),
+                )
+                for ident in sorted(idents)
+                if self._held_by.get(ident) or ident in self._waiting
+            }
+
+    def _record(self, finding: Finding, key: tuple[Any, ...]) -> Finding | None:
+        # (caller holds self._mutex)
+        if key in self._reported:
+            return None
+        self._reported.add(key)
+        self.findings.append(finding)
+        return finding
+
+    def _raise(self, found: list[Finding]) -> None:
+        if found and self.raise_on_inversion:
+            raise LockOrderError(str(found[0]))
 
     def _reaches(self, start: int, goal: int) -> bool:
         seen, todo = {start}, [start]
@@ -111,73 +295,192 @@ class LockOrderChecker:
                     todo.append(nxt)
         return False
 
-    def acquiring(self, lock: object) -> None:
-        """Called before ``lock`` is acquired by this thread (not a re-entry)."""
-        held = self._held()
-        if not held:
-            return
+    # --- events from the instrumented locks ---------------------------------------------------
+    def acquiring(self, lock: object, blocking: bool = True, reentrant: bool = False) -> None:
+        """Called before this thread acquires ``lock`` (not for a re-entry of an RLock)."""
+        if not blocking:
+            return  # a non-blocking attempt cannot deadlock: no edge, no use
+        ident = _me()
+        held = self._held_by.get(ident)
         wanted = id(lock)
-        if all(id(before) == wanted for before in held):
-            return  # (a lock probed by its holder: Condition's _is_owned)
-        found: list[Inversion] = []
+        users = self._users.get(wanted)
+        use = users.get(ident) if users is not None else None
+        if use is None or (use.always_held and not use.always_held.issubset(map(id, held or ()))):
+            self._note_use(ident, wanted, held or ())
+        if not held:
+            self._waiting[ident] = self._names.get(wanted, "?")
+            return
+        found: list[Finding] = []
         stack: str | None = None
-        thread = _thread_name()
+        thread = _thread_names.get(ident, "?")
         with self._mutex:
             for before in held:
                 key = id(before)
                 if key == wanted:
+                    if not reentrant:
+                        stack = stack or _stack(2)
+                        finding = self._record(
+                            Finding(
+                                "self",
+                                (self.name(lock),),
+                                thread,
+                                "(in the stack above: the thread still holds it)\n",
+                                thread,
+                                stack,
+                            ),
+                            ("self", wanted),
+                        )
+                        if finding:
+                            found.append(finding)
                     continue
                 edges = self._graph.setdefault(key, {})
                 if wanted in edges:
                     continue
-                if stack is None:
-                    stack = "".join(traceback.format_stack()[:-2])  # (less this and acquire)
-                if self._reaches(wanted, key):  # wanted -> ... -> before exists: a cycle
+                stack = stack or _stack(2)
+                if self._reaches(wanted, key):  # wanted -> ... -> before: a cycle
                     first = self._graph.get(wanted, {}).get(key)
-                    found.append(
-                        Inversion(
-                            (self._names.get(wanted, "?"), self._names.get(key, "?")),
+                    finding = self._record(
+                        Finding(
+                            "order",
+                            (self.name(lock), self.name(before)),
                             first.thread if first else "?",
-                            first.stack if first else "(through other locks)",
+                            first.stack if first else "(through other locks)\n",
                             thread,
                             stack,
-                        )
+                        ),
+                        ("order", *sorted((wanted, key))),
                     )
+                    if finding:
+                        found.append(finding)
                 edges[wanted] = _Edge(thread, stack)
-            self.inversions.extend(found)
-        if found and self.raise_on_inversion:
-            raise LockOrderError(str(found[0]))
+            if not found:
+                self._waiting[ident] = self._names.get(wanted, "?")
+        self._raise(found)
 
     def acquired(self, lock: object) -> None:
-        self._held().append(lock)
+        """Called once this thread holds ``lock`` (its first acquisition of it)."""
+        ident = _me()
+        self._waiting.pop(ident, None)
+        held = self._held_by.get(ident)
+        if held is None:
+            held = self._held_by[ident] = []
+        held.append(lock)
 
     def released(self, lock: object) -> None:
-        held = self._held()
+        """Called when this thread no longer holds ``lock``."""
+        ident = _me()
+        held = self._held_by.get(ident, [])
         for i in range(len(held) - 1, -1, -1):
             if held[i] is lock:
                 del held[i]
                 return
 
+    def waiting_on(self, lock: object, condition: object) -> None:
+        """Called when this thread is about to wait on ``condition`` (a ``Condition`` of
+        ``lock``, which it holds and the wait releases): the ``"wait"`` check."""
+        ident = _me()
+        held = tuple(id(other) for other in self._held_by.get(ident, ()) if other is not lock)
+        if not held:
+            return
+        wait = _Wait(ident, _thread_names.get(ident, "?"), held, id(lock), id(condition), _stack(3))
+        with self._mutex:
+            self._waits.append(wait)
+            found = self._check_wait(wait)
+        self._raise(found)
 
-def _thread_name() -> str:
-    """This thread's name, without ``threading.current_thread()`` (which, in a thread not
-    yet registered, makes a dummy Thread -- whose locks would come back here)."""
-    ident = _thread.get_ident()
-    thread = threading._active.get(ident)  # type: ignore[attr-defined]
-    return thread.name if thread is not None else f"thread {ident}"
+    def notified(self, condition: object) -> None:
+        """Called when this thread notifies ``condition`` with a thread waiting on it."""
+        ident = _me()
+        key = id(condition)
+        if ident in self._notifiers.get(key, {}):
+            return
+        found: list[Finding] = []
+        with self._mutex:
+            self._notifiers.setdefault(key, {})[ident] = _capture(3)
+            for wait in self._waits:
+                if wait.condition == key and wait.thread_id != ident:
+                    found += self._check_wait(wait, only=ident)
+        self._raise(found)
+
+    def _check_wait(self, wait: _Wait, only: int | None = None) -> list[Finding]:
+        """A thread waiting on a condition while it holds a lock ``h`` can deadlock with a
+        thread that wakes waiters of that condition (it was seen to notify one) and takes
+        ``h`` without holding the condition's lock: if it needs ``h`` before it notifies,
+        neither moves. (Caller holds ``self._mutex``; ``only``: check that thread alone.)"""
+        found: list[Finding] = []
+        wakers = self._notifiers.get(wait.condition, {})
+        for h in wait.held:
+            for other, use in self._users.get(h, {}).items():
+                if other == wait.thread_id or (only is not None and other != only):
+                    continue
+                if other not in wakers or wait.lock in use.always_held:
+                    continue
+                finding = self._record(
+                    Finding(
+                        "wait",
+                        (self._names.get(h, "?"), self._names.get(wait.lock, "?")),
+                        _thread_names.get(other, "?"),
+                        "".join(use.stack.format()),
+                        wait.thread,
+                        wait.stack,
+                    ),
+                    ("wait", h, wait.condition),
+                )
+                if finding is not None:
+                    found.append(finding)
+        return found
+
+    def _note_use(self, ident: int, key: int, held: list[Any]) -> None:
+        """This thread takes lock ``key`` holding ``held``: narrow what it always holds when
+        it takes that lock, and check the recorded waits against the change."""
+        held_ids = frozenset(map(id, held))
+        found: list[Finding] = []
+        with self._mutex:
+            users = self._users.setdefault(key, {})
+            use = users.get(ident)
+            if use is None:
+                users[ident] = _Use(held_ids, _capture(3))
+            else:
+                use.always_held = use.always_held & held_ids
+                use.stack = _capture(3)
+            for wait in self._waits:
+                if wait.thread_id != ident and key in wait.held:
+                    found += self._check_wait(wait, only=ident)
+        self._raise(found)
+
+
+_real_notify = threading.Condition.notify
+
+
+def _notify(self: threading.Condition, n: int = 1) -> None:
+    """``Condition.notify`` while checking: tells the lock's checker who wakes waiters."""
+    lock = self._lock  # type: ignore[attr-defined]
+    if self._waiters and isinstance(lock, (CheckedLock, CheckedRLock)):  # type: ignore[attr-defined]
+        lock._checker.notified(self)
+    _real_notify(self, n)
+
+
+def active_checker() -> LockOrderChecker | None:
+    """The checker of the innermost active :func:`watching` block, or None."""
+    return _active[-1] if _active else None
 
 
 class CheckedLock:
     """A ``threading.Lock`` that reports to a :class:`LockOrderChecker`."""
 
+    __slots__ = ("__weakref__", "_checker", "_lock")
+
     def __init__(self, checker: LockOrderChecker) -> None:
         self._lock = _allocate()
         self._checker = checker
-        checker._name(self)
+        checker.register(self)
 
     def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
-        self._checker.acquiring(self)
-        got = self._lock.acquire(blocking, timeout)
+        self._checker.acquiring(self, blocking)
+        try:
+            got = self._lock.acquire(blocking, timeout)
+        finally:
+            self._checker._waiting.pop(_me(), None)
         if got:
             self._checker.acquired(self)
         return got
@@ -194,25 +497,45 @@ class CheckedLock:
     def __exit__(self, *exc: object) -> None:
         self.release()
 
+    def __repr__(self) -> str:
+        state = "locked" if self._lock.locked() else "unlocked"
+        return f"<{state} {self._checker.name(self)}>"
+
     def _at_fork_reinit(self) -> None:
         self._lock._at_fork_reinit()  # type: ignore[attr-defined]
+
+    # what threading.Condition uses when the lock has them (a wait releases the lock)
+    def _is_owned(self) -> bool:
+        return any(held is self for held in self._checker._held_by.get(_me(), ()))
+
+    def _release_save(self) -> None:
+        self._checker.waiting_on(self, sys._getframe(1).f_locals.get("self"))
+        self.release()
+
+    def _acquire_restore(self, state: None) -> None:
+        self.acquire()
 
 
 class CheckedRLock:
     """A ``threading.RLock`` that reports to a :class:`LockOrderChecker` (its first
     acquisition by a thread only: a re-entry orders nothing)."""
 
+    __slots__ = ("__weakref__", "_checker", "_depth", "_lock")
+
     def __init__(self, checker: LockOrderChecker) -> None:
         self._lock: Any = _RealRLock()
         self._checker = checker
         self._depth = threading.local()
-        checker._name(self)
+        checker.register(self)
 
     def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
         depth = self._depth.__dict__.get("n", 0)
         if depth == 0:
-            self._checker.acquiring(self)
-        got: bool = self._lock.acquire(blocking, timeout)
+            self._checker.acquiring(self, blocking, reentrant=True)
+        try:
+            got: bool = self._lock.acquire(blocking, timeout)
+        finally:
+            self._checker._waiting.pop(_me(), None)
         if got:
             self._depth.n = depth + 1
             if depth == 0:
@@ -230,29 +553,56 @@ class CheckedRLock:
     def __exit__(self, *exc: object) -> None:
         self.release()
 
-    # what threading.Condition uses on an RLock (a wait releases it completely)
+    def __repr__(self) -> str:
+        return f"<{self._checker.name(self)}>"
+
     def _is_owned(self) -> bool:
         return bool(self._lock._is_owned())
 
     def _release_save(self) -> Any:
+        self._checker.waiting_on(self, sys._getframe(1).f_locals.get("self"))
         state = self._lock._release_save()
         self._depth.n = 0
         self._checker.released(self)
         return state
 
     def _acquire_restore(self, state: Any) -> None:
-        self._checker.acquiring(self)
-        self._lock._acquire_restore(state)
+        self._checker.acquiring(self, reentrant=True)
+        try:
+            self._lock._acquire_restore(state)
+        finally:
+            self._checker._waiting.pop(_me(), None)
         self._depth.n = state[0]
         self._checker.acquired(self)
 
 
 @contextmanager
-def watching(checker: LockOrderChecker | None = None) -> Iterator[LockOrderChecker]:
-    """Instrument every ``threading.Lock``/``threading.RLock`` made inside the block
-    (``threading.Condition()`` and ``Semaphore`` build on them); yield the checker."""
-    checker = checker if checker is not None else LockOrderChecker()
-    saved = threading.Lock, threading.RLock
+def watching(
+    checker: LockOrderChecker | None = None,
+    *,
+    patch_threading: bool = False,
+    raise_on_inversion: bool = False,
+) -> Iterator[LockOrderChecker]:
+    """Check the lock order of every lock this package makes inside the block (and, with
+    ``patch_threading``, of every ``threading.Lock``/``RLock`` any code makes there);
+    yield the checker, whose ``findings`` list what it saw.
+
+    ``raise_on_inversion`` applies to a checker made here (pass your own ``checker`` to
+    choose otherwise). Not thread-safe to enter from two threads at once: enter it from one
+    thread (a test's), around code that starts any number of threads.
+
+    >>> from atomics import ShardedDict
+    >>> with watching() as checker:
+    ...     d = ShardedDict(k=1)
+    ...     d.compute("k", lambda v: v + 1)
+    2
+    >>> checker.findings
+    []
+    """
+    if checker is None:
+        checker = LockOrderChecker(raise_on_inversion=raise_on_inversion)
+    saved_package = _locks.Lock, _locks.RLock
+    saved_threading = threading.Lock, threading.RLock
 
     def make_lock() -> CheckedLock:
         return CheckedLock(checker)
@@ -260,8 +610,32 @@ def watching(checker: LockOrderChecker | None = None) -> Iterator[LockOrderCheck
     def make_rlock() -> CheckedRLock:
         return CheckedRLock(checker)
 
-    threading.Lock, threading.RLock = make_lock, make_rlock  # type: ignore[assignment,misc]
+    _active.append(checker)
+    if len(_active) == 1:
+        threading.Condition.notify = _notify  # type: ignore[method-assign]
+    _locks.Lock, _locks.RLock = make_lock, make_rlock
+    if patch_threading:
+        threading.Lock, threading.RLock = make_lock, make_rlock  # type: ignore[assignment,misc]
     try:
         yield checker
     finally:
-        threading.Lock, threading.RLock = saved  # type: ignore[misc]
+        _locks.Lock, _locks.RLock = saved_package
+        threading.Lock, threading.RLock = saved_threading  # type: ignore[misc]
+        _active.remove(checker)
+        if not _active:
+            threading.Condition.notify = _real_notify  # type: ignore[method-assign]
+
+
+def describe_locks() -> str:
+    """What each thread holds and waits for, by every active checker ("" when none is
+    active): the part of a hang report that stacks alone do not tell."""
+    lines: list[str] = []
+    for checker in _active:
+        for thread, (held, waiting) in checker.holding().items():
+            lines.append(
+                f"  {thread}: holds {', '.join(held) or 'nothing'}"
+                + (f"; waits for {waiting}" if waiting else "")
+            )
+    if not lines:
+        return ""
+    return "instrumented locks (atomics.testing.lockcheck):\n" + "\n".join(lines) + "\n"

@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from typing import Any
 
-from atomics import _guard, _validate
+from atomics import _guard, _locks, _validate
 from atomics._guard import in_user_code, package_code
 from atomics.errors import AtomicsTypeError, AtomicsValueError
 from atomics.kb.errors import Conflict, KnowledgeBaseClosed
@@ -73,7 +73,7 @@ class TopicLog:
         # insights' topics, filled by one thread and read by others, avoids the cross-thread
         # cost on 3.13t (docs/sharded_dict.md); topic names are few, so it leaks nothing.
         self.topic = sys.intern(topic if type(topic) is str else str.__str__(topic))
-        self.lock = threading.Lock()  # guards both fields; seq is assigned under it
+        self.lock = _locks.Lock()  # guards both fields; seq is assigned under it
         self.entries: deque[Insight] = deque(maxlen=retain)
         self.next_seq = 0
 
@@ -105,7 +105,7 @@ class IdIndex:
     __slots__ = ("locks", "shards")
 
     def __init__(self, stripes: int) -> None:
-        self.locks = tuple(threading.Lock() for _ in range(stripes))
+        self.locks = tuple(_locks.Lock() for _ in range(stripes))
         self.shards: tuple[dict[str, Insight], ...] = tuple({} for _ in range(stripes))
 
     def get_or_append(self, insight_id: str, append: Callable[[], Insight]) -> Insight:
@@ -204,8 +204,8 @@ class MemoryStorage:
         self.world: ShardedDict[str, WorldEntry] = ShardedDict(stripes=stripes)
         # Held while a topic is created: export() sees a fixed set of topics.
         self.local = threading.local()  # its __dict__: this thread's topic -> TopicLog cache
-        self.registry_lock = threading.Lock()
-        self.appended = threading.Condition(threading.Lock())  # wait()'s wake-up
+        self.registry_lock = _locks.Lock()
+        self.appended = _locks.Condition()  # wait()'s wake-up
         self.waiters = 0  # under appended's lock
         self.closed = False
         self._note: Callable[[Insight | WorldChange], None] | None = None

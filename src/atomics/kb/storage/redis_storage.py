@@ -51,7 +51,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from atomics import _validate
+from atomics import _locks, _validate
 from atomics.errors import AtomicsTypeError, AtomicsValueError
 from atomics.kb.errors import Conflict, KnowledgeBaseClosed, StorageUnavailable
 from atomics.kb.records import ANY, DELETED, Draft, Insight, WorldChange, WorldEntry
@@ -234,11 +234,11 @@ class RedisStorage:
         self._client = os.urandom(8).hex()
         self._local = threading.local()  # .n: this thread's write counter; .cid: last change
         # open/close: writes in flight, so that close() lets them finish first
-        self._state = threading.Condition(threading.Lock())
+        self._state = _locks.Condition()
         self._in_flight = 0
         self.closed = False
         # the feed thread and what it has reported (under _fed's lock)
-        self._fed = threading.Condition(threading.Lock())
+        self._fed = _locks.Condition()
         self._feed: threading.Thread | None = None
         self._feed_pos = (0, 0)  # the last change id reported
         self._feed_insights = 0  # insight changes seen (wait() wakes on a change of it)
@@ -257,9 +257,9 @@ class RedisStorage:
         parent's. New ones; the feed resumes, where the parent's was, at its next use."""
         self._client = os.urandom(8).hex()
         self._local = threading.local()
-        self._state = threading.Condition(threading.Lock())
+        self._state = _locks.Condition()
         self._in_flight = 0
-        self._fed = threading.Condition(threading.Lock())
+        self._fed = _locks.Condition()
         if self._feed is not None:
             self._resume_at = self._feed_pos
         self._feed = None
