@@ -306,7 +306,7 @@ class LockOrderChecker:
         users = self._users.get(wanted)
         use = users.get(ident) if users is not None else None
         if use is None or (use.always_held and not use.always_held.issubset(map(id, held or ()))):
-            self._note_use(ident, wanted, held or ())
+            self._note_use(ident, wanted, held or [])
         if not held:
             self._waiting[ident] = self._names.get(wanted, "?")
             return
@@ -615,12 +615,14 @@ def watching(
         threading.Condition.notify = _notify  # type: ignore[method-assign]
     _locks.Lock, _locks.RLock = make_lock, make_rlock
     if patch_threading:
-        threading.Lock, threading.RLock = make_lock, make_rlock  # type: ignore[assignment,misc]
+        setattr(threading, "Lock", make_lock)  # noqa: B010 (typed as a class there)
+        setattr(threading, "RLock", make_rlock)  # noqa: B010
     try:
         yield checker
     finally:
         _locks.Lock, _locks.RLock = saved_package
-        threading.Lock, threading.RLock = saved_threading  # type: ignore[misc]
+        setattr(threading, "Lock", saved_threading[0])  # noqa: B010
+        setattr(threading, "RLock", saved_threading[1])  # noqa: B010
         _active.remove(checker)
         if not _active:
             threading.Condition.notify = _real_notify  # type: ignore[method-assign]
