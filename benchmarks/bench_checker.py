@@ -27,8 +27,10 @@ from typing import Any
 
 import _results
 from atomics import runtime
-from atomics.testing import Call, OpRecord, check_history
+from atomics.testing import Call
+from atomics.testing.checker import check_history
 from atomics.testing.controls import CounterModel, MapModel
+from atomics.testing.history import OpRecord
 
 REPEATS = 20
 

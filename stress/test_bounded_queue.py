@@ -7,7 +7,8 @@ from __future__ import annotations
 import itertools
 
 from atomics import BoundedQueue
-from atomics.testing import mpmc_stress, rounds
+from atomics.testing import mpmc_stress
+from atomics.testing.bulk import rounds
 
 MIN_ITEMS = 1_000_000
 SHAPES = list(itertools.product((1, 2, 4), (1, 8, 64), (2, 64, 1024)))  # pairs, batch, maxsize

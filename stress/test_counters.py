@@ -4,7 +4,8 @@ budget is spent; every round must sum exactly."""
 from __future__ import annotations
 
 from atomics import AtomicInteger, AtomicReference, StripedCounter
-from atomics.testing import bulk_stress, rounds
+from atomics.testing import bulk_stress
+from atomics.testing.bulk import rounds
 
 THREADS, OPERATIONS = 8, 100_000
 

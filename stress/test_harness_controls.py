@@ -10,15 +10,9 @@ from hypothesis import Phase, given, settings
 from hypothesis.errors import Flaky
 
 from atomics import runtime
-from atomics.testing import (
-    SETTINGS,
-    LinearizabilityError,
-    Scenario,
-    assert_linearizable,
-    rounds,
-    scenarios,
-)
+from atomics.testing import SETTINGS, LinearizabilityError, Scenario, assert_linearizable, scenarios
 from atomics.testing import controls as c
+from atomics.testing.bulk import rounds
 
 TABLES = c.operation_tables()
 PAIRS = {

@@ -7,7 +7,8 @@ import threading
 from typing import Any
 
 from atomics import KnowledgeBase
-from atomics.testing import bulk_stress, rounds
+from atomics.testing import bulk_stress
+from atomics.testing.bulk import rounds
 
 AGENTS, PER_AGENT, RETRY_EVERY = 8, 100_000, 100
 

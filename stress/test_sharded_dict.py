@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from atomics import MISSING, ShardedDict
-from atomics.testing import bulk_stress, rounds
+from atomics.testing import bulk_stress
+from atomics.testing.bulk import rounds
 
 THREADS, OPERATIONS = 8, 100_000
 

@@ -15,15 +15,8 @@ from hypothesis import strategies as st
 
 from _threads import run_together
 from atomics import AtomicBoolean, runtime
-from atomics.testing import (
-    CONTROL_SECONDS,
-    SETTINGS,
-    Scenario,
-    assert_linearizable,
-    find_violation,
-    rounds,
-    scenarios,
-)
+from atomics.testing import SETTINGS, Scenario, assert_linearizable, find_violation, scenarios
+from atomics.testing.bulk import CONTROL_SECONDS, rounds
 
 
 def test_methods() -> None:

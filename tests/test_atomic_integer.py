@@ -18,15 +18,14 @@ from hypothesis import strategies as st
 from _threads import run_together
 from atomics import AtomicInteger, atomic_integer, runtime
 from atomics.testing import (
-    CONTROL_SECONDS,
     SETTINGS,
     Scenario,
     assert_linearizable,
     bulk_stress,
     find_violation,
-    rounds,
     scenarios,
 )
+from atomics.testing.bulk import CONTROL_SECONDS, rounds
 
 
 # --- unit tests ------------------------------------------------------------------------------

@@ -14,15 +14,14 @@ from hypothesis import strategies as st
 from _threads import run_together
 from atomics import AtomicReference, runtime
 from atomics.testing import (
-    CONTROL_SECONDS,
     SETTINGS,
     Scenario,
     assert_linearizable,
     bulk_stress,
     find_violation,
-    rounds,
     scenarios,
 )
+from atomics.testing.bulk import CONTROL_SECONDS, rounds
 
 
 def test_methods_and_identity() -> None:

@@ -23,17 +23,16 @@ from hypothesis import strategies as st
 from _threads import run_together
 from atomics import BoundedQueue, ShutDown
 from atomics.testing import (
-    CONTROL_SECONDS,
     SETTINGS,
     Scenario,
     assert_linearizable,
     find_violation,
     mpmc_stress,
-    rounds,
     scenarios,
-    small_values,
 )
+from atomics.testing.bulk import CONTROL_SECONDS, rounds
 from atomics.testing.controls import BoundedQueueModel
+from atomics.testing.scenario import small_values
 
 SLACK = 2.0  # scheduling slack allowed on a timed wait (a loaded 2-CPU CI machine)
 

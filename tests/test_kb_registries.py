@@ -24,7 +24,7 @@ from _threads import run_together
 from atomics import KnowledgeBase, KnowledgeBaseClosed
 from atomics.kb.subscription import Subscription, _Sink
 from atomics.kb.world import World
-from atomics.testing import CONTROL_SECONDS, rounds
+from atomics.testing.bulk import CONTROL_SECONDS, rounds
 
 THREADS = 2
 PER_THREAD = 300

@@ -35,15 +35,8 @@ from atomics import (
     runtime,
 )
 from atomics.demo import ArticleKnowledgeBase
-from atomics.testing import (
-    CONTROL_SECONDS,
-    SETTINGS,
-    Scenario,
-    assert_linearizable,
-    bulk_stress,
-    rounds,
-    scenarios,
-)
+from atomics.testing import SETTINGS, Scenario, assert_linearizable, bulk_stress, scenarios
+from atomics.testing.bulk import CONTROL_SECONDS, rounds
 
 pytestmark = pytest.mark.usefixtures("kb_backend")  # every test, once per backend
 

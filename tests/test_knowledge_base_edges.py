@@ -20,7 +20,7 @@ from atomics import ANY, MISSING, Cursor, KnowledgeBase, KnowledgeBaseClosed, La
 from atomics.kb import World
 from atomics.kb.records import Insight, WorldChange
 from atomics.kb.storage import MemoryStorage
-from atomics.testing import CONTROL_SECONDS, rounds
+from atomics.testing.bulk import CONTROL_SECONDS, rounds
 
 BACKENDS = pytest.mark.usefixtures("kb_backend")  # once per knowledge-base backend
 

@@ -18,22 +18,21 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from _threads import run_together
 from atomics import DELETE, MISSING, ShardedDict, runtime
 from atomics.testing import (
-    CONTROL_SECONDS,
     SETTINGS,
     Call,
     HarnessError,
-    Raised,
     Scenario,
     assert_linearizable,
     bulk_stress,
     check_scenario,
     find_violation,
     fixed_scenario,
-    format_report,
-    rounds,
     scenarios,
-    small_keys,
 )
+from atomics.testing.bulk import CONTROL_SECONDS, rounds
+from atomics.testing.history import Raised
+from atomics.testing.linearizability import format_report
+from atomics.testing.scenario import small_keys
 
 needs_free_threading = pytest.mark.skipif(
     not runtime.free_threading_active(),

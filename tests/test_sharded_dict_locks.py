@@ -14,7 +14,7 @@ import pytest
 
 from _threads import run_together
 from atomics import MISSING, ShardedDict, runtime
-from atomics.testing import CONTROL_SECONDS, rounds
+from atomics.testing.bulk import CONTROL_SECONDS, rounds
 
 # The controls run on both legs, except where the GIL leg was measured not to catch them
 # (3.11.7, each searched 10-15 s): the reason says so.

@@ -15,15 +15,8 @@ from hypothesis import strategies as st
 from _threads import run_together
 from atomics import StripedCounter, runtime
 from atomics.striped_counter import _Cell
-from atomics.testing import (
-    CONTROL_SECONDS,
-    SETTINGS,
-    Scenario,
-    assert_linearizable,
-    bulk_stress,
-    rounds,
-    scenarios,
-)
+from atomics.testing import SETTINGS, Scenario, assert_linearizable, bulk_stress, scenarios
+from atomics.testing.bulk import CONTROL_SECONDS, rounds
 
 needs_free_threading = pytest.mark.skipif(
     not runtime.free_threading_active(),

@@ -7,8 +7,10 @@ from typing import Any
 
 import pytest
 
-from atomics.testing import Call, OpRecord, Raised, Verdict, check_history
+from atomics.testing import Call
+from atomics.testing.checker import Verdict, check_history
 from atomics.testing.controls import BoundedQueueModel, CounterModel, MapModel
+from atomics.testing.history import OpRecord, Raised
 
 
 class Register:

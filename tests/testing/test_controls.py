@@ -15,8 +15,9 @@ from typing import Any
 import pytest
 
 from atomics import runtime
-from atomics.testing import CONTROL_SECONDS, bulk_stress, find_violation, rounds
+from atomics.testing import bulk_stress, find_violation
 from atomics.testing import controls as c
+from atomics.testing.bulk import CONTROL_SECONDS, rounds
 
 TABLES = c.operation_tables()
 PAIRS = {
@@ -50,7 +51,8 @@ def test_broken_control_is_caught(name: str) -> None:
 
 
 def test_report_names_scenario_history_and_interpreter() -> None:
-    from atomics.testing import Call, check_scenario, fixed_scenario, format_report
+    from atomics.testing import Call, check_scenario, fixed_scenario
+    from atomics.testing.linearizability import format_report
 
     # A fake "real object" that answers wrongly every time, so the report is deterministic.
     class Liar(c.CounterModel):

@@ -9,8 +9,9 @@ import threading
 import pytest
 
 from atomics import runtime
-from atomics.testing import Call, HarnessError, HarnessTimeout, Raised, WorkerPool, forced_switching
-from atomics.testing.runner import run_invocation
+from atomics.testing import Call, HarnessError, HarnessTimeout, WorkerPool
+from atomics.testing.history import Raised
+from atomics.testing.runner import forced_switching, run_invocation
 from atomics.testing.scenario import fixed_scenario
 
 

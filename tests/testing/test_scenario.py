@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from atomics.testing import Call, Scenario, scenarios, small_keys, small_values
-from atomics.testing.scenario import fixed_scenario
+from atomics.testing import Call, Scenario, scenarios
+from atomics.testing.scenario import fixed_scenario, small_keys, small_values
 
 TABLE = {"add": st.tuples(small_keys(2), small_values()), "size": None}
 

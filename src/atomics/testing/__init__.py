@@ -15,7 +15,18 @@ own objects on free-threaded builds. Modules:
   operations, with an overlap figure;
 * :mod:`~atomics.testing.queues` -- :func:`mpmc_stress`, exactly-once, per-producer order
   and bound checks for any ``queue.Queue``-like object;
-* :mod:`~atomics.testing.controls` -- deliberately broken objects and their correct twins.
+* :mod:`~atomics.testing.controls` -- deliberately broken objects and their correct twins;
+* :mod:`~atomics.testing.lockcheck` -- lock-order checking: potential deadlocks reported the
+  first time their order is seen (:func:`watching`);
+* :mod:`~atomics.testing.stats` -- what the harness ran (:func:`~atomics.testing.stats.recording`);
+* :mod:`~atomics.testing.pytest_plugin` -- the pytest plugin (options ``--atomics-*``,
+  markers, fixtures), loaded by pytest when the package is installed.
+
+The top level holds the names a test needs; everything else lives in its submodule. Names
+that were at the top level before 0.2 still work there for one release, with a
+``DeprecationWarning`` naming their new home. Hypothesis (``pip install 'ft-atomics[test]'``)
+is needed by :data:`SETTINGS`, :func:`scenarios` and :func:`find_violation` only: without it
+they raise ``ImportError`` saying so, and the rest works.
 
 See docs/testing.md. In ten lines::
 
@@ -35,76 +46,92 @@ See docs/testing.md. In ten lines::
 
 from __future__ import annotations
 
-from typing import Any
+import importlib
+import warnings
+from typing import TYPE_CHECKING, Any
 
-from atomics.testing.bulk import (
-    CONTROL_SECONDS,
-    BulkResult,
-    bulk_stress,
-    overlap_fraction,
-    rounds,
-)
-from atomics.testing.checker import CheckResult, Verdict, check_history
-from atomics.testing.history import Call, OpRecord, Raised
+from atomics.testing.bulk import bulk_stress
+from atomics.testing.history import Call
 from atomics.testing.linearizability import (
     LinearizabilityError,
-    ScenarioResult,
     assert_linearizable,
     check_scenario,
     find_violation,
-    format_report,
 )
-from atomics.testing.queues import MPMCResult, mpmc_stress
-from atomics.testing.runner import HarnessError, HarnessTimeout, WorkerPool, forced_switching
-from atomics.testing.scenario import Scenario, fixed_scenario, scenarios, small_keys, small_values
-from atomics.testing.stats import HarnessStats, stats
+from atomics.testing.lockcheck import watching
+from atomics.testing.queues import mpmc_stress
+from atomics.testing.runner import HarnessError, HarnessTimeout, WorkerPool
+from atomics.testing.scenario import Scenario, fixed_scenario, scenarios
+
+if TYPE_CHECKING:
+    from hypothesis import settings
+
+    SETTINGS: settings
 
 __all__ = [
-    "CONTROL_SECONDS",
     "SETTINGS",
-    "BulkResult",
     "Call",
-    "CheckResult",
     "HarnessError",
-    "HarnessStats",
     "HarnessTimeout",
     "LinearizabilityError",
-    "MPMCResult",
-    "OpRecord",
-    "Raised",
     "Scenario",
-    "ScenarioResult",
-    "Verdict",
     "WorkerPool",
     "assert_linearizable",
     "bulk_stress",
-    "check_history",
     "check_scenario",
     "find_violation",
     "fixed_scenario",
-    "forced_switching",
-    "format_report",
     "mpmc_stress",
-    "overlap_fraction",
-    "rounds",
     "scenarios",
-    "small_keys",
-    "small_values",
-    "stats",
+    "watching",
 ]
+
+# Top-level names before 0.2 -> the submodule that holds them now (deprecated here).
+_MOVED = {
+    "CONTROL_SECONDS": "atomics.testing.bulk",
+    "BulkResult": "atomics.testing.bulk",
+    "overlap_fraction": "atomics.testing.bulk",
+    "rounds": "atomics.testing.bulk",
+    "CheckResult": "atomics.testing.checker",
+    "Verdict": "atomics.testing.checker",
+    "check_history": "atomics.testing.checker",
+    "OpRecord": "atomics.testing.history",
+    "Raised": "atomics.testing.history",
+    "ScenarioResult": "atomics.testing.linearizability",
+    "format_report": "atomics.testing.linearizability",
+    "MPMCResult": "atomics.testing.queues",
+    "forced_switching": "atomics.testing.runner",
+    "small_keys": "atomics.testing.scenario",
+    "small_values": "atomics.testing.scenario",
+    "HarnessStats": "atomics.testing.stats",
+}
+
+
+def _settings() -> Any:
+    try:
+        from hypothesis import HealthCheck, settings
+    except ImportError as error:
+        raise ImportError(
+            "atomics.testing.SETTINGS needs Hypothesis: pip install 'ft-atomics[test]'"
+        ) from error
+    return settings(
+        max_examples=50,
+        deadline=None,  # one example runs hundreds of invocations
+        print_blob=True,  # a failure prints @reproduce_failure(...)
+        suppress_health_check=[HealthCheck.too_slow],
+    )
 
 
 def __getattr__(name: str) -> Any:
-    # SETTINGS needs Hypothesis; built on first use so that the rest imports without it.
-    if name == "SETTINGS":
-        from hypothesis import HealthCheck, settings
-
-        value = settings(
-            max_examples=50,
-            deadline=None,  # one example runs hundreds of invocations
-            print_blob=True,  # a failure prints @reproduce_failure(...)
-            suppress_health_check=[HealthCheck.too_slow],
-        )
-        globals()["SETTINGS"] = value
+    if name == "SETTINGS":  # needs Hypothesis: built on first use
+        value = globals()["SETTINGS"] = _settings()
         return value
+    home = _MOVED.get(name)
+    if home is not None:
+        warnings.warn(
+            f"atomics.testing.{name} is deprecated: import it from {home}",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return getattr(importlib.import_module(home), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

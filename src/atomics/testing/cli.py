@@ -4,7 +4,7 @@ Runs pytest (from the ``test`` extra) on the given paths (default ``stress/``), 
 ``STRESS_SECONDS`` set to the time budget of each suite. After each test it prints one
 progress line, and at the end a table: per test, the operations run, histories checked,
 failures and the overlap (fraction of operations that overlapped another thread's), taken
-from :data:`atomics.testing.stats`.
+recorded with :func:`atomics.testing.stats.recording`.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from atomics import runtime
-from atomics.testing.stats import stats
+from atomics.testing.stats import HarnessStats, recording
 
 __all__ = ["run_stress"]
 
@@ -33,41 +33,40 @@ class _Row:
 
 
 class _StressPlugin:
-    """A pytest plugin: snapshot the harness totals around each test."""
+    """A pytest plugin: record what the harness ran in each test."""
 
     def __init__(self) -> None:
         self.rows: list[_Row] = []
         self.total = 0
         self._began = 0.0
-        self._before: dict[str, Any] = {}
+        self._recording: Any = None
+        self._ran = HarnessStats()
 
     def pytest_collection_finish(self, session: Any) -> None:
         self.total = len(session.items)
 
     def pytest_runtest_setup(self, item: Any) -> None:
         self._began = time.perf_counter()
-        self._before = dict(vars(stats))
+        self._recording = recording()
+        self._ran = self._recording.__enter__()
+
+    def pytest_runtest_teardown(self, item: Any) -> None:
+        if self._recording is not None:
+            self._recording.__exit__(None, None, None)
+            self._recording = None
 
     def pytest_runtest_logreport(self, report: Any) -> None:
         if report.when != "call" and not (report.when == "setup" and report.outcome != "passed"):
             return
-        after, before = vars(stats), self._before
-        checked = after["checked_operations"] - before.get("checked_operations", 0)
-        bulk = after["bulk_operations"] - before.get("bulk_operations", 0)
-        overlapping = (
-            after["overlapping_operations"]
-            - before.get("overlapping_operations", 0)
-            + after["bulk_overlapping"]
-            - before.get("bulk_overlapping", 0.0)
-        )
+        ran = self._ran
         row = _Row(
             test=report.nodeid,
             outcome=report.outcome,
             seconds=time.perf_counter() - self._began,
-            operations=after["operations"] - before.get("operations", 0) + bulk,
-            histories=after["histories_checked"] - before.get("histories_checked", 0),
-            failures=after["failures"] - before.get("failures", 0),
-            overlap=overlapping / (checked + bulk) if checked + bulk else 0.0,
+            operations=ran.total_operations,
+            histories=ran.histories_checked,
+            failures=ran.failures,
+            overlap=ran.overlap,
         )
         self.rows.append(row)
         print(

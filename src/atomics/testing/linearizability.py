@@ -217,6 +217,9 @@ def find_violation(
     ...                max_examples=3, invocations=5) is None
     True
     """
+    from atomics.testing.scenario import needs_hypothesis
+
+    needs_hypothesis("atomics.testing.find_violation()")
     from hypothesis import Phase, given, settings
     from hypothesis.errors import Flaky
 

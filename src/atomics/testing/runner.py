@@ -64,11 +64,15 @@ class HarnessTimeout(HarnessError):
 
 
 def dump_all_stacks() -> str:
-    """Every thread's current stack, as faulthandler prints it."""
+    """Every thread's current stack, as faulthandler prints it -- and, while the lock-order
+    checker runs (:mod:`atomics.testing.lockcheck`), the locks each thread holds and the one
+    it waits for."""
+    from atomics.testing.lockcheck import describe_locks
+
     with tempfile.TemporaryFile("w+") as out:
         faulthandler.dump_traceback(out, all_threads=True)
         out.seek(0)
-        return out.read()
+        return out.read() + describe_locks()
 
 
 @contextlib.contextmanager

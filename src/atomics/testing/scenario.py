@@ -75,16 +75,26 @@ class Scenario:
         return "\n".join(lines)
 
 
+def needs_hypothesis(what: str) -> Any:
+    """``hypothesis.strategies``, or an ``ImportError`` saying that ``what`` needs Hypothesis
+    and how to install it."""
+    try:
+        from hypothesis import strategies
+    except ImportError as error:
+        raise ImportError(f"{what} needs Hypothesis: pip install 'ft-atomics[test]'") from error
+    return strategies
+
+
 def small_keys(n: int = 3) -> SearchStrategy[str]:
     """Keys from a domain of ``n`` ("k0", "k1", ...): small, so that threads collide."""
-    from hypothesis import strategies as st
+    st = needs_hypothesis("atomics.testing.scenario.small_keys()")
 
     return st.sampled_from([f"k{i}" for i in range(n)])
 
 
 def small_values(n: int = 4) -> SearchStrategy[int]:
     """Integers 0..n-1: small, so that equal values (and ABA patterns) occur."""
-    from hypothesis import strategies as st
+    st = needs_hypothesis("atomics.testing.scenario.small_values()")
 
     return st.integers(min_value=0, max_value=n - 1)
 
@@ -119,7 +129,7 @@ def scenarios(
     >>> from hypothesis import strategies as st
     >>> strategy = scenarios({"add": st.tuples(st.integers(0, 3)), "get": None})
     """
-    from hypothesis import strategies as st
+    st = needs_hypothesis("atomics.testing.scenarios()")
 
     if not operations:
         raise ValueError("operations must name at least one operation")
