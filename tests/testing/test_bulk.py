@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import re
 import threading
+import time
 
 import pytest
 
 from atomics import runtime
-from atomics.testing import CONTROL_SECONDS, HarnessError, bulk_stress, overlap_fraction, rounds
+from atomics.testing import (
+    CONTROL_SECONDS,
+    HarnessError,
+    bulk,
+    bulk_stress,
+    overlap_fraction,
+    rounds,
+)
 
 
 def test_every_thread_runs_every_operation_with_its_own_state() -> None:
@@ -74,3 +83,89 @@ def test_barrier_start_releases_together() -> None:
         lambda s, t, i: started.wait() if i == 0 else None, threads=4, operations=3
     )
     assert result.operations == 12
+
+
+# --- fail fast (issue 15, item 3) ----------------------------------------------------------------
+def test_the_first_error_stops_the_other_threads_early() -> None:
+    operations = 1_000_000
+    done = [0, 0]
+    raised = threading.Event()
+
+    def operation(state: None, t: int, i: int) -> None:
+        done[t] += 1
+        if t == 1 and i == 10:
+            raised.set()
+            raise ValueError("thread one fails")
+        if t == 0 and i == 10:
+            raised.wait(30)  # thread 0 is running when thread 1 raises
+
+    with pytest.raises(HarnessError) as caught:
+        bulk_stress(operation, threads=2, operations=operations)
+    # Thread 0 stopped at its next operation, not after its million.
+    assert done[1] == 11
+    assert done[0] < operations // 2, done
+    assert isinstance(caught.value.__cause__, ValueError)
+
+
+def test_the_error_names_thread_operation_time_and_traceback() -> None:
+    def fail_in_thread_one(state: None, t: int, i: int) -> None:
+        if t == 1 and i == 7:
+            raise ValueError("thread one fails")
+
+    with pytest.raises(HarnessError) as caught:
+        bulk_stress(fail_in_thread_one, threads=2, operations=1000)
+    message = str(caught.value)
+    assert "thread 1: ValueError('thread one fails')" in message
+    assert re.search(r"in thread 1 at operation 7, \d+\.\d{4} s after the start", message)
+    assert "Traceback (most recent call last)" in message
+    assert "in fail_in_thread_one" in message
+    assert 'raise ValueError("thread one fails")' in message
+    assert isinstance(caught.value.__cause__, ValueError)
+
+
+def test_later_errors_of_other_threads_are_listed_after_the_first() -> None:
+    both_in = threading.Barrier(2, timeout=30)
+
+    def operation(state: None, t: int, i: int) -> None:
+        if i == 3:
+            both_in.wait()  # both threads are inside operation 3: both raise
+            raise KeyError(f"thread {t}")
+
+    with pytest.raises(HarnessError, match="the first of 2 thread") as caught:
+        bulk_stress(operation, threads=2, operations=10)
+    assert re.search(r"also raised, in thread \d at operation 3", str(caught.value))
+
+
+def test_an_error_before_the_start_ends_the_run_at_once() -> None:
+    def thread_state(t: int) -> None:
+        if t == 2:
+            raise RuntimeError("no state for thread 2")
+
+    began = time.monotonic()
+    with pytest.raises(HarnessError, match="thread 2 before its first operation") as caught:
+        bulk_stress(lambda s, t, i: None, threads=3, operations=10, thread_state=thread_state)
+    assert time.monotonic() - began < 30  # not the start line's 300 s timeout
+    assert "BrokenBarrierError" not in str(caught.value)  # the others' start, broken by it
+
+
+def test_a_thread_blocked_in_an_operation_is_named_after_the_grace(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(bulk, "STOP_GRACE", 0.2)
+    entered, release = threading.Event(), threading.Event()
+
+    def operation(state: None, t: int, i: int) -> None:
+        if t == 0:
+            entered.set()
+            release.wait(60)  # blocked, never looks at the stop
+        elif i == 5:
+            entered.wait(30)
+            raise ValueError("thread one fails")
+
+    began = time.monotonic()
+    try:
+        with pytest.raises(HarnessError, match=r"thread\(s\) \[0\] did not stop within 0.2 s"):
+            bulk_stress(operation, threads=2, operations=10)
+        assert time.monotonic() - began < 30  # not the 300 s timeout
+    finally:
+        release.set()

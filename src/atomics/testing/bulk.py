@@ -14,8 +14,10 @@ parallelism can assert on it.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import threading
 import time
+import traceback
 from array import array
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -29,6 +31,10 @@ __all__ = ["BulkResult", "bulk_stress", "overlap_fraction", "rounds"]
 
 S = TypeVar("S")
 MAX_SAMPLES_PER_THREAD = 2000  # operations per thread tested for overlap, evenly spaced
+STOP_GRACE = 5.0
+"""Seconds :func:`bulk_stress` waits, after the first exception, for the other threads to
+notice the stop; a thread still inside an operation then is named (with every stack) in the
+error instead of holding the caller up to the timeout."""
 
 
 @dataclass
@@ -102,11 +108,18 @@ def bulk_stress(
     ``threads`` threads, all released together; return the states and the figures.
 
     ``thread_state(t)`` makes thread t's state (default ``None``), in thread t itself before
-    the common start: a per-thread handle made there belongs to that thread. An exception in any
-    thread stops nothing else but is re-raised here as :class:`HarnessError` (the first
-    one, with the others in its message); a thread still running after ``timeout`` seconds
-    raises :class:`HarnessTimeout` with every thread's stack. On GIL builds the switch
-    interval is lowered while the threads run.
+    the common start: a per-thread handle made there belongs to that thread.
+
+    The first exception in any thread (in ``thread_state``, the start or an operation) stops
+    the run: every other thread stops before its next operation (one test of a flag of its
+    own per operation), and the caller gets :class:`HarnessError` at once, without waiting for
+    the remaining operations. Its message names the failing thread, the operation index and
+    the seconds since the common start, then holds the full traceback (the exception is
+    also its ``__cause__``); errors that other threads raised before they stopped follow.
+    A thread that does not stop within :data:`STOP_GRACE` seconds (blocked inside an
+    operation) is named in the message, with every thread's stack. A run with no exception
+    that is still going after ``timeout`` seconds raises :class:`HarnessTimeout` with every
+    thread's stack. On GIL builds the switch interval is lowered while the threads run.
 
     >>> result = bulk_stress(lambda tally, t, i: tally.append(i), threads=2, operations=100,
     ...                      thread_state=lambda t: [])
@@ -122,23 +135,58 @@ def bulk_stress(
     # Every operation's interval, in preallocated per-thread arrays (no sharing, no lock).
     starts = [array("q", bytes(8 * operations)) for _ in range(threads)]
     ends = [array("q", bytes(8 * operations)) for _ in range(threads)]
-    errors: list[BaseException | None] = [None] * threads
-    start_line = threading.Barrier(threads + 1)
+    # errors[t]: (exception, operation index or None before the first, perf_counter at the
+    # catch); slot t written only by thread t.
+    errors: list[tuple[BaseException, int | None, float] | None] = [None] * threads
+    # The stop: set by the first thread that raises. Each thread tests its own list before
+    # every operation, empty until stopped (made in that thread: on a free-threaded build a
+    # list read by every thread would have its reference count updated by all of them; and
+    # an empty list's truth costs half of flag[0] on 3.13t, which does not specialize it).
+    # The failing thread sets the shared flag (which the caller reads), then fills them all.
+    stop = [False]
+    stop_flags: list[list[bool] | None] = [None] * threads
+    began = [time.perf_counter()]  # the common start (set by the barrier), or the call
+    wake = threading.Event()  # set by the last thread to finish, or the first to fail
+    running = [threads]
+    running_lock = threading.Lock()
+
+    def mark_start() -> None:
+        began[0] = time.perf_counter()
+
+    start_line = threading.Barrier(threads + 1, action=mark_start)
 
     def work(t: int) -> None:
         t_starts, t_ends = starts[t], ends[t]
         perf_counter_ns = time.perf_counter_ns
+        i: int | None = None
+        stopped: list[bool] = []  # registered before the start, so a stop fills it
+        stop_flags[t] = stopped
         try:
             # Made in this thread, so the state is owned by it (on free-threaded builds an
             # object's reference count is cheapest for the thread that created it).
             state = states[t] = make_state(t)
             start_line.wait(timeout)
             for i in range(operations):
+                if stopped:
+                    break  # another thread raised: the run is over
                 t_starts[i] = perf_counter_ns()
                 operation(state, t, i)
                 t_ends[i] = perf_counter_ns()
         except BaseException as exc:  # captured, never lost: re-raised in the caller
-            errors[t] = exc
+            failed_at = time.perf_counter()
+            if not (stop[0] and isinstance(exc, threading.BrokenBarrierError)):
+                errors[t] = (exc, i, failed_at)  # (not the start that another's stop broke)
+            stop[0] = True
+            for flag in stop_flags:
+                if flag is not None:
+                    flag.append(True)
+            start_line.abort()  # threads still before the start stop there too
+            wake.set()
+        finally:
+            with running_lock:
+                running[0] -= 1
+                if running[0] == 0:
+                    wake.set()
 
     workers = [
         threading.Thread(target=work, args=(t,), name=f"atomics-bulk-{t}", daemon=True)
@@ -147,22 +195,27 @@ def bulk_stress(
     with forced_switching():
         for worker in workers:
             worker.start()
-        start_line.wait(timeout)
-        began = time.perf_counter()
+        # Broken when a thread failed before the start (reported below) or it timed out.
+        with contextlib.suppress(threading.BrokenBarrierError):
+            start_line.wait(timeout)
         deadline = time.monotonic() + timeout
+        wake.wait(max(0.0, deadline - time.monotonic()))
+        if stop[0]:  # a thread failed: give the others a moment to notice, no more
+            deadline = min(deadline, time.monotonic() + STOP_GRACE)
         for worker in workers:
             worker.join(max(0.0, deadline - time.monotonic()))
-        seconds = time.perf_counter() - began
-    if any(worker.is_alive() for worker in workers):
+        seconds = time.perf_counter() - began[0]
+    stuck = [t for t, worker in enumerate(workers) if worker.is_alive()]
+    failed = sorted(
+        ((t, record) for t, record in enumerate(errors) if record is not None),
+        key=lambda entry: entry[1][2],
+    )
+    if failed:
+        raise HarnessError(_failure_report(failed, began[0], stuck)) from failed[0][1][0]
+    if stuck:
         raise HarnessTimeout(
             f"bulk_stress: threads still running after {timeout}s\n{dump_all_stacks()}"
         )
-    failed = [(t, exc) for t, exc in enumerate(errors) if exc is not None]
-    if failed:
-        summary = "; ".join(f"thread {t}: {exc!r}" for t, exc in failed)
-        raise HarnessError(f"bulk_stress: {len(failed)} thread(s) raised: {summary}") from failed[
-            0
-        ][1]
     result = BulkResult(
         states=states,
         threads=threads,
@@ -174,6 +227,35 @@ def bulk_stress(
     stats.bulk_operations += result.operations
     stats.bulk_overlapping += result.overlap * result.operations
     return result
+
+
+def _failure_report(
+    failed: list[tuple[int, tuple[BaseException, int | None, float]]],
+    began: float,
+    stuck: list[int],
+) -> str:
+    """The HarnessError message: the first failure with its traceback, then the others."""
+
+    def where(t: int, i: int | None, at: float) -> str:
+        if i is None:
+            return f"thread {t} before its first operation, {at - began:.4f} s after the start"
+        return f"thread {t} at operation {i}, {at - began:.4f} s after the start"
+
+    t, (exc, i, at) = failed[0]
+    lines = [
+        f"bulk_stress: thread {t}: {exc!r} -- the first of {len(failed)} thread(s) to raise, "
+        f"which stopped the run",
+        f"raised in {where(t, i, at)}:",
+        "".join(traceback.format_exception(exc)).rstrip(),
+    ]
+    for u, (other, j, other_at) in failed[1:]:
+        lines.append(f"also raised, in {where(u, j, other_at)}: thread {u}: {other!r}")
+    if stuck:
+        lines.append(
+            f"thread(s) {stuck} did not stop within {STOP_GRACE} s (inside an operation):\n"
+            f"{dump_all_stacks()}"
+        )
+    return "\n".join(lines)
 
 
 CONTROL_SECONDS = 60.0

@@ -10,8 +10,15 @@
 
 Single items use ``put``/``get``; ``batch > 1`` uses ``put_many``/``get_many`` (as
 :class:`atomics.BoundedQueue`). Gets wait with a timeout, so a lost item or a lost wake-up
-fails the run (``queue.Empty`` inside a worker, reported as ``HarnessError``) instead of
-hanging it.
+fails the run (``queue.Empty`` inside a worker, naming the items put but never delivered,
+reported as ``HarnessError``) instead of hanging it.
+
+Fail fast: the first exception in a producer or consumer ends the run at once. Waits are
+made in slices of :data:`WAIT_SLICE` seconds (a get, or a put where the queue's ``put``
+takes ``timeout=``, that expires is retried until ``get_timeout`` has passed), and a thread
+that sees the run stopped between two slices returns, so the ``HarnessError`` (with the
+failing thread, its traceback and the time since the start, from
+:func:`~atomics.testing.bulk_stress`) comes within about a slice, not after ``get_timeout``.
 
 >>> import queue
 >>> mpmc_stress(lambda: queue.Queue(4), producers=2, consumers=2, items_per_producer=100).items
@@ -20,13 +27,21 @@ hanging it.
 
 from __future__ import annotations
 
+import inspect
+import queue
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from atomics.testing.bulk import bulk_stress
+from atomics.testing.runner import HarnessError
 
 __all__ = ["MPMCResult", "mpmc_stress"]
+
+WAIT_SLICE = 0.05
+"""Seconds one blocking ``get``/``put`` of :func:`mpmc_stress` waits before the thread looks
+whether the run was stopped (then waits again, until ``get_timeout`` for gets)."""
 
 
 @dataclass(frozen=True)
@@ -50,46 +65,107 @@ def mpmc_stress(
     """Move ``producers * items_per_producer`` unique items through ``make_queue()``;
     assert exactly-once delivery and per-producer order; return the figures.
 
-    The total must divide evenly among the consumers (``ValueError`` otherwise).
+    The total must divide evenly among the consumers (``ValueError`` otherwise). The first
+    exception in any thread ends the run within about :data:`WAIT_SLICE` seconds as
+    ``HarnessError`` (see the module's docstring); a consumer that gets nothing for
+    ``get_timeout`` seconds raises ``queue.Empty`` naming what was put and never delivered.
     """
     total = producers * items_per_producer
     if producers < 1 or consumers < 1 or batch < 1 or total % consumers:
         raise ValueError("need producers, consumers, batch >= 1 and items divisible by consumers")
     share = total // consumers
     q = make_queue()
-    put_batch: Callable[[list[Any]], None] = (
-        q.put_many if batch > 1 else (lambda items: q.put(items[0]))
+    stopped = [False]  # set by the first thread that raises; read between wait slices
+    put_one = q.put_many if batch > 1 else q.put
+    put_batch: Callable[[list[Any]], None]
+    if _takes_timeout(put_one):
+
+        def put_batch(items: list[Any]) -> None:
+            item: Any = items if batch > 1 else items[0]
+            try:
+                put_one(item, timeout=WAIT_SLICE)  # the fast path: one blocking put
+                return
+            except queue.Full:
+                pass
+            while not stopped[0]:  # full: wait on, a slice at a time, unless stopped
+                try:
+                    put_one(item, timeout=WAIT_SLICE)
+                    return
+                except queue.Full:
+                    continue
+
+    else:  # a put without a timeout blocks until it is done
+
+        def put_batch(items: list[Any]) -> None:
+            put_one(items if batch > 1 else items[0])
+
+    get = q.get
+    get_one: Callable[[int], list[Any]] = (
+        (lambda count: q.get_many(count, timeout=WAIT_SLICE))
+        if batch > 1
+        else (lambda count: [q.get(timeout=WAIT_SLICE)])
     )
     qsize = q.qsize
 
+    def wait_for_items(c: int, count: int, states: list[dict[str, Any]]) -> list[Any] | None:
+        """The slow path of a get: slices until an item comes, the run stops (None) or
+        get_timeout passes (queue.Empty, naming what is missing)."""
+        deadline = time.monotonic() + get_timeout - WAIT_SLICE  # one slice has passed
+        while not stopped[0]:
+            try:
+                return get_one(count)
+            except queue.Empty:
+                if time.monotonic() >= deadline:
+                    raise queue.Empty(_missing(c, get_timeout, states, producers, qsize)) from None
+        return None
+
+    all_states: list[dict[str, Any]] = [{} for _ in range(producers + consumers)]
+
     def op(state: dict[str, Any], t: int, i: int) -> None:
-        if t < producers:
-            start = i * batch
-            if start >= items_per_producer:
-                return  # this producer is done
-            put_batch([(t, n) for n in range(start, min(start + batch, items_per_producer))])
-        else:
-            owed = state["owed"]
-            if owed <= 0:
-                return  # this consumer has its share
-            if batch > 1:
-                got = q.get_many(min(batch, owed), timeout=get_timeout)
+        try:
+            if t < producers:
+                start = i * batch
+                if start >= items_per_producer:
+                    return  # this producer is done
+                end = min(start + batch, items_per_producer)
+                put_batch([(t, n) for n in range(start, end)])
+                state["put"] = end  # (for a timeout's message; moot once stopped)
             else:
-                got = [q.get(timeout=get_timeout)]
-            state["got"].extend(got)
-            state["owed"] = owed - len(got)
-        size = qsize()
-        state["seen"] = max(state["seen"], size)
+                owed = state["owed"]
+                if owed <= 0:
+                    return  # this consumer has its share
+                try:  # the fast path: one blocking get
+                    got = get_one(min(batch, owed)) if batch > 1 else [get(timeout=WAIT_SLICE)]
+                except queue.Empty:
+                    waited = wait_for_items(t - producers, min(batch, owed), all_states)
+                    if waited is None:
+                        return  # the run was stopped
+                    got = waited
+                state["got"].extend(got)
+                state["owed"] = owed - len(got)
+            size = qsize()
+            state["seen"] = max(state["seen"], size)
+        except BaseException:
+            stopped[0] = True  # the others stop waiting at their next slice
+            raise
 
     def thread_state(t: int) -> dict[str, Any]:
-        return {"got": [], "owed": share, "seen": 0}
+        state = all_states[t] = {"got": [], "owed": share, "seen": 0, "put": 0}
+        return state  # made in thread t (bulk_stress); all_states lets a timeout read all
 
-    result = bulk_stress(
-        op,
-        threads=producers + consumers,
-        operations=max(-(-items_per_producer // batch), share),
-        thread_state=thread_state,
-    )
+    try:
+        result = bulk_stress(
+            op,
+            threads=producers + consumers,
+            operations=max(-(-items_per_producer // batch), share),
+            thread_state=thread_state,
+        )
+    except HarnessError as error:
+        roles = (
+            f"mpmc_stress: producers are thread(s) {_span(0, producers - 1)}, "
+            f"consumers {_span(producers, producers + consumers - 1)}\n"
+        )
+        raise type(error)(roles + str(error)) from error.__cause__
     received = [state["got"] for state in result.states[producers:]]
     delivered = [item for got in received for item in got]
     expected = {(p, n) for p in range(producers) for n in range(items_per_producer)}
@@ -106,4 +182,39 @@ def mpmc_stress(
         items=total,
         max_size_seen=max(state["seen"] for state in result.states),
         seconds=result.seconds,
+    )
+
+
+def _span(first: int, last: int) -> str:
+    return str(first) if first == last else f"{first}-{last}"
+
+
+def _takes_timeout(method: Callable[..., Any]) -> bool:
+    """Whether ``method`` accepts ``timeout=`` (a named parameter or ``**kwargs``)."""
+    try:
+        parameters = inspect.signature(method).parameters.values()
+    except (TypeError, ValueError):  # no signature to read: assume queue.Queue's
+        return True
+    return any(p.name == "timeout" or p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters)
+
+
+def _missing(
+    c: int,
+    get_timeout: float,
+    states: list[dict[str, Any]],
+    producers: int,
+    qsize: Callable[[], int],
+) -> str:
+    """Consumer c's timeout message: what it still owed, and (a snapshot, taken while the
+    other threads run) the items whose put had returned but that no consumer holds."""
+    put_so_far = {(p, n) for p in range(producers) for n in range(states[p]["put"])}
+    delivered = {item for state in states[producers:] for item in list(state["got"])}
+    missing = sorted(put_so_far - delivered)
+    total_put = len(put_so_far)
+    return (
+        f"consumer {c} (thread {producers + c}) got nothing for get_timeout={get_timeout}s "
+        f"and still owed {states[producers + c]['owed']} item(s); at that moment "
+        f"{total_put} item(s) had been put, {len(delivered)} delivered and qsize() was "
+        f"{qsize()}; {len(missing)} put but never delivered (a lost item or wake-up): "
+        f"{missing[:10]}{' ...' if len(missing) > 10 else ''}"
     )
