@@ -9,14 +9,9 @@ import time
 import pytest
 
 from atomics import runtime
-from atomics.testing import (
-    CONTROL_SECONDS,
-    HarnessError,
-    bulk,
-    bulk_stress,
-    overlap_fraction,
-    rounds,
-)
+from atomics.testing import HarnessError, bulk_stress
+from atomics.testing import bulk as bulk
+from atomics.testing.bulk import CONTROL_SECONDS, overlap_fraction, rounds
 
 
 def test_every_thread_runs_every_operation_with_its_own_state() -> None:

@@ -74,7 +74,8 @@ def test_lockcheck_option_fails_a_test_that_inverts_a_lock_order(tmp_path: Path)
 def test_lockcheck_marker_expects_the_findings_of_a_negative_control(tmp_path: Path) -> None:
     marked = ABBA.replace(
         "    def test_two_orders",
-        "    import pytest\n\n    @pytest.mark.lockcheck(expect=['order'])\n    def test_two_orders",
+        "    import pytest\n\n"
+        "    @pytest.mark.lockcheck(expect=['order'])\n    def test_two_orders",
     )
     assert pytest_run(tmp_path, marked).returncode == 0
     silent = marked.replace("with b._lock, a._lock:", "with a._lock, b._lock:")

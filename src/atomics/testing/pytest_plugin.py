@@ -182,7 +182,8 @@ def worker_pool() -> Iterator[WorkerPool]:
 @pytest.fixture
 def harness_stats(request: pytest.FixtureRequest) -> HarnessStats:
     """What the harness has run in this test so far (updated as it runs)."""
-    return request.node.stash[_RAN]
+    ran: HarnessStats = request.node.stash[_RAN]
+    return ran
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:

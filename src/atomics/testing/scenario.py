@@ -75,26 +75,27 @@ class Scenario:
         return "\n".join(lines)
 
 
-def needs_hypothesis(what: str) -> Any:
-    """``hypothesis.strategies``, or an ``ImportError`` saying that ``what`` needs Hypothesis
-    and how to install it."""
+def needs_hypothesis(what: str) -> None:
+    """Raise an ``ImportError`` saying that ``what`` needs Hypothesis, and how to install
+    it, when Hypothesis cannot be imported."""
     try:
-        from hypothesis import strategies
+        import hypothesis  # noqa: F401
     except ImportError as error:
         raise ImportError(f"{what} needs Hypothesis: pip install 'ft-atomics[test]'") from error
-    return strategies
 
 
 def small_keys(n: int = 3) -> SearchStrategy[str]:
     """Keys from a domain of ``n`` ("k0", "k1", ...): small, so that threads collide."""
-    st = needs_hypothesis("atomics.testing.scenario.small_keys()")
+    needs_hypothesis("atomics.testing.scenario.small_keys()")
+    from hypothesis import strategies as st
 
     return st.sampled_from([f"k{i}" for i in range(n)])
 
 
 def small_values(n: int = 4) -> SearchStrategy[int]:
     """Integers 0..n-1: small, so that equal values (and ABA patterns) occur."""
-    st = needs_hypothesis("atomics.testing.scenario.small_values()")
+    needs_hypothesis("atomics.testing.scenario.small_values()")
+    from hypothesis import strategies as st
 
     return st.integers(min_value=0, max_value=n - 1)
 
@@ -129,7 +130,8 @@ def scenarios(
     >>> from hypothesis import strategies as st
     >>> strategy = scenarios({"add": st.tuples(st.integers(0, 3)), "get": None})
     """
-    st = needs_hypothesis("atomics.testing.scenarios()")
+    needs_hypothesis("atomics.testing.scenarios()")
+    from hypothesis import strategies as st
 
     if not operations:
         raise ValueError("operations must name at least one operation")
