@@ -10,7 +10,7 @@ import pytest
 
 from atomics import runtime
 from atomics.testing import HarnessError, bulk_stress
-from atomics.testing import bulk as bulk
+from atomics.testing import bulk
 from atomics.testing.bulk import CONTROL_SECONDS, overlap_fraction, rounds
 
 
