@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import time
+from typing import Any
 
 import pytest
 
@@ -204,3 +206,43 @@ def test_what_each_thread_holds_and_waits_for_is_described() -> None:
             release.set()
             holder.join(10)
             waiter.join(10)
+
+
+class TwoLocks:
+    """ab() and ba() take the package's locks in opposite orders, each waiting at a barrier
+    while holding its first: run together they deadlock (each second acquisition gives up
+    after 5 s, so that no thread stays blocked)."""
+
+    def __init__(self) -> None:
+        from atomics import _locks
+
+        self.a, self.b = _locks.Lock(), _locks.Lock()
+        self.both = threading.Barrier(2)
+
+    def _take(self, first: Any, second: Any) -> bool:
+        with first:
+            self.both.wait(5)
+            got: bool = second.acquire(timeout=5)
+            if got:
+                second.release()
+            return got
+
+    def ab(self) -> bool:
+        return self._take(self.a, self.b)
+
+    def ba(self) -> bool:
+        return self._take(self.b, self.a)
+
+
+def test_a_hanging_scenario_reports_the_locks_each_thread_holds_and_waits_for() -> None:
+    from atomics.testing import Call, HarnessTimeout, check_scenario, fixed_scenario
+    from atomics.testing.controls import CounterModel
+
+    scenario = fixed_scenario([[Call("ab")], [Call("ba")]])
+    with watching() as checker, pytest.raises(HarnessTimeout) as caught:
+        check_scenario(scenario, TwoLocks, CounterModel, invocations=1, timeout=1.0)
+    report = str(caught.value)
+    assert "instrumented locks (atomics.testing.lockcheck):" in report
+    for worker in ("atomics-worker-0", "atomics-worker-1"):
+        assert re.search(f"{worker}: holds CheckedLock#\\d+ .*; waits for CheckedLock#", report)
+    assert [f.kind for f in checker.findings] == ["order"]

@@ -17,7 +17,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from atomics import runtime
 from atomics.testing.checker import (
@@ -36,6 +36,9 @@ from atomics.testing.runner import (
     shared_pool,
 )
 from atomics.testing.scenario import Scenario
+
+if TYPE_CHECKING:
+    from hypothesis.strategies import SearchStrategy
 from atomics.testing.stats import stats
 
 __all__ = [
@@ -167,7 +170,12 @@ def assert_linearizable(
     scenario: Scenario,
     factory: Callable[[], Any],
     model: Callable[[], Any],
-    **options: Any,
+    *,
+    invocations: int = DEFAULT_INVOCATIONS,
+    time_budget: float = DEFAULT_TIME_BUDGET,
+    step_budget: int = DEFAULT_STEP_BUDGET,
+    pool: WorkerPool | None = None,
+    timeout: float = 30.0,
 ) -> ScenarioResult:
     """Like :func:`check_scenario`, but raise :class:`LinearizabilityError` on failure.
 
@@ -181,22 +189,35 @@ def assert_linearizable(
     >>> assert_linearizable(s, LockedCounter, CounterModel, invocations=20).ok
     True
     """
-    result = check_scenario(scenario, factory, model, **options)
+    result = check_scenario(
+        scenario,
+        factory,
+        model,
+        invocations=invocations,
+        time_budget=time_budget,
+        step_budget=step_budget,
+        pool=pool,
+        timeout=timeout,
+    )
     if not result.ok:
         raise LinearizabilityError(format_report(result), result)
     return result
 
 
 def find_violation(
-    operations: Mapping[str, Any],
+    operations: Mapping[str, SearchStrategy[tuple[Any, ...]] | None],
     factory: Callable[[], Any],
     model: Callable[[], Any],
     *,
     max_examples: int = 50,
     attempts: int = 1,
     time_budget: float | None = None,
+    threads: int | tuple[int, int] = (2, 4),
+    ops_per_thread: int | tuple[int, int] = (3, 6),
+    invocations: int = DEFAULT_INVOCATIONS,
+    step_budget: int = DEFAULT_STEP_BUDGET,
+    timeout: float = 30.0,
     scenario_options: Mapping[str, Any] | None = None,
-    **options: Any,
 ) -> LinearizabilityError | None:
     """Run a ``@given`` linearizability test over ``operations`` as a user's test would
     (Hypothesis generation only, no shrinking, no example database); return the first
@@ -208,9 +229,10 @@ def find_violation(
     (at least one run). Prefer ``time_budget`` in a test suite: a fixed, small number of
     attempts flakes when a busy machine runs the threads together less often, while a search
     with a budget of tens of seconds ends as soon as it finds the violation, usually at
-    once. ``scenario_options`` go to
-    :func:`~atomics.testing.scenarios`, the other ``options`` to
-    :func:`assert_linearizable`. Needs Hypothesis.
+    once. ``threads`` and ``ops_per_thread`` go to :func:`~atomics.testing.scenarios`;
+    ``invocations``, ``step_budget`` and ``timeout`` to :func:`assert_linearizable`
+    (``scenario_options``, a mapping for :func:`~atomics.testing.scenarios`, is deprecated).
+    Needs Hypothesis.
 
     >>> from atomics.testing.controls import CounterModel, LockedCounter
     >>> find_violation({"increment": None, "get": None}, LockedCounter, CounterModel,
@@ -228,14 +250,32 @@ def find_violation(
 
     found: list[LinearizabilityError] = []
     deadline = None if time_budget is None else time.monotonic() + time_budget
+    drawn: dict[str, Any] = {"threads": threads, "ops_per_thread": ops_per_thread}
+    if scenario_options is not None:
+        import warnings
+
+        warnings.warn(
+            "find_violation(scenario_options=...) is deprecated: pass threads= and "
+            "ops_per_thread= (or draw your own scenarios)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        drawn.update(scenario_options)
 
     @settings(SETTINGS, max_examples=max_examples, phases=[Phase.generate], database=None)
-    @given(scenarios(operations, **(scenario_options or {})))
+    @given(scenarios(operations, **drawn))
     def probe(scenario: Scenario) -> None:
         if deadline is not None and time.monotonic() >= deadline:
             return  # the budget is spent: the run's remaining examples end at once
         try:
-            assert_linearizable(scenario, factory, model, **options)
+            assert_linearizable(
+                scenario,
+                factory,
+                model,
+                invocations=invocations,
+                step_budget=step_budget,
+                timeout=timeout,
+            )
         except LinearizabilityError as exc:
             found.append(exc)
             raise

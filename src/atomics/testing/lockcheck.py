@@ -353,7 +353,7 @@ class LockOrderChecker:
                     if finding:
                         found.append(finding)
                 edges[wanted] = _Edge(thread, stack)
-            if not found:
+            if not (found and self.raise_on_inversion):
                 self._waiting[ident] = self._names.get(wanted, "?")
         self._raise(found)
 
