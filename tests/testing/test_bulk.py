@@ -9,8 +9,7 @@ import time
 import pytest
 
 from atomics import runtime
-from atomics.testing import HarnessError, bulk_stress
-from atomics.testing import bulk
+from atomics.testing import HarnessError, bulk, bulk_stress
 from atomics.testing.bulk import CONTROL_SECONDS, overlap_fraction, rounds
 
 
