@@ -162,6 +162,18 @@ class _Edge:
     stack: str
 
 
+class _ThreadState:
+    """One thread's locks as one checker sees them; written by that thread only."""
+
+    __slots__ = ("held", "key", "uses", "waiting")
+
+    def __init__(self, key: int) -> None:
+        self.key = key
+        self.uses: dict[int, _Use] = {}  # lock id -> how this thread takes it
+        self.held: list[Any] = []  # the instrumented locks it holds, in acquisition order
+        self.waiting: object | None = None  # the lock it blocks on now
+
+
 @dataclass
 class _Use:
     always_held: frozenset[int]  # the locks a thread held at every acquisition of a lock
@@ -231,10 +243,10 @@ class LockOrderChecker:
         self._graph: dict[int, dict[int, _Edge]] = {}
         self._names: dict[int, str] = {}
         self._mutex = _allocate()  # guards the graph and the records (a real lock)
-        self._held_by: dict[int, list[Any]] = {}  # thread id -> locks held (owner writes)
-        self._waiting: dict[int, str] = {}  # thread id -> what it blocks on now
+        # per thread, a _ThreadState only that thread writes (no shared write on the hot path)
+        self._local = _thread._local()
+        self._states: dict[int, _ThreadState] = {}  # thread key -> its state (for reports)
         # lock -> {thread: (the locks it held at *every* acquisition of it, a stack)}
-        self._users: dict[int, dict[int, _Use]] = {}
         self._waits: list[_Wait] = []
         self._notifiers: dict[int, dict[int, traceback.StackSummary]] = {}  # condition ->
         self._reported: set[tuple[Any, ...]] = set()
@@ -258,18 +270,28 @@ class LockOrderChecker:
         return self._names.get(id(lock), f"{type(lock).__name__}@{id(lock):#x}")
 
     # --- what each thread holds ---------------------------------------------------------------
+    def _state(self) -> _ThreadState:
+        try:
+            return self._local.state  # type: ignore[no-any-return]
+        except AttributeError:
+            state = self._local.state = _ThreadState(_me())
+            with self._mutex:
+                self._states[state.key] = state
+            return state
+
     def holding(self) -> dict[str, tuple[list[str], str | None]]:
         """Per thread (by name): the instrumented locks it holds and what it waits for now."""
         with self._mutex:
-            idents = set(self._held_by) | set(self._waiting)
-            return {
-                _thread_names.get(ident, "?"): (
-                    [self.name(lock) for lock in self._held_by.get(ident, ())],
-                    self._waiting.get(ident),
+            states = sorted(self._states.items())
+        out: dict[str, tuple[list[str], str | None]] = {}
+        for key, state in states:
+            held, waiting = list(state.held), state.waiting
+            if held or waiting is not None:
+                out[_thread_names.get(key, f"thread {key}")] = (
+                    [self.name(lock) for lock in held],
+                    None if waiting is None else self.name(waiting),
                 )
-                for ident in sorted(idents)
-                if self._held_by.get(ident) or ident in self._waiting
-            }
+        return out
 
     def _record(self, finding: Finding, key: tuple[Any, ...]) -> Finding | None:
         # (caller holds self._mutex)
@@ -296,20 +318,23 @@ class LockOrderChecker:
         return False
 
     # --- events from the instrumented locks ---------------------------------------------------
-    def acquiring(self, lock: object, blocking: bool = True, reentrant: bool = False) -> None:
-        """Called before this thread acquires ``lock`` (not for a re-entry of an RLock)."""
+    def acquiring(
+        self, lock: object, blocking: bool = True, reentrant: bool = False
+    ) -> _ThreadState:
+        """Called before this thread acquires ``lock`` (not for a re-entry of an RLock);
+        returns this thread's state, whose ``waiting`` the caller clears afterwards."""
+        state = self._state()
         if not blocking:
-            return  # a non-blocking attempt cannot deadlock: no edge, no use
-        ident = _me()
-        held = self._held_by.get(ident)
+            return state  # a non-blocking attempt cannot deadlock: no edge, no use
+        held = state.held
+        ident = state.key
         wanted = id(lock)
-        users = self._users.get(wanted)
-        use = users.get(ident) if users is not None else None
-        if use is None or (use.always_held and not use.always_held.issubset(map(id, held or ()))):
-            self._note_use(ident, wanted, held or [])
+        use = state.uses.get(wanted)
+        if use is None or (use.always_held and not use.always_held.issubset(map(id, held))):
+            self._note_use(state, wanted, held)
         if not held:
-            self._waiting[ident] = self._names.get(wanted, "?")
-            return
+            state.waiting = lock
+            return state
         found: list[Finding] = []
         stack: str | None = None
         thread = _thread_names.get(ident, "?")
@@ -353,23 +378,13 @@ class LockOrderChecker:
                     if finding:
                         found.append(finding)
                 edges[wanted] = _Edge(thread, stack)
-            if not (found and self.raise_on_inversion):
-                self._waiting[ident] = self._names.get(wanted, "?")
         self._raise(found)
-
-    def acquired(self, lock: object) -> None:
-        """Called once this thread holds ``lock`` (its first acquisition of it)."""
-        ident = _me()
-        self._waiting.pop(ident, None)
-        held = self._held_by.get(ident)
-        if held is None:
-            held = self._held_by[ident] = []
-        held.append(lock)
+        state.waiting = lock
+        return state
 
     def released(self, lock: object) -> None:
         """Called when this thread no longer holds ``lock``."""
-        ident = _me()
-        held = self._held_by.get(ident, [])
+        held = self._state().held
         for i in range(len(held) - 1, -1, -1):
             if held[i] is lock:
                 del held[i]
@@ -379,7 +394,7 @@ class LockOrderChecker:
         """Called when this thread is about to wait on ``condition`` (a ``Condition`` of
         ``lock``, which it holds and the wait releases): the ``"wait"`` check."""
         ident = _me()
-        held = tuple(id(other) for other in self._held_by.get(ident, ()) if other is not lock)
+        held = tuple(id(other) for other in self._state().held if other is not lock)
         if not held:
             return
         wait = _Wait(ident, _thread_names.get(ident, "?"), held, id(lock), id(condition), _stack(3))
@@ -410,7 +425,7 @@ class LockOrderChecker:
         found: list[Finding] = []
         wakers = self._notifiers.get(wait.condition, {})
         for h in wait.held:
-            for other, use in self._users.get(h, {}).items():
+            for other, use in self._uses_of(h):
                 if other == wait.thread_id or (only is not None and other != only):
                     continue
                 if other not in wakers or wait.lock in use.always_held:
@@ -430,22 +445,32 @@ class LockOrderChecker:
                     found.append(finding)
         return found
 
-    def _note_use(self, ident: int, key: int, held: list[Any]) -> None:
+    def _uses_of(self, key: int) -> list[tuple[int, _Use]]:
+        """Every thread's record of taking lock ``key``. (Caller holds ``self._mutex``.)"""
+        return [
+            (thread, use)
+            for thread, state in list(self._states.items())
+            for use in [state.uses.get(key)]
+            if use is not None
+        ]
+
+    def _note_use(self, state: _ThreadState, key: int, held: list[Any]) -> None:
         """This thread takes lock ``key`` holding ``held``: narrow what it always holds when
-        it takes that lock, and check the recorded waits against the change."""
+        it takes that lock (in its own record), and check the recorded waits against it."""
         held_ids = frozenset(map(id, held))
+        use = state.uses.get(key)
+        if use is None:
+            state.uses[key] = _Use(held_ids, _capture(3))
+        else:
+            use.always_held = use.always_held & held_ids
+            use.stack = _capture(3)
+        if not self._waits:
+            return
         found: list[Finding] = []
         with self._mutex:
-            users = self._users.setdefault(key, {})
-            use = users.get(ident)
-            if use is None:
-                users[ident] = _Use(held_ids, _capture(3))
-            else:
-                use.always_held = use.always_held & held_ids
-                use.stack = _capture(3)
             for wait in self._waits:
-                if wait.thread_id != ident and key in wait.held:
-                    found += self._check_wait(wait, only=ident)
+                if wait.thread_id != state.key and key in wait.held:
+                    found += self._check_wait(wait, only=state.key)
         self._raise(found)
 
 
@@ -476,13 +501,13 @@ class CheckedLock:
         checker.register(self)
 
     def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
-        self._checker.acquiring(self, blocking)
+        state = self._checker.acquiring(self, blocking)
         try:
             got = self._lock.acquire(blocking, timeout)
         finally:
-            self._checker._waiting.pop(_me(), None)
+            state.waiting = None
         if got:
-            self._checker.acquired(self)
+            state.held.append(self)
         return got
 
     def release(self) -> None:
@@ -506,7 +531,7 @@ class CheckedLock:
 
     # what threading.Condition uses when the lock has them (a wait releases the lock)
     def _is_owned(self) -> bool:
-        return any(held is self for held in self._checker._held_by.get(_me(), ()))
+        return any(held is self for held in self._checker._state().held)
 
     def _release_save(self) -> None:
         self._checker.waiting_on(self, sys._getframe(1).f_locals.get("self"))
@@ -530,16 +555,19 @@ class CheckedRLock:
 
     def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
         depth = self._depth.__dict__.get("n", 0)
-        if depth == 0:
-            self._checker.acquiring(self, blocking, reentrant=True)
-        try:
+        if depth:
             got: bool = self._lock.acquire(blocking, timeout)
+            if got:
+                self._depth.n = depth + 1
+            return got
+        state = self._checker.acquiring(self, blocking, reentrant=True)
+        try:
+            got = self._lock.acquire(blocking, timeout)
         finally:
-            self._checker._waiting.pop(_me(), None)
+            state.waiting = None
         if got:
-            self._depth.n = depth + 1
-            if depth == 0:
-                self._checker.acquired(self)
+            self._depth.n = 1
+            state.held.append(self)
         return got
 
     def release(self) -> None:
@@ -567,13 +595,13 @@ class CheckedRLock:
         return state
 
     def _acquire_restore(self, state: Any) -> None:
-        self._checker.acquiring(self, reentrant=True)
+        mine = self._checker.acquiring(self, reentrant=True)
         try:
             self._lock._acquire_restore(state)
         finally:
-            self._checker._waiting.pop(_me(), None)
+            mine.waiting = None
         self._depth.n = state[0]
-        self._checker.acquired(self)
+        mine.held.append(self)
 
 
 @contextmanager
