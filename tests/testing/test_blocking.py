@@ -24,6 +24,7 @@ from atomics.testing import (
     CONTROL_SECONDS,
     SETTINGS,
     Call,
+    HarnessTimeout,
     OpRecord,
     Verdict,
     WorkerPool,
@@ -233,17 +234,22 @@ def test_a_slow_wakeup_is_not_a_lost_one() -> None:
 
     scenario = fixed_scenario([[Call("get")], [Call("put", (1,))]])
     with WorkerPool(2) as pool:
+        confirmations = []
+        wait_blocked = pool.wait_blocked
+
+        def counted(seconds: float) -> list[OpRecord]:
+            confirmations.append(seconds)
+            return wait_blocked(seconds)
+
+        pool.wait_blocked = counted  # type: ignore[method-assign]
         result = check_scenario(
-            scenario,
-            lambda: SlowToReturn(2),
-            QueueModel,
-            pool=pool,
-            block_grace=GRACE,
+            scenario, lambda: SlowToReturn(2), QueueModel, pool=pool, block_grace=GRACE,
             invocations=2,
-        )
+        )  # fmt: skip
         assert not pool.broken
     assert result.ok, format_report(result)
     assert result.blocked_invocations == 0
+    assert confirmations == [2.0, 2.0]  # each was suspected, then seen to return
 
 
 @pytest.mark.timeout(30)
@@ -258,6 +264,25 @@ def test_non_blocking_models_are_unchanged() -> None:
     assert result.ok
     assert result.blocked_invocations == 0
     assert result.blocked is None
+
+
+@pytest.mark.timeout(30)
+def test_a_hang_in_a_non_blocking_call_is_still_a_timeout() -> None:
+    release = threading.Event()
+
+    class HangsInQsize(BoundedQueue[Any]):
+        def qsize(self) -> int:
+            release.wait(60)  # a hang the test ends itself
+            return 0
+
+    scenario = fixed_scenario([[Call("qsize")], [Call("get")]])
+    try:
+        with pytest.raises(HarnessTimeout, match="in qsize"):
+            check_scenario(
+                scenario, lambda: HangsInQsize(2), QueueModel, timeout=1.0, block_grace=GRACE
+            )
+    finally:
+        release.set()
 
 
 # --- Hypothesis: a correct queue passes, a lost wake-up is caught -----------------------------

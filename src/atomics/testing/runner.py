@@ -520,6 +520,11 @@ class WorkerPool:
                     self._finished_cond.release()
                     try:
                         unblock(target)  # outside the condition: it wakes workers that take it
+                    except BaseException:
+                        self._held = None
+                        self.broken = True
+                        self.close()
+                        raise
                     finally:
                         self._finished_cond.acquire()
                     self._finished_cond.wait(max(0.0, min(0.02, until - time.monotonic())))
@@ -630,10 +635,12 @@ def resolve_blocked(
     :meth:`WorkerPool.release` and ``unblock``.
     """
     held = set(pool.held_threads)
-    if not allowed(history):
-        wait = confirm if confirm is not None else max(2.0, 10 * pool.held_grace)
-        records = pool.wait_blocked(wait)
-        history = [op for op in history if op.thread not in held] + records
-    if pool.holding:
-        pool.release(unblock)
+    try:
+        if not allowed(history):
+            wait = confirm if confirm is not None else max(2.0, 10 * pool.held_grace)
+            records = pool.wait_blocked(wait)
+            history = [op for op in history if op.thread not in held] + records
+    finally:
+        if pool.holding:
+            pool.release(unblock)
     return history
