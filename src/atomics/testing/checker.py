@@ -22,6 +22,15 @@ touches everything, and the history is then checked whole.
 
 A step budget bounds the search. Running out gives :data:`Verdict.UNKNOWN`, which callers
 treat as a failure: a limit never counts as a pass.
+
+Blocking operations: a model's method raises :class:`~atomics.testing.history.WouldBlock`
+where the real call would wait. A completed call is then linearized only at a point where
+its model does not block (a WouldBlock outcome there means "not here", like any outcome that
+does not match). A *pending* call -- a blocking call that never returned
+(:attr:`OpRecord.pending`) -- is never linearized: the history is linearizable only if some
+order of the completed operations leaves a model in which every pending call would block.
+If in every such order one of them could proceed, the object failed to wake it (a lost
+wake-up), and the verdict is NOT_LINEARIZABLE with those calls in ``stuck_at``.
 """
 
 from __future__ import annotations
@@ -32,7 +41,7 @@ from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from atomics.testing.history import Call, OpRecord, Raised, freeze, outcome_of
+from atomics.testing.history import PENDING, Call, OpRecord, Raised, freeze, outcome_of, would_block
 
 __all__ = [
     "CheckResult",
@@ -61,9 +70,12 @@ class Verdict(enum.Enum):
 class CheckResult:
     """A verdict, with what the search learned.
 
-    ``order`` is a witness order when LINEARIZABLE; otherwise ``longest_prefix`` is the
-    longest sequence of operations the search could linearize, and ``stuck_at`` the
-    operations that were candidates after it but whose outcomes the model contradicted.
+    ``order`` is a witness order when LINEARIZABLE, and ``blocked`` the pending operations
+    (blocking calls that never returned) that the model, after that order, says would block;
+    otherwise ``longest_prefix`` is the longest sequence of operations the search could
+    linearize, and ``stuck_at`` the operations that were candidates after it but whose
+    outcomes the model contradicted -- or, when ``longest_prefix`` holds every completed
+    operation, the pending operations the model says could have proceeded.
     """
 
     verdict: Verdict
@@ -72,6 +84,7 @@ class CheckResult:
     longest_prefix: list[OpRecord] = field(default_factory=list)
     stuck_at: list[tuple[OpRecord, Any]] = field(default_factory=list)  # (op, model outcome)
     partition: Hashable = None
+    blocked: list[OpRecord] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -101,6 +114,18 @@ def apply_to_model(model: Any, call: Call) -> tuple[Any, Any]:
     if method is None:
         raise AttributeError(f"the model {type(model).__name__} has no operation {call.name!r}")
     return outcome_of(method, *call.args), new
+
+
+def _step(
+    transitions: Transitions, model: Any, key: Hashable, call: Call
+) -> tuple[Any, Any, Hashable]:
+    """``call`` replayed on ``model`` (whose state key is ``key``), through the memo."""
+    memo_key = (key, call)
+    step = transitions.get(memo_key)
+    if step is None:
+        outcome, new_model = apply_to_model(model, call)
+        step = transitions[memo_key] = (outcome, new_model, model_key(new_model))
+    return step
 
 
 def outcomes_match(actual: Any, expected: Any) -> bool:
@@ -177,6 +202,7 @@ def check_history(
     memo: Transitions = transitions if transitions is not None else {}
     steps_used = 0
     combined_order: list[OpRecord] = []
+    combined_blocked: list[OpRecord] = []
     for key, part in parts.items():
         result = _search(part, model_factory, step_budget - steps_used, memo)
         steps_used += result.steps
@@ -185,7 +211,10 @@ def check_history(
         if not result.ok:
             return result
         combined_order.extend(result.order)
-    return CheckResult(Verdict.LINEARIZABLE, steps_used, order=combined_order)
+        combined_blocked.extend(result.blocked)
+    return CheckResult(
+        Verdict.LINEARIZABLE, steps_used, order=combined_order, blocked=combined_blocked
+    )
 
 
 def _search(
@@ -194,14 +223,34 @@ def _search(
     budget: int,
     transitions: Transitions,
 ) -> CheckResult:
+    # Blocking calls that never returned are not linearized: they must block at the end.
+    pending = [op for op in history if op.outcome is PENDING]
+    if pending:
+        history = [op for op in history if op.outcome is not PENDING]
     # Per-thread operation lists, each in program order (which is also time order).
     by_thread: dict[int, list[OpRecord]] = {}
     for op in sorted(history, key=lambda o: (o.thread, o.index)):
         by_thread.setdefault(op.thread, []).append(op)
     threads = list(by_thread.values())
     total = len(history)
+
+    def could_proceed(model: Any, key: Hashable) -> list[tuple[OpRecord, Any]]:
+        """The pending operations that ``model`` says would not block (with its outcome)."""
+        proceeding = []
+        for op in pending:
+            outcome = _step(transitions, model, key, op.call)[0]
+            if not would_block(outcome):
+                proceeding.append((op, outcome))
+        return proceeding
+
     if total == 0:
-        return CheckResult(Verdict.LINEARIZABLE, 0)
+        if not pending:
+            return CheckResult(Verdict.LINEARIZABLE, 0)
+        start_model = model_factory()
+        proceeding = could_proceed(start_model, model_key(start_model))
+        if proceeding:
+            return CheckResult(Verdict.NOT_LINEARIZABLE, 1, stuck_at=proceeding)
+        return CheckResult(Verdict.LINEARIZABLE, 1, blocked=pending)
 
     failed: set[tuple[tuple[int, ...], Hashable]] = set()  # Lowe's memo of dead configurations
 
@@ -255,7 +304,7 @@ def _search(
             transitions[memo_key] = (outcome, new_model, model_key(new_model))
         outcome, new_model, new_key = transitions[memo_key]
         if not outcomes_match(op.outcome, outcome):
-            stuck_here.append((op, outcome))
+            stuck_here.append((op, outcome))  # a WouldBlock outcome: "not here" as well
             continue
         progress[t] += 1
         if (tuple(progress), new_key) in failed:
@@ -264,7 +313,18 @@ def _search(
         order.append(op)
         order_threads.append(t)
         if len(order) == total:
-            return CheckResult(Verdict.LINEARIZABLE, steps, order=list(order))
+            if not pending:
+                return CheckResult(Verdict.LINEARIZABLE, steps, order=list(order))
+            proceeding = could_proceed(new_model, new_key)
+            if not proceeding:
+                return CheckResult(Verdict.LINEARIZABLE, steps, order=list(order), blocked=pending)
+            # A pending call could proceed after this order: try another order.
+            failed.add((tuple(progress), new_key))
+            best, best_stuck = list(order), proceeding
+            order.pop()
+            order_threads.pop()
+            progress[t] -= 1
+            continue
         stuck_here = []
         stack.append((new_model, new_key, candidates(), 0))
     return CheckResult(Verdict.NOT_LINEARIZABLE, steps, longest_prefix=best, stuck_at=best_stuck)

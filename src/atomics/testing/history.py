@@ -4,6 +4,11 @@ A history is a list of :class:`OpRecord`, one per completed operation, each with
 thread, the call and return times (``time.perf_counter_ns``) and the outcome: a value, or a
 :class:`Raised` standing for an exception. Exceptions are results like any other: an
 operation that raised ``KeyError('k')`` matches a model that raised ``KeyError('k')``.
+
+Blocking operations: a model's method raises :class:`WouldBlock` when, in the model's
+current state, the real call would wait. A blocking call that never returned is recorded
+with the outcome :data:`PENDING` and the return time :data:`NEVER_NS` (docs/testing.md,
+"Blocking operations").
 """
 
 from __future__ import annotations
@@ -12,7 +17,50 @@ from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Call", "OpRecord", "Raised", "freeze", "outcome_of"]
+__all__ = [
+    "NEVER_NS",
+    "PENDING",
+    "Call",
+    "OpRecord",
+    "Raised",
+    "WouldBlock",
+    "freeze",
+    "outcome_of",
+    "would_block",
+]
+
+NEVER_NS = 2**63 - 1  # the return time of a call that never returned (later than any real one)
+
+
+class WouldBlock(Exception):
+    """Raised by a model's operation when, in the model's current state, the real call would
+    wait (a ``put`` on a full queue, a ``get`` on an empty one).
+
+    The checker linearizes a completed blocking call only at a point where its model does
+    not raise this, and accepts a call left blocked at the end of an invocation only if the
+    model raises this for it. Leave the model unchanged before raising it.
+    """
+
+
+class _Pending:
+    """The type of :data:`PENDING` (one instance)."""
+
+    _instance: _Pending | None = None
+
+    def __new__(cls) -> _Pending:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "blocked (never returned)"
+
+    def __reduce__(self) -> str:
+        return "PENDING"
+
+
+PENDING = _Pending()
+"""The outcome of a blocking call that had not returned when its invocation ended."""
 
 
 @dataclass(frozen=True)
@@ -68,9 +116,19 @@ def outcome_of(fn: Any, *args: Any) -> Any:
         return Raised.of(exc)
 
 
+def would_block(outcome: Any) -> bool:
+    """True when a model's ``outcome`` says the call would wait (it raised :class:`WouldBlock`).
+
+    >>> would_block(Raised(WouldBlock)), would_block(None)
+    (True, False)
+    """
+    return isinstance(outcome, Raised) and issubclass(outcome.type, WouldBlock)
+
+
 @dataclass(frozen=True)
 class OpRecord:
-    """One completed operation in a history.
+    """One operation in a history: completed, or (:attr:`pending`) a blocking call that had
+    not returned when the invocation ended, with ``return_ns`` :data:`NEVER_NS`.
 
     ``thread`` numbers the parallel threads 0..T-1; the sequential prefix is thread -1 and
     the suffix thread T. ``index`` is the operation's position within its thread.
@@ -82,6 +140,11 @@ class OpRecord:
     call_ns: int
     return_ns: int
     outcome: Any
+
+    @property
+    def pending(self) -> bool:
+        """True for a blocking call that never returned (outcome :data:`PENDING`)."""
+        return self.outcome is PENDING
 
     def __str__(self) -> str:
         return f"{self.call} -> {self.outcome!r}"

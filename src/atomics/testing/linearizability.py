@@ -29,9 +29,12 @@ from atomics.testing.checker import (
 )
 from atomics.testing.history import OpRecord
 from atomics.testing.runner import (
+    DEFAULT_BLOCK_GRACE,
+    Blocked,
     HarnessTimeout,
     WorkerPool,
     forced_switching,
+    resolve_blocked,
     run_invocation,
     shared_pool,
 )
@@ -57,7 +60,12 @@ DEFAULT_TIME_BUDGET = 1.0  # seconds per scenario at most, whichever limit comes
 
 @dataclass
 class ScenarioResult:
-    """What :func:`check_scenario` found: counts, and the first failing history if any."""
+    """What :func:`check_scenario` found: counts, and the first failing history if any.
+
+    ``blocked_invocations`` counts the invocations that ended with blocking calls that never
+    returned, as the model allows (not failures); ``blocked`` describes the first of them,
+    or the failing one when the model did not allow it (a lost wake-up).
+    """
 
     scenario: Scenario
     invocations: int = 0
@@ -65,6 +73,8 @@ class ScenarioResult:
     seconds: float = 0.0
     failure: CheckResult | None = None
     failing_history: list[OpRecord] = field(default_factory=list)
+    blocked_invocations: int = 0
+    blocked: Blocked | None = None
 
     @property
     def ok(self) -> bool:
@@ -105,6 +115,8 @@ def check_scenario(
     step_budget: int = DEFAULT_STEP_BUDGET,
     pool: WorkerPool | None = None,
     timeout: float = 30.0,
+    block_grace: float = DEFAULT_BLOCK_GRACE,
+    unblock: Callable[[Any], object] | None = None,
 ) -> ScenarioResult:
     """Run ``scenario`` against fresh ``factory()`` objects; check each history on ``model()``.
 
@@ -113,6 +125,13 @@ def check_scenario(
     process-wide :func:`~atomics.testing.runner.shared_pool`; ``timeout`` bounds each
     invocation (a hang raises :class:`~atomics.testing.runner.HarnessTimeout` with every
     thread's stack). Call from the main thread.
+
+    Blocking operations (the model's ``blocking`` attribute names them; docs/testing.md):
+    an invocation whose remaining threads sit in blocking calls for ``block_grace`` seconds
+    ends there. If the model says every such call would block, it is counted in
+    ``blocked_invocations``, not a failure; else it is a failure (a lost wake-up).
+    ``unblock(obj)`` frees the blocked calls so that the pool can go on; without it the pool
+    is retired and the scenario stops after that invocation.
     """
     if invocations < 1:
         raise ValueError(f"invocations must be at least 1, got {invocations!r}")
@@ -123,24 +142,33 @@ def check_scenario(
     deadline = began + time_budget
     seen: set[tuple[Any, ...]] = set()
     transitions: Transitions = {}  # model steps, shared by every history of this scenario
+    blocking = _declared_blocking(model)
+
+    def check(history: list[OpRecord]) -> CheckResult:
+        return check_history(history, model, step_budget=step_budget, transitions=transitions)
+
     with forced_switching():
         for _ in range(invocations):
             try:
-                history = run_invocation(scenario, factory, pool)
+                history = run_invocation(
+                    scenario, factory, pool, blocking=blocking, block_grace=block_grace
+                )
+                if pool.holding:
+                    history = resolve_blocked(pool, history, lambda h: check(h).ok, unblock=unblock)
             except HarnessTimeout as exc:  # fail with the scenario, and every stack
                 raise HarnessTimeout(
                     f"scenario:\n{_indent(scenario.table())}\n  {scenario!r}\n{exc}"
                 ) from None
+            pending = tuple(op for op in history if op.pending) if blocking else ()
             result.invocations += 1
             stats.invocations += 1
             stats.operations += len(history)
             # Identical outcomes in an identical real-time order need checking only once.
             signature = _signature(history)
+            checked = None
             if signature not in seen:
                 seen.add(signature)
-                checked = check_history(
-                    history, model, step_budget=step_budget, transitions=transitions
-                )
+                checked = check(history)
                 result.histories_checked += 1
                 stats.histories_checked += 1
                 stats.checked_operations += len(history)
@@ -148,11 +176,41 @@ def check_scenario(
                 if not checked.ok:
                     stats.failures += 1
                     result.failure, result.failing_history = checked, history
+                    if pending:
+                        result.blocked = _blocked(scenario, history, pending, pool, ())
                     break
+            if pending:
+                result.blocked_invocations += 1
+                if result.blocked is None:
+                    order = tuple(checked.order) if checked is not None else ()
+                    result.blocked = _blocked(scenario, history, pending, pool, order)
+                if pool.broken:
+                    break  # the blocked workers could not be freed: no pool to go on with
             if time.perf_counter() > deadline:
                 break
     result.seconds = time.perf_counter() - began
     return result
+
+
+def _declared_blocking(model: Callable[[], Any]) -> frozenset[str]:
+    """The model's ``blocking`` operation names: read on the class when ``model`` is one (no
+    instance made), else on a fresh instance."""
+    names = getattr(model, "blocking", None)
+    if names is None and not isinstance(model, type):
+        names = getattr(model(), "blocking", None)
+    return frozenset(names or ())
+
+
+def _blocked(
+    scenario: Scenario,
+    history: list[OpRecord],
+    pending: tuple[OpRecord, ...],
+    pool: WorkerPool,
+    order: tuple[OpRecord, ...],
+) -> Blocked:
+    return Blocked(
+        pending, tuple(history), pool.blocked_stacks, not pool.broken, scenario.threads, order
+    )
 
 
 def _signature(history: list[OpRecord]) -> tuple[Any, ...]:
@@ -311,9 +369,15 @@ def format_report(result: ScenarioResult) -> str:
             return "suffix"
         return f"T{op.thread}"
 
+    lost_wakeup = any(op.pending for op, _ in failure.stuck_at)
     lines = [
         f"{failure.verdict.value.upper()}: a history of this scenario has no valid sequential"
-        " order",
+        " order"
+        + (
+            " (calls stayed blocked that the model says could proceed: a lost wake-up)"
+            if lost_wakeup
+            else ""
+        ),
         f"  found at invocation {result.invocations} ({result.seconds:.2f}s, "
         f"{result.histories_checked} distinct histories checked, {failure.steps} checker steps)",
         f"  interpreter: {runtime.describe()}, {runtime.cpu_count()} CPUs",
@@ -331,17 +395,28 @@ def format_report(result: ScenarioResult) -> str:
     ]
     for op in history:
         start = (op.call_ns - origin) / 1000
-        end = (op.return_ns - origin) / 1000
-        lines.append(f"  {start:9.1f} .. {end:9.1f}  {label(op):>6}[{op.index}] {op}")
+        end = "never" if op.pending else f"{(op.return_ns - origin) / 1000:9.1f}"
+        lines.append(f"  {start:9.1f} .. {end:>9}  {label(op):>6}[{op.index}] {op}")
     lines += ["", f"Longest linearizable prefix ({len(failure.longest_prefix)} operations):"]
     lines += [f"  {label(op)}[{op.index}] {op}" for op in failure.longest_prefix] or ["  (none)"]
-    if failure.stuck_at:
+    if failure.stuck_at and lost_wakeup:
+        lines += [
+            "",
+            "After any order of the completed operations, calls stayed blocked that could proceed:",
+        ]
+        lines += [
+            f"  {label(op)}[{op.index}] {op.call} never returned; the model says {expected!r}"
+            for op, expected in failure.stuck_at
+        ]
+    elif failure.stuck_at:
         lines += ["", "After it, every candidate contradicts the model:"]
         lines += [
             f"  {label(op)}[{op.index}] {op.call} returned {op.outcome!r};"
             f" the model says {expected!r}"
             for op, expected in failure.stuck_at
         ]
+    if lost_wakeup and result.blocked is not None:
+        lines += ["", "Stacks of all threads, the calls still blocked:", result.blocked.stacks]
     lines += [
         "",
         "Reproduce: Hypothesis prints the falsifying example and, with print_blob=True (set by",
