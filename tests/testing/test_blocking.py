@@ -21,25 +21,22 @@ from hypothesis import strategies as st
 
 from atomics import BoundedQueue
 from atomics.testing import (
-    CONTROL_SECONDS,
     SETTINGS,
     Call,
     HarnessTimeout,
-    OpRecord,
-    Verdict,
     WorkerPool,
     assert_linearizable,
-    check_history,
     check_scenario,
     find_violation,
     fixed_scenario,
-    format_report,
-    rounds,
     scenarios,
-    small_values,
 )
-from atomics.testing.history import NEVER_NS, PENDING, WouldBlock
+from atomics.testing.bulk import CONTROL_SECONDS, rounds
+from atomics.testing.checker import Verdict, check_history
+from atomics.testing.history import NEVER_NS, PENDING, OpRecord, WouldBlock
+from atomics.testing.linearizability import format_report
 from atomics.testing.runner import run_invocation
+from atomics.testing.scenario import small_values
 
 GRACE = 0.1  # seconds: short, so that the many scenarios ending blocked stay fast
 
@@ -338,7 +335,7 @@ def test_lost_wakeup_is_caught_in_a_fixed_scenario() -> None:
 def test_lost_wakeup_is_caught_by_a_generated_search() -> None:
     violation = find_violation(
         OPERATIONS, LostWakeupQueue, QueueModel, time_budget=CONTROL_SECONDS,
-        scenario_options={"threads": (2, 3), "ops_per_thread": (1, 3)},
+        threads=(2, 3), ops_per_thread=(1, 3),
         unblock=shut, block_grace=GRACE,
     )  # fmt: skip
     assert violation is not None, f"the lost wake-up was missed for {CONTROL_SECONDS} s"

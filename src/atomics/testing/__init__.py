@@ -51,7 +51,7 @@ import warnings
 from typing import TYPE_CHECKING, Any
 
 from atomics.testing.bulk import bulk_stress
-from atomics.testing.history import Call
+from atomics.testing.history import Call, WouldBlock
 from atomics.testing.linearizability import (
     LinearizabilityError,
     assert_linearizable,
@@ -76,6 +76,7 @@ __all__ = [
     "LinearizabilityError",
     "Scenario",
     "WorkerPool",
+    "WouldBlock",
     "assert_linearizable",
     "bulk_stress",
     "check_scenario",

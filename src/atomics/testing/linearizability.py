@@ -234,6 +234,8 @@ def assert_linearizable(
     step_budget: int = DEFAULT_STEP_BUDGET,
     pool: WorkerPool | None = None,
     timeout: float = 30.0,
+    block_grace: float = DEFAULT_BLOCK_GRACE,
+    unblock: Callable[[Any], object] | None = None,
 ) -> ScenarioResult:
     """Like :func:`check_scenario`, but raise :class:`LinearizabilityError` on failure.
 
@@ -256,6 +258,8 @@ def assert_linearizable(
         step_budget=step_budget,
         pool=pool,
         timeout=timeout,
+        block_grace=block_grace,
+        unblock=unblock,
     )
     if not result.ok:
         raise LinearizabilityError(format_report(result), result)
@@ -275,6 +279,8 @@ def find_violation(
     invocations: int = DEFAULT_INVOCATIONS,
     step_budget: int = DEFAULT_STEP_BUDGET,
     timeout: float = 30.0,
+    block_grace: float = DEFAULT_BLOCK_GRACE,
+    unblock: Callable[[Any], object] | None = None,
     scenario_options: Mapping[str, Any] | None = None,
 ) -> LinearizabilityError | None:
     """Run a ``@given`` linearizability test over ``operations`` as a user's test would
@@ -288,7 +294,8 @@ def find_violation(
     attempts flakes when a busy machine runs the threads together less often, while a search
     with a budget of tens of seconds ends as soon as it finds the violation, usually at
     once. ``threads`` and ``ops_per_thread`` go to :func:`~atomics.testing.scenarios`;
-    ``invocations``, ``step_budget`` and ``timeout`` to :func:`assert_linearizable`
+    ``invocations``, ``step_budget``, ``timeout``, ``block_grace`` and ``unblock`` to
+    :func:`assert_linearizable`
     (``scenario_options``, a mapping for :func:`~atomics.testing.scenarios`, is deprecated).
     Needs Hypothesis.
 
@@ -333,6 +340,8 @@ def find_violation(
                 invocations=invocations,
                 step_budget=step_budget,
                 timeout=timeout,
+                block_grace=block_grace,
+                unblock=unblock,
             )
         except LinearizabilityError as exc:
             found.append(exc)
