@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from atomics.testing import Call
-from atomics.testing.checker import Verdict, check_history
+from atomics.testing.checker import Transitions, Verdict, check_history
 from atomics.testing.controls import BoundedQueueModel, CounterModel, MapModel
 from atomics.testing.history import OpRecord, Raised
 
@@ -165,3 +165,38 @@ def test_memoisation_keeps_wide_histories_cheap() -> None:
     result = check_history(history, Accumulator)
     assert result.verdict is Verdict.NOT_LINEARIZABLE
     assert result.steps < 50_000
+
+
+class LifoMap:
+    """A dict model whose popitem() is LIFO: insertion order is part of its state."""
+
+    def __init__(self) -> None:
+        self.items: dict[str, int] = {}
+
+    def put(self, key: str, value: int) -> None:
+        self.items[key] = value
+
+    def popitem(self) -> tuple[str, int]:
+        return self.items.popitem()
+
+
+def sequential(calls_and_outcomes: list[tuple[Call, object]]) -> list[OpRecord]:
+    return [
+        OpRecord(0, i, call, 10 * i, 10 * i + 5, outcome)
+        for i, (call, outcome) in enumerate(calls_and_outcomes)
+    ]
+
+
+def test_a_dict_models_insertion_order_is_part_of_its_state() -> None:
+    # Found pointing the harness at a third-party map (docs/found_in_the_wild.md): with
+    # dicts frozen as sorted items, {a, b} inserted in either order had one state key, so the
+    # memoised popitem() of one order answered for the other -- NOT LINEARIZABLE, wrongly.
+    transitions: Transitions = {}  # shared by the histories of a scenario, as check_scenario does
+    first = sequential(
+        [(Call("put", ("a", 1)), None), (Call("put", ("b", 2)), None), (Call("popitem"), ("b", 2))]
+    )
+    second = sequential(
+        [(Call("put", ("b", 2)), None), (Call("put", ("a", 1)), None), (Call("popitem"), ("a", 1))]
+    )
+    for history in (first, second):
+        assert check_history(history, LifoMap, transitions=transitions).ok

@@ -156,16 +156,16 @@ def freeze(value: Any) -> Hashable:
     Used to key the checker's memo on model states. Objects are frozen through their
     ``__dict__`` (or ``__slots__``); anything already hashable is returned as is.
 
+    A mapping keeps its iteration (insertion) order: two dicts with the same items in a
+    different order are different states, as a model whose ``popitem()`` or iteration
+    depends on the order needs (freezing them sorted made the checker reuse one order's
+    ``popitem()`` for the other, and reject a correct object).
+
     >>> freeze({"b": [1, 2], "a": {3}})
-    ('dict', (('a', ('set', frozenset({3}))), ('b', ('list', (1, 2)))))
+    ('dict', (('b', ('list', (1, 2))), ('a', ('set', frozenset({3})))))
     """
     if isinstance(value, Mapping):
-        items = [(freeze(k), freeze(v)) for k, v in value.items()]
-        try:
-            items.sort()
-        except TypeError:  # keys of mixed, unorderable types: order by repr instead
-            items.sort(key=repr)
-        return ("dict", tuple(items))
+        return ("dict", tuple((freeze(k), freeze(v)) for k, v in value.items()))
     if isinstance(value, (set, frozenset)):
         return ("set", frozenset(freeze(v) for v in value))
     if isinstance(value, (list, tuple)) or type(value).__name__ == "deque":
