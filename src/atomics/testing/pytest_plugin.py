@@ -22,7 +22,9 @@ Options (``pytest --help``, group "atomics.testing"):
 Markers: ``free_threaded_only`` (skipped unless the GIL is disabled: a test that can only
 fail on a free-threaded build), ``lockcheck(patch_threading=False, expect=())`` (run this
 test under the checker; ``expect`` lists the kinds of finding the test must produce -- for
-negative controls -- and any other finding fails it).
+negative controls -- and any other finding fails it), ``no_lockcheck(reason)`` (never under
+the checker: for a test that measures what the instrumentation changes, such as where a
+signal can land inside ``Lock.acquire``).
 
 Fixtures: ``lockcheck`` (the test's :class:`~atomics.testing.lockcheck.LockOrderChecker`,
 checking for this test whether or not the option is given), ``worker_pool`` (a
@@ -94,6 +96,11 @@ def pytest_configure(config: pytest.Config) -> None:
         "lockcheck(patch_threading=False, expect=()): run the test under the lock-order "
         "checker; expect lists the kinds of finding it must produce",
     )
+    config.addinivalue_line(
+        "markers",
+        "no_lockcheck(reason): never run this test under the lock-order checker (the test "
+        "measures something the instrumentation changes)",
+    )
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -140,7 +147,8 @@ def _watchdog(nodeid: str, seconds: float, finished: threading.Event, fd: int) -
 def _atomics_lockcheck(request: pytest.FixtureRequest) -> Generator[None, None, None]:
     marker = request.node.get_closest_marker("lockcheck")
     config = request.config
-    if marker is None and not config.getoption("atomics_lockcheck"):
+    off = request.node.get_closest_marker("no_lockcheck") is not None
+    if off or (marker is None and not config.getoption("atomics_lockcheck")):
         yield
         return
     options = dict(marker.kwargs) if marker is not None else {}

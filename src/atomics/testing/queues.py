@@ -13,12 +13,14 @@ Single items use ``put``/``get``; ``batch > 1`` uses ``put_many``/``get_many`` (
 fails the run (``queue.Empty`` inside a worker, naming the items put but never delivered,
 reported as ``HarnessError``) instead of hanging it.
 
-Fail fast: the first exception in a producer or consumer ends the run at once. Waits are
-made in slices of :data:`WAIT_SLICE` seconds (a get, or a put where the queue's ``put``
-takes ``timeout=``, that expires is retried until ``get_timeout`` has passed), and a thread
-that sees the run stopped between two slices returns, so the ``HarnessError`` (with the
-failing thread, its traceback and the time since the start, from
-:func:`~atomics.testing.bulk_stress`) comes within about a slice, not after ``get_timeout``.
+Fail fast: the first exception in a producer or consumer ends the run at once. Producers
+call ``put(item)`` as users do (blocking, no timeout); consumers wait in slices of
+:data:`WAIT_SLICE` seconds (a get that expires is retried until ``get_timeout`` has passed)
+and return when they see the run stopped; the thread that raised first takes items until
+no producer is blocked in ``put`` (at most :data:`DRAIN_SECONDS`). So the ``HarnessError``
+(with the failing thread, its traceback and the time since the start, from
+:func:`~atomics.testing.bulk_stress`) comes within about a slice, not after ``get_timeout``,
+and no thread is left blocked.
 
 >>> import queue
 >>> mpmc_stress(lambda: queue.Queue(4), producers=2, consumers=2, items_per_producer=100).items
@@ -27,7 +29,6 @@ failing thread, its traceback and the time since the start, from
 
 from __future__ import annotations
 
-import inspect
 import queue
 import time
 from collections.abc import Callable
@@ -42,6 +43,10 @@ __all__ = ["MPMCResult", "mpmc_stress"]
 WAIT_SLICE = 0.05
 """Seconds one blocking ``get``/``put`` of :func:`mpmc_stress` waits before the thread looks
 whether the run was stopped (then waits again, until ``get_timeout`` for gets)."""
+
+
+DRAIN_SECONDS = 2.0
+"""After a failure, how long the failing thread takes items to free blocked producers."""
 
 
 @dataclass(frozen=True)
@@ -77,27 +82,13 @@ def mpmc_stress(
     q = make_queue()
     stopped = [False]  # set by the first thread that raises; read between wait slices
     put_one = q.put_many if batch > 1 else q.put
-    put_batch: Callable[[list[Any]], None]
-    if _takes_timeout(put_one):
 
-        def put_batch(items: list[Any]) -> None:
-            item: Any = items if batch > 1 else items[0]
-            try:
-                put_one(item, timeout=WAIT_SLICE)  # the fast path: one blocking put
-                return
-            except queue.Full:
-                pass
-            while not stopped[0]:  # full: wait on, a slice at a time, unless stopped
-                try:
-                    put_one(item, timeout=WAIT_SLICE)
-                    return
-                except queue.Full:
-                    continue
-
-    else:  # a put without a timeout blocks until it is done
-
-        def put_batch(items: list[Any]) -> None:
-            put_one(items if batch > 1 else items[0])
+    def put_batch(items: list[Any]) -> None:
+        # as users call it: a plain blocking put (a put with a timeout can take another
+        # path through a queue's code -- ft_utils' StdConcurrentQueue raises Full only on
+        # this one). A producer blocked on a full queue when the run stops is freed by the
+        # drain of the thread that raised.
+        put_one(items if batch > 1 else items[0])
 
     get = q.get
     get_one: Callable[[int], list[Any]] = (
@@ -128,7 +119,9 @@ def mpmc_stress(
                 if start >= items_per_producer:
                     return  # this producer is done
                 end = min(start + batch, items_per_producer)
+                state["putting"] = True
                 put_batch([(t, n) for n in range(start, end)])
+                state["putting"] = False
                 state["put"] = end  # (for a timeout's message; moot once stopped)
             else:
                 owed = state["owed"]
@@ -146,11 +139,26 @@ def mpmc_stress(
             size = qsize()
             state["seen"] = max(state["seen"], size)
         except BaseException:
-            stopped[0] = True  # the others stop waiting at their next slice
+            state["putting"] = False  # (a put that raised)
+            stopped[0] = True  # the consumers stop waiting at their next slice
+            drain()  # and producers blocked on a full queue are freed
             raise
 
+    def drain() -> None:
+        """Take items until no producer is inside ``put`` (at most DRAIN_SECONDS), so that
+        none stays blocked on a full queue after the run stopped."""
+        deadline = time.monotonic() + DRAIN_SECONDS
+        while time.monotonic() < deadline:
+            try:
+                get(timeout=WAIT_SLICE)
+            except queue.Empty:
+                if not any(state.get("putting") for state in all_states[:producers]):
+                    return
+            except Exception:
+                return  # a queue that cannot be drained: bulk_stress's stop grace applies
+
     def thread_state(t: int) -> dict[str, Any]:
-        state = all_states[t] = {"got": [], "owed": share, "seen": 0, "put": 0}
+        state = all_states[t] = {"got": [], "owed": share, "seen": 0, "put": 0, "putting": False}
         return state  # made in thread t (bulk_stress); all_states lets a timeout read all
 
     try:
@@ -187,15 +195,6 @@ def mpmc_stress(
 
 def _span(first: int, last: int) -> str:
     return str(first) if first == last else f"{first}-{last}"
-
-
-def _takes_timeout(method: Callable[..., Any]) -> bool:
-    """Whether ``method`` accepts ``timeout=`` (a named parameter or ``**kwargs``)."""
-    try:
-        parameters = inspect.signature(method).parameters.values()
-    except (TypeError, ValueError):  # no signature to read: assume queue.Queue's
-        return True
-    return any(p.name == "timeout" or p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters)
 
 
 def _missing(
