@@ -253,6 +253,12 @@ class LockOrderChecker:
         self._count = 0
 
     @property
+    def locks_seen(self) -> int:
+        """How many locks have been instrumented for this checker (a check that found
+        nothing says something only if this is not 0)."""
+        return self._count
+
+    @property
     def inversions(self) -> list[Finding]:
         """The same list as ``findings`` (the branch's first name for it)."""
         return self.findings
