@@ -246,3 +246,19 @@ def test_a_hanging_scenario_reports_the_locks_each_thread_holds_and_waits_for() 
     for worker in ("atomics-worker-0", "atomics-worker-1"):
         assert re.search(f"{worker}: holds CheckedLock#\\d+ .*; waits for CheckedLock#", report)
     assert [f.kind for f in checker.findings] == ["order"]
+
+
+def test_a_lock_released_by_another_thread_leaves_its_takers_held_locks() -> None:
+    # A plain Lock may be released by another thread (a locked() block closed elsewhere
+    # does it): the taker must not go on "holding" it, or every later lock it takes would
+    # be reported in both orders.
+    with watching(patch_threading=True) as checker:
+        a, b = threading.Lock(), threading.Lock()
+        a.acquire()
+        run(a.release)  # released by another thread
+        with b, a:
+            pass
+        with a, b:
+            pass  # (a -> b and b -> a: reported, once)
+        assert checker.holding() == {}
+    assert [f.kind for f in checker.findings] == ["order"]

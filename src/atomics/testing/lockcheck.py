@@ -497,13 +497,16 @@ def active_checker() -> LockOrderChecker | None:
 
 
 class CheckedLock:
-    """A ``threading.Lock`` that reports to a :class:`LockOrderChecker`."""
+    """A ``threading.Lock`` that reports to a :class:`LockOrderChecker`. Like a plain lock
+    it may be released by another thread than the one that took it: it leaves the taker's
+    held locks then."""
 
-    __slots__ = ("__weakref__", "_checker", "_lock")
+    __slots__ = ("__weakref__", "_checker", "_holder", "_lock")
 
     def __init__(self, checker: LockOrderChecker) -> None:
         self._lock = _allocate()
         self._checker = checker
+        self._holder: _ThreadState | None = None  # the state of the thread that took it
         checker.register(self)
 
     def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
@@ -514,11 +517,18 @@ class CheckedLock:
             state.waiting = None
         if got:
             state.held.append(self)
+            self._holder = state
         return got
 
     def release(self) -> None:
+        holder, self._holder = self._holder, None
         self._lock.release()
-        self._checker.released(self)
+        if holder is not None:
+            held = holder.held
+            for i in range(len(held) - 1, -1, -1):
+                if held[i] is self:
+                    del held[i]
+                    break
 
     def locked(self) -> bool:
         return self._lock.locked()
@@ -537,7 +547,7 @@ class CheckedLock:
 
     # what threading.Condition uses when the lock has them (a wait releases the lock)
     def _is_owned(self) -> bool:
-        return any(held is self for held in self._checker._state().held)
+        return self._holder is not None and self._holder is self._checker._state()
 
     def _release_save(self) -> None:
         self._checker.waiting_on(self, sys._getframe(1).f_locals.get("self"))
