@@ -582,6 +582,10 @@ needs_sigalrm = pytest.mark.skipif(
 )
 
 
+@pytest.mark.no_lockcheck(
+    "where a signal lands inside Lock.acquire: C code in a real lock, Python code in an "
+    "instrumented one"
+)
 @needs_sigalrm
 @pytest.mark.parametrize("version", sorted(VERSIONS))
 def test_an_interrupt_never_leaves_the_lock_held(version: str) -> None:
@@ -591,6 +595,10 @@ def test_an_interrupt_never_leaves_the_lock_held(version: str) -> None:
         assert interrupts > 20, f"only {interrupts} interrupts landed"
 
 
+@pytest.mark.no_lockcheck(
+    "where a signal lands inside Lock.acquire: C code in a real lock, Python code in an "
+    "instrumented one"
+)
 @needs_sigalrm
 @pytest.mark.parametrize("error", [_Interrupt, StopIteration])
 @pytest.mark.parametrize("version", sorted(VERSIONS))
@@ -625,12 +633,20 @@ def _iterator_before_try(self: AtomicInteger, other: int) -> AtomicInteger:
     return self
 
 
+@pytest.mark.no_lockcheck(
+    "where a signal lands inside Lock.acquire: C code in a real lock, Python code in an "
+    "instrumented one"
+)
 @needs_sigalrm
 def test_control_the_interrupt_test_catches_acquire_before_try() -> None:
     interrupts, leaks = interrupted(_acquire_before_try, CONTROL_SECONDS, stop_at_leak=True)
     assert leaks, f"no leak in {interrupts} interrupts, {CONTROL_SECONDS} s"
 
 
+@pytest.mark.no_lockcheck(
+    "where a signal lands inside Lock.acquire: C code in a real lock, Python code in an "
+    "instrumented one"
+)
 @needs_sigalrm
 def test_control_the_waiting_test_catches_an_iterator_before_try() -> None:
     # In rounds of 2 s, each with a fresh counter and holder thread: one 60 s search under

@@ -539,12 +539,14 @@ class LockingIteration(ShardedDict[Any, Any]):
             yield from items
 
 
+@pytest.mark.lockcheck(expect=["self"])  # each thread blocks on the stripe it holds
 def test_control_iteration_under_stripe_locks_hangs() -> None:
     """Negative control: deterministic (the barrier puts both threads inside compute)."""
     problems = both_iterate_inside_compute(LockingIteration(stripes=8))
     assert problems and problems[0].startswith("hung"), problems
 
 
+@pytest.mark.lockcheck(expect=["order"])
 def test_control_a_guard_that_knows_only_its_own_map_deadlocks(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -606,6 +608,7 @@ def test_reading_a_topic_inside_a_world_update_while_another_thread_snapshots() 
     assert read_topic_inside_update_while_snapshotting(KnowledgeBase(stripes=1)) == []
 
 
+@pytest.mark.lockcheck(expect=["order"])
 def test_control_the_old_export_order_deadlocks(monkeypatch: pytest.MonkeyPatch) -> None:
     """Negative control: export taking topic locks before the world's stripes (the order
     that landed first) deadlocks with a topic read inside a world update."""
