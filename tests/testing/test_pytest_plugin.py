@@ -5,6 +5,7 @@ package (``-p`` names the module where this checkout is not installed)."""
 from __future__ import annotations
 
 import importlib.metadata
+import os
 import subprocess
 import sys
 import textwrap
@@ -50,6 +51,8 @@ ABBA = """
 
 
 def test_help_lists_the_options_of_the_installed_plugin() -> None:
+    if not INSTALLED and os.environ.get("CI") == "true":
+        pytest.fail("the package is not installed in CI's environment: the plugin is not found")
     if not INSTALLED:
         pytest.skip("this checkout is not installed (pip install -e '.[test]' registers it)")
     out = subprocess.run(
@@ -59,7 +62,13 @@ def test_help_lists_the_options_of_the_installed_plugin() -> None:
         timeout=120,
         check=True,
     ).stdout
-    for option in ("--atomics-lockcheck", "--atomics-hang-dump", "--atomics-summary"):
+    for option in (
+        "--atomics-lockcheck",
+        "--atomics-lockcheck-threading",
+        "--atomics-hang-dump",
+        "--atomics-stress-seconds",
+        "--atomics-summary",
+    ):
         assert option in out
 
 
@@ -136,10 +145,11 @@ def test_summary_and_fixtures(tmp_path: Path) -> None:
             bulk_stress(lambda state, t, i: None, threads=2, operations=50)
             assert harness_stats.bulk_operations == 100
 
-        def test_nothing():
-            pass
+        def test_nothing(stress_seconds):
+            assert stress_seconds == 0.5
         """,
         "--atomics-summary",
+        "--atomics-stress-seconds=0.5",
     )
     assert run.returncode == 0, run.stdout
     assert "2 tests ran the harness: 1 scenarios, 10 invocations" in run.stdout

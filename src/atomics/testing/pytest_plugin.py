@@ -14,6 +14,8 @@ Options (``pytest --help``, group "atomics.testing"):
     when a test is still running after SECONDS, write every thread's stack -- and, under
     the lock-order checker, what each thread holds and waits for -- to stderr (the test goes
     on: pair it with a hard limit such as pytest-timeout's);
+``--atomics-stress-seconds=SECONDS``
+    the budget the ``stress_seconds`` fixture gives (default ``$STRESS_SECONDS``, else 60);
 ``--atomics-summary``
     after the run, one line per test that ran the harness: scenarios, invocations,
     histories checked, operations, overlap (the totals line is always printed when the
@@ -29,8 +31,9 @@ signal can land inside ``Lock.acquire``).
 Fixtures: ``lockcheck`` (the test's :class:`~atomics.testing.lockcheck.LockOrderChecker`,
 checking for this test whether or not the option is given), ``worker_pool`` (a
 :class:`~atomics.testing.WorkerPool` of 4 threads, closed after the test; make your own
-for other sizes), ``harness_stats`` (a :class:`~atomics.testing.stats.HarnessStats` of what
-the harness ran in this test so far).
+for other sizes), ``stress_seconds`` (a bulk-stress loop's time budget, for
+:func:`atomics.testing.bulk.rounds`), ``harness_stats`` (a
+:class:`~atomics.testing.stats.HarnessStats` of what the harness ran in this test so far).
 """
 
 from __future__ import annotations
@@ -73,6 +76,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=0.0,
         metavar="SECONDS",
         help="dump every thread's stack (and lock holdings) when a test runs longer (0: off)",
+    )
+    group.addoption(
+        "--atomics-stress-seconds",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="the time budget of the stress_seconds fixture (default: $STRESS_SECONDS or 60)",
     )
     group.addoption(
         "--atomics-summary",
@@ -185,6 +195,18 @@ def worker_pool() -> Iterator[WorkerPool]:
     """A :class:`~atomics.testing.WorkerPool` of 4 threads for this test, closed after it."""
     with WorkerPool(4) as pool:
         yield pool
+
+
+@pytest.fixture
+def stress_seconds(request: pytest.FixtureRequest) -> float:
+    """The time budget of a bulk-stress or search loop in this test, in seconds
+    (``--atomics-stress-seconds``, else ``$STRESS_SECONDS``, else 60): use it with
+    :func:`atomics.testing.bulk.rounds` so that CI and a long soak run the same test."""
+    given = request.config.getoption("atomics_stress_seconds")
+    seconds = float(given if given is not None else os.environ.get("STRESS_SECONDS", "60"))
+    if not seconds > 0:
+        raise pytest.UsageError(f"the stress time budget must be positive, got {seconds}")
+    return seconds
 
 
 @pytest.fixture
