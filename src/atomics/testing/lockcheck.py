@@ -67,6 +67,7 @@ __all__ = [
     "watching",
 ]
 
+STACK_LIMIT = 24  # frames kept per recorded stack (innermost)
 _allocate = _thread.allocate_lock  # the real factories (never instrumented)
 _RealRLock = _thread.RLock
 _get_ident = _thread.get_ident
@@ -188,13 +189,34 @@ class _Wait:
     lock: int
     condition: int
     stack: str
+    names: dict[int, str]  # lock serial -> name, for the report
+
+
+def _serials(locks: list[Any]) -> Iterator[int]:
+    return (lock._serial for lock in locks)
+
+
+_condition_serial = itertools.count(1).__next__
+
+
+def _condition_key(condition: object) -> int:
+    """A condition's key, never reused (unlike ``id``): kept on the condition itself."""
+    attributes = getattr(condition, "__dict__", None)
+    if attributes is None:
+        return id(condition)
+    key: int | None = attributes.get("_lockcheck_key")
+    if key is None:
+        key = attributes.setdefault("_lockcheck_key", _condition_serial())
+    return key
 
 
 def _capture(skip: int) -> traceback.StackSummary:
     """This thread's stack less the ``skip`` innermost frames, cheap to take (source lines
     are read only when it is formatted)."""
     frame = sys._getframe(skip + 1)
-    summary = traceback.StackSummary.extract(traceback.walk_stack(frame), lookup_lines=False)
+    summary = traceback.StackSummary.extract(
+        traceback.walk_stack(frame), limit=STACK_LIMIT, lookup_lines=False
+    )
     summary.reverse()
     return summary
 
@@ -241,7 +263,6 @@ class LockOrderChecker:
         self.raise_on_inversion = raise_on_inversion
         self.findings: list[Finding] = []
         self._graph: dict[int, dict[int, _Edge]] = {}
-        self._names: dict[int, str] = {}
         self._mutex = _allocate()  # guards the graph and the records (a real lock)
         # per thread, a _ThreadState only that thread writes (no shared write on the hot path)
         self._local = _thread._local()
@@ -264,16 +285,19 @@ class LockOrderChecker:
         return self.findings
 
     # --- naming --------------------------------------------------------------------------------
-    def register(self, lock: object) -> None:
-        """Give ``lock`` its name: its class, a number, and the line that made it."""
+    def register(self, lock: object) -> tuple[int, str]:
+        """A new lock's serial number (its key in the graph: never reused, unlike ``id``)
+        and its name: its class, the number, and the line that made it."""
         where = _origin()
         with self._mutex:
             self._count += 1
-            self._names[id(lock)] = f"{type(lock).__name__}#{self._count}{where}"
+            serial = self._count
+        return serial, f"{type(lock).__name__}#{serial}{where}"
 
     def name(self, lock: object) -> str:
         """The name reports use for ``lock``."""
-        return self._names.get(id(lock), f"{type(lock).__name__}@{id(lock):#x}")
+        name: str | None = getattr(lock, "_name", None)
+        return name if name is not None else f"{type(lock).__name__}@{id(lock):#x}"
 
     # --- what each thread holds ---------------------------------------------------------------
     def _state(self) -> _ThreadState:
@@ -334,9 +358,9 @@ class LockOrderChecker:
             return state  # a non-blocking attempt cannot deadlock: no edge, no use
         held = state.held
         ident = state.key
-        wanted = id(lock)
+        wanted: int = lock._serial  # type: ignore[attr-defined]
         use = state.uses.get(wanted)
-        if use is None or (use.always_held and not use.always_held.issubset(map(id, held))):
+        if use is None or (use.always_held and not use.always_held.issubset(_serials(held))):
             self._note_use(state, wanted, held)
         if not held:
             state.waiting = lock
@@ -346,7 +370,7 @@ class LockOrderChecker:
         thread = _thread_names.get(ident, "?")
         with self._mutex:
             for before in held:
-                key = id(before)
+                key = before._serial
                 if key == wanted:
                     if not reentrant:
                         stack = stack or _stack(2)
@@ -400,10 +424,21 @@ class LockOrderChecker:
         """Called when this thread is about to wait on ``condition`` (a ``Condition`` of
         ``lock``, which it holds and the wait releases): the ``"wait"`` check."""
         ident = _me()
-        held = tuple(id(other) for other in self._state().held if other is not lock)
+        others = [other for other in self._state().held if other is not lock]
+        held = tuple(other._serial for other in others)
+        names = {other._serial: self.name(other) for other in others}
         if not held:
             return
-        wait = _Wait(ident, _thread_names.get(ident, "?"), held, id(lock), id(condition), _stack(3))
+        names[lock._serial] = self.name(lock)  # type: ignore[attr-defined]
+        wait = _Wait(
+            ident,
+            _thread_names.get(ident, "?"),
+            held,
+            lock._serial,  # type: ignore[attr-defined]
+            _condition_key(condition),
+            _stack(3),
+            names,
+        )
         with self._mutex:
             self._waits.append(wait)
             found = self._check_wait(wait)
@@ -412,7 +447,7 @@ class LockOrderChecker:
     def notified(self, condition: object) -> None:
         """Called when this thread notifies ``condition`` with a thread waiting on it."""
         ident = _me()
-        key = id(condition)
+        key = _condition_key(condition)
         if ident in self._notifiers.get(key, {}):
             return
         found: list[Finding] = []
@@ -439,7 +474,7 @@ class LockOrderChecker:
                 finding = self._record(
                     Finding(
                         "wait",
-                        (self._names.get(h, "?"), self._names.get(wait.lock, "?")),
+                        (wait.names.get(h, "?"), wait.names.get(wait.lock, "?")),
                         _thread_names.get(other, "?"),
                         "".join(use.stack.format()),
                         wait.thread,
@@ -463,7 +498,7 @@ class LockOrderChecker:
     def _note_use(self, state: _ThreadState, key: int, held: list[Any]) -> None:
         """This thread takes lock ``key`` holding ``held``: narrow what it always holds when
         it takes that lock (in its own record), and check the recorded waits against it."""
-        held_ids = frozenset(map(id, held))
+        held_ids = frozenset(_serials(held))
         use = state.uses.get(key)
         if use is None:
             state.uses[key] = _Use(held_ids, _capture(3))
@@ -501,13 +536,13 @@ class CheckedLock:
     it may be released by another thread than the one that took it: it leaves the taker's
     held locks then."""
 
-    __slots__ = ("__weakref__", "_checker", "_holder", "_lock")
+    __slots__ = ("__weakref__", "_checker", "_holder", "_lock", "_name", "_serial")
 
     def __init__(self, checker: LockOrderChecker) -> None:
         self._lock = _allocate()
         self._checker = checker
         self._holder: _ThreadState | None = None  # the state of the thread that took it
-        checker.register(self)
+        self._serial, self._name = checker.register(self)
 
     def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
         state = self._checker.acquiring(self, blocking)
@@ -561,13 +596,13 @@ class CheckedRLock:
     """A ``threading.RLock`` that reports to a :class:`LockOrderChecker` (its first
     acquisition by a thread only: a re-entry orders nothing)."""
 
-    __slots__ = ("__weakref__", "_checker", "_depth", "_lock")
+    __slots__ = ("__weakref__", "_checker", "_depth", "_lock", "_name", "_serial")
 
     def __init__(self, checker: LockOrderChecker) -> None:
         self._lock: Any = _RealRLock()
         self._checker = checker
         self._depth = threading.local()
-        checker.register(self)
+        self._serial, self._name = checker.register(self)
 
     def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
         depth = self._depth.__dict__.get("n", 0)
