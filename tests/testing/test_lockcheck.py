@@ -130,15 +130,17 @@ def test_a_thread_blocking_on_a_lock_it_holds_is_reported_at_once() -> None:
 
 def waits_for_room_while_holding(topic: BoundedQueue[int], room: BoundedQueue[int]) -> None:
     """This thread waits for room in ``room`` (with a limit) while holding ``topic``'s lock;
-    a consumer makes the room, then takes ``topic``'s lock (it waits until the put is in)."""
+    a consumer makes the room, takes ``topic``'s lock (it waits until the put is in), then
+    gets again."""
 
     def consume() -> None:
         deadline = time.monotonic() + 10
         while not room._putters and time.monotonic() < deadline:
             time.sleep(0.001)  # (polling an observable state, with a deadline)
         room.get(timeout=5)  # wakes the waiting producer...
-        topic.put(0, timeout=5)  # ...and takes the topic's lock
+        topic.put(0, timeout=5)  # ...takes the topic's lock (a read, say)...
         topic.get(timeout=5)
+        room.get(timeout=5)  # ...and then gets again: a consumer's loop
 
     room.put(1)  # full
     consumer = threading.Thread(target=consume)
@@ -284,3 +286,60 @@ def test_a_new_lock_never_inherits_the_order_of_a_dead_one_at_the_same_address()
             pass
     assert reused, "no address reused in 1000 tries: the test shows nothing"
     assert checker.findings == []
+
+
+def test_a_waker_that_takes_the_lock_only_after_its_last_notify_is_not_a_wait_finding() -> None:
+    # The shape of Thread.start() under a lock that the new thread takes: the caller waits
+    # for the start-up event holding a; the new thread sets the event, then takes a. It
+    # wakes the waiter before it needs a: no deadlock (reported, wrongly, before).
+    with watching(patch_threading=True) as checker:
+        a, started = threading.Lock(), threading.Event()
+
+        def new_thread() -> None:
+            deadline = time.monotonic() + 10
+            while not started._cond._waiters and time.monotonic() < deadline:  # type: ignore[attr-defined]
+                time.sleep(0.001)  # (polling an observable state, with a deadline)
+            started.set()  # wakes the waiter...
+            with a:  # ...then takes a
+                pass
+
+        thread = threading.Thread(target=new_thread)
+        with a:
+            thread.start()
+            assert started.wait(10)
+        thread.join(10)
+    assert checker.findings == []
+
+
+def test_watching_blocks_closed_in_any_order_restore_everything() -> None:
+    from atomics import _locks
+
+    originals = (threading.Lock, threading.RLock, _locks.Lock, threading.Condition.notify)
+    outer = watching(patch_threading=True)
+    inner = watching(patch_threading=True)
+    first, second = outer.__enter__(), inner.__enter__()
+    outer.__exit__(None, None, None)  # the outer one first
+    made = threading.Lock()
+    assert made._checker is second  # type: ignore[attr-defined]  # the open block's checker
+    inner.__exit__(None, None, None)
+    assert (threading.Lock, threading.RLock, _locks.Lock, threading.Condition.notify) == originals
+    assert first is not second
+
+
+def test_an_instrumented_rlock_has_what_the_standard_library_uses() -> None:
+    with watching(patch_threading=True):
+        r = threading.RLock()
+    assert not r.locked() and r._recursion_count() == 0  # type: ignore[attr-defined]
+    with r, r:
+        assert r.locked() and r._recursion_count() == 2  # type: ignore[attr-defined]
+    r._at_fork_reinit()  # type: ignore[attr-defined]
+    assert not r.locked()
+
+
+def test_the_same_wait_repeated_is_recorded_once() -> None:
+    with watching(patch_threading=True) as checker:
+        outer, ready = threading.Lock(), threading.Condition(threading.Lock())
+        for _ in range(1000):
+            with outer, ready:
+                ready.wait(0)
+    assert len(checker._waits) == 1

@@ -234,7 +234,8 @@ def block_subscriber_reading_the_log(kb: KnowledgeBase, old_order: bool) -> None
     deadline = time.monotonic() + 10
     while not sink_queue._putters and time.monotonic() < deadline:
         time.sleep(0.001)  # (polling an observable state, with a deadline)
-    run(lambda: (feed.get(timeout=10), kb.latest("t")))  # wakes the writer, reads the log
+    # a subscriber's loop: get (wakes the writer), read the log, get again
+    run(lambda: (feed.get(timeout=10), kb.latest("t"), feed.get(timeout=10)))
     assert done.wait(10)
     writer.join(10)
     feed.close()

@@ -166,10 +166,11 @@ class _Edge:
 class _ThreadState:
     """One thread's locks as one checker sees them; written by that thread only."""
 
-    __slots__ = ("held", "key", "uses", "waiting")
+    __slots__ = ("held", "key", "seq", "uses", "waiting")
 
     def __init__(self, key: int) -> None:
         self.key = key
+        self.seq = 0  # blocking acquisitions so far (orders this thread's events)
         self.uses: dict[int, _Use] = {}  # lock id -> how this thread takes it
         self.held: list[Any] = []  # the instrumented locks it holds, in acquisition order
         self.waiting: object | None = None  # the lock it blocks on now
@@ -179,6 +180,8 @@ class _ThreadState:
 class _Use:
     always_held: frozenset[int]  # the locks a thread held at every acquisition of a lock
     stack: traceback.StackSummary  # where it last narrowed
+    first_seq: int  # the thread's acquisition count at its first acquisition of the lock
+    last_seq: int  # ... and at its latest
 
 
 @dataclass
@@ -188,7 +191,7 @@ class _Wait:
     held: tuple[int, ...]
     lock: int
     condition: int
-    stack: str
+    stack: traceback.StackSummary
     names: dict[int, str]  # lock serial -> name, for the report
 
 
@@ -269,6 +272,8 @@ class LockOrderChecker:
         self._states: dict[int, _ThreadState] = {}  # thread key -> its state (for reports)
         # lock -> {thread: (the locks it held at *every* acquisition of it, a stack)}
         self._waits: list[_Wait] = []
+        self._wait_keys: set[tuple[int, tuple[int, ...], int]] = set()  # (no duplicates)
+        self._waited: set[int] = set()  # the locks of the conditions waited on
         self._notifiers: dict[int, dict[int, traceback.StackSummary]] = {}  # condition ->
         self._reported: set[tuple[Any, ...]] = set()
         self._count = 0
@@ -359,9 +364,14 @@ class LockOrderChecker:
         held = state.held
         ident = state.key
         wanted: int = lock._serial  # type: ignore[attr-defined]
+        state.seq += 1
         use = state.uses.get(wanted)
         if use is None or (use.always_held and not use.always_held.issubset(_serials(held))):
             self._note_use(state, wanted, held)
+        else:
+            previous, use.last_seq = use.last_seq, state.seq
+            if previous != state.seq - 1 and wanted in self._waited:
+                self._recheck(state, wanted)  # other locks taken since: a waker's loop?
         if not held:
             state.waiting = lock
             return state
@@ -423,24 +433,24 @@ class LockOrderChecker:
     def waiting_on(self, lock: object, condition: object) -> None:
         """Called when this thread is about to wait on ``condition`` (a ``Condition`` of
         ``lock``, which it holds and the wait releases): the ``"wait"`` check."""
-        ident = _me()
-        others = [other for other in self._state().held if other is not lock]
-        held = tuple(other._serial for other in others)
-        names = {other._serial: self.name(other) for other in others}
-        if not held:
+        state = self._state()
+        others = [other for other in state.held if other is not lock]
+        if not others:
             return
-        names[lock._serial] = self.name(lock)  # type: ignore[attr-defined]
+        held = tuple(other._serial for other in others)
+        serial: int = lock._serial  # type: ignore[attr-defined]
+        key = (state.key, held, _condition_key(condition))
+        if key in self._wait_keys:
+            return  # the same wait again: nothing new to check
+        names = {other._serial: self.name(other) for other in others}
+        names[serial] = self.name(lock)
         wait = _Wait(
-            ident,
-            _thread_names.get(ident, "?"),
-            held,
-            lock._serial,  # type: ignore[attr-defined]
-            _condition_key(condition),
-            _stack(3),
-            names,
+            state.key, _thread_names.get(state.key, "?"), held, serial, key[2], _capture(3), names
         )
         with self._mutex:
+            self._wait_keys.add(key)
             self._waits.append(wait)
+            self._waited.add(serial)
             found = self._check_wait(wait)
         self._raise(found)
 
@@ -460,9 +470,13 @@ class LockOrderChecker:
 
     def _check_wait(self, wait: _Wait, only: int | None = None) -> list[Finding]:
         """A thread waiting on a condition while it holds a lock ``h`` can deadlock with a
-        thread that wakes waiters of that condition (it was seen to notify one) and takes
-        ``h`` without holding the condition's lock: if it needs ``h`` before it notifies,
-        neither moves. (Caller holds ``self._mutex``; ``only``: check that thread alone.)"""
+        thread that wakes waiters of that condition -- it was seen to notify one -- and in
+        its own sequence takes ``h`` (without the condition's lock) *before* it takes the
+        condition's lock again (without ``h``), as a consumer that reads under ``h`` between
+        two gets does: blocked on ``h``, it never gets to the notify. A thread that takes
+        ``h`` only after its last notify (a thread's start-up event), or takes the
+        condition's lock only inside ``h`` (the waiter's own order), is not such a waker.
+        (Caller holds ``self._mutex``; ``only``: check that thread alone.)"""
         found: list[Finding] = []
         wakers = self._notifiers.get(wait.condition, {})
         for h in wait.held:
@@ -471,6 +485,9 @@ class LockOrderChecker:
                     continue
                 if other not in wakers or wait.lock in use.always_held:
                     continue
+                again = self._states[other].uses.get(wait.lock)
+                if again is None or h in again.always_held or again.last_seq <= use.first_seq:
+                    continue
                 finding = self._record(
                     Finding(
                         "wait",
@@ -478,7 +495,7 @@ class LockOrderChecker:
                         _thread_names.get(other, "?"),
                         "".join(use.stack.format()),
                         wait.thread,
-                        wait.stack,
+                        "".join(wait.stack.format()),
                     ),
                     ("wait", h, wait.condition),
                 )
@@ -501,16 +518,20 @@ class LockOrderChecker:
         held_ids = frozenset(_serials(held))
         use = state.uses.get(key)
         if use is None:
-            state.uses[key] = _Use(held_ids, _capture(3))
+            state.uses[key] = _Use(held_ids, _capture(3), state.seq, state.seq)
         else:
             use.always_held = use.always_held & held_ids
             use.stack = _capture(3)
-        if not self._waits:
-            return
+            use.last_seq = state.seq
+        if self._waits:
+            self._recheck(state, key)
+
+    def _recheck(self, state: _ThreadState, key: int) -> None:
+        """Check the waits that lock ``key`` is part of, for this thread as a waker."""
         found: list[Finding] = []
         with self._mutex:
             for wait in self._waits:
-                if wait.thread_id != state.key and key in wait.held:
+                if wait.thread_id != state.key and (key in wait.held or key == wait.lock):
                     found += self._check_wait(wait, only=state.key)
         self._raise(found)
 
@@ -635,6 +656,22 @@ class CheckedRLock:
     def __repr__(self) -> str:
         return f"<{self._checker.name(self)}>"
 
+    def locked(self) -> bool:
+        """Whether any thread holds it (``RLock.locked``, new in 3.14)."""
+        if self._lock._is_owned():
+            return True
+        if self._lock.acquire(False):
+            self._lock.release()
+            return False
+        return True
+
+    def _recursion_count(self) -> int:
+        return int(self._depth.__dict__.get("n", 0))
+
+    def _at_fork_reinit(self) -> None:
+        self._lock._at_fork_reinit()
+        self._depth = threading.local()
+
     def _is_owned(self) -> bool:
         return bool(self._lock._is_owned())
 
@@ -680,31 +717,47 @@ def watching(
     """
     if checker is None:
         checker = LockOrderChecker(raise_on_inversion=raise_on_inversion)
-    saved_package = _locks.Lock, _locks.RLock
-    saved_threading = threading.Lock, threading.RLock
+    entry = (checker, patch_threading)
+    _blocks.append(entry)
+    _active.append(checker)
+    _apply()
+    try:
+        yield checker
+    finally:
+        _blocks.remove(entry)
+        _active.remove(checker)
+        _apply()
 
+
+_ORIGINAL = (_locks.Lock, _locks.RLock, threading.Lock, threading.RLock)
+_blocks: list[tuple[LockOrderChecker, bool]] = []  # open watching() blocks, in entry order
+
+
+def _apply() -> None:
+    """Point the factories at the innermost open block's checker (``threading``'s at the
+    innermost one that patches it), or back at the originals: right whatever order the
+    blocks close in."""
+    package_lock, package_rlock, plain_lock, plain_rlock = _ORIGINAL
+    if _blocks:
+        checker = _blocks[-1][0]
+        package_lock, package_rlock = _factories(checker)
+    patching = [checker for checker, patch in _blocks if patch]
+    if patching:
+        plain_lock, plain_rlock = _factories(patching[-1])
+    _locks.Lock, _locks.RLock = package_lock, package_rlock
+    setattr(threading, "Lock", plain_lock)  # noqa: B010 (typed as a class there)
+    setattr(threading, "RLock", plain_rlock)  # noqa: B010
+    threading.Condition.notify = _notify if _blocks else _real_notify  # type: ignore[method-assign]
+
+
+def _factories(checker: LockOrderChecker) -> tuple[Any, Any]:
     def make_lock() -> CheckedLock:
         return CheckedLock(checker)
 
     def make_rlock() -> CheckedRLock:
         return CheckedRLock(checker)
 
-    _active.append(checker)
-    if len(_active) == 1:
-        threading.Condition.notify = _notify  # type: ignore[method-assign]
-    _locks.Lock, _locks.RLock = make_lock, make_rlock
-    if patch_threading:
-        setattr(threading, "Lock", make_lock)  # noqa: B010 (typed as a class there)
-        setattr(threading, "RLock", make_rlock)  # noqa: B010
-    try:
-        yield checker
-    finally:
-        _locks.Lock, _locks.RLock = saved_package
-        setattr(threading, "Lock", saved_threading[0])  # noqa: B010
-        setattr(threading, "RLock", saved_threading[1])  # noqa: B010
-        _active.remove(checker)
-        if not _active:
-            threading.Condition.notify = _real_notify  # type: ignore[method-assign]
+    return make_lock, make_rlock
 
 
 def describe_locks() -> str:
