@@ -152,3 +152,35 @@ def test_without_hypothesis_the_error_says_what_to_install() -> None:
         "atomics.testing.find_violation() needs Hypothesis: pip install 'ft-atomics[test]'",
         "bulk ok",
     ]
+
+
+def test_fixed_scenario_takes_names_and_tuples_and_refuses_the_rest() -> None:
+    from atomics.testing import Call, fixed_scenario
+
+    s = fixed_scenario([["get", ("add", (1,))]], prefix=[Call("add", (2,))])
+    assert s.parallel == ((Call("get"), Call("add", (1,))),) and s.prefix == (Call("add", (2,)),)
+    with pytest.raises(TypeError, match=r"parallel\[0\]"):
+        fixed_scenario([[("add", 1)]])  # args must be a tuple
+    with pytest.raises(TypeError, match="parallel must be a list"):
+        fixed_scenario("get")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("option", "error", "match"),
+    [
+        ({"invocations": "5"}, TypeError, "invocations must be an int"),
+        ({"invocations": 0}, ValueError, "invocations must be at least 1"),
+        ({"time_budget": -1}, ValueError, "time_budget must be a positive"),
+        ({"block_grace": float("nan")}, ValueError, "block_grace must be a positive"),
+        ({"timeout": "soon"}, TypeError, "timeout must be a number"),
+        ({"unblock": 5}, TypeError, "unblock must be a callable"),
+    ],
+)
+def test_bad_options_are_refused_before_anything_runs(
+    option: dict[str, Any], error: type[Exception], match: str
+) -> None:
+    from atomics.testing import Call, check_scenario, fixed_scenario
+    from atomics.testing.controls import CounterModel, LockedCounter
+
+    with pytest.raises(error, match=match):
+        check_scenario(fixed_scenario([[Call("increment")]]), LockedCounter, CounterModel, **option)

@@ -155,3 +155,34 @@ def test_summary_and_fixtures(tmp_path: Path) -> None:
     assert "2 tests ran the harness: 1 scenarios, 10 invocations" in run.stdout
     assert "test_user.py::test_bulk" in run.stdout  # the per-test table
     assert "test_user.py::test_nothing" not in run.stdout
+
+
+@pytest.mark.parametrize(
+    ("markers", "message"),
+    [
+        ("@pytest.mark.lockcheck(expect='order')", "takes a list of kinds"),
+        ("@pytest.mark.lockcheck(expect=['deadlock'])", "takes a list of kinds"),
+        ("@pytest.mark.lockcheck(expect=['order'])\n@pytest.mark.no_lockcheck('x')", "choose one"),
+    ],
+)
+def test_a_wrong_lockcheck_marker_is_a_usage_error(
+    tmp_path: Path, markers: str, message: str
+) -> None:
+    source = "import pytest\n\n" + markers + "\ndef test_it():\n    pass\n"
+    run = pytest_run(tmp_path, source)
+    assert run.returncode != 0
+    assert message in run.stdout + run.stderr
+
+
+def test_the_hang_dump_adds_no_thread_a_test_can_see(tmp_path: Path) -> None:
+    run = pytest_run(
+        tmp_path,
+        """
+        import threading
+
+        def test_no_leftover_threads():
+            assert threading.enumerate() == [threading.main_thread()]
+        """,
+        "--atomics-hang-dump=30",
+    )
+    assert run.returncode == 0, run.stdout

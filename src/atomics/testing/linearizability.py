@@ -133,8 +133,11 @@ def check_scenario(
     ``unblock(obj)`` frees the blocked calls so that the pool can go on; without it the pool
     is retired and the scenario stops after that invocation.
     """
-    if invocations < 1:
-        raise ValueError(f"invocations must be at least 1, got {invocations!r}")
+    _check_options(
+        scenario, factory, model, invocations, time_budget, step_budget, timeout, block_grace
+    )
+    if unblock is not None and not callable(unblock):
+        raise TypeError(f"unblock must be a callable or None, got {unblock!r}")
     pool = pool if pool is not None else shared_pool(max(1, scenario.threads), timeout)
     result = ScenarioResult(scenario)
     stats.scenarios += 1
@@ -211,6 +214,40 @@ def _blocked(
     return Blocked(
         pending, tuple(history), pool.blocked_stacks, not pool.broken, scenario.threads, order
     )
+
+
+def _check_options(
+    scenario: Scenario,
+    factory: Callable[[], Any],
+    model: Callable[[], Any],
+    invocations: int,
+    time_budget: float,
+    step_budget: int,
+    timeout: float,
+    block_grace: float,
+) -> None:
+    """TypeError/ValueError naming the argument, before anything runs."""
+    if not isinstance(scenario, Scenario):
+        raise TypeError(f"scenario must be a Scenario, got {type(scenario).__name__}")
+    for name, value in (("factory", factory), ("model", model)):
+        if not callable(value):
+            raise TypeError(f"{name} must be callable (a class or a function), got {value!r}")
+    for name, count in (("invocations", invocations), ("step_budget", step_budget)):
+        if not isinstance(count, int) or isinstance(count, bool):
+            raise TypeError(f"{name} must be an int, got {count!r}")
+        if count < 1:
+            raise ValueError(f"{name} must be at least 1, got {count!r}")
+    for name, seconds in (
+        ("time_budget", time_budget),
+        ("timeout", timeout),
+        ("block_grace", block_grace),
+    ):
+        if not isinstance(seconds, (int, float)) or isinstance(seconds, bool):
+            raise TypeError(f"{name} must be a number of seconds, got {seconds!r}")
+        if not seconds > 0 or seconds == float("inf"):
+            raise ValueError(
+                f"{name} must be a positive, finite number of seconds, got {seconds!r}"
+            )
 
 
 def _signature(history: list[OpRecord]) -> tuple[Any, ...]:

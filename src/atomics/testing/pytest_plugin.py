@@ -38,23 +38,24 @@ for other sizes), ``stress_seconds`` (a bulk-stress loop's time budget, for
 
 from __future__ import annotations
 
+import _thread
 import faulthandler
 import os
 import sys
-import threading
 from collections.abc import Generator, Iterator
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 
 from atomics import runtime
-from atomics.testing.lockcheck import LockOrderChecker, describe_locks, watching
+from atomics.testing.lockcheck import FindingKind, LockOrderChecker, describe_locks, watching
 from atomics.testing.runner import WorkerPool
 from atomics.testing.stats import HarnessStats, recording
 
 _RAN = pytest.StashKey[HarnessStats]()
 _CHECKER = pytest.StashKey[LockOrderChecker]()
 _STDERR = pytest.StashKey[int]()
+_KINDS = frozenset(get_args(FindingKind))
 _ROWS = pytest.StashKey[list[tuple[str, HarnessStats]]]()  # per test that ran the harness
 
 
@@ -128,25 +129,26 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[Any]:
     seconds = float(item.config.getoption("atomics_hang_dump") or 0.0)
-    finished = threading.Event()
+    finished = _thread.allocate_lock()
+    finished.acquire()
     if seconds > 0:
-        threading.Thread(
-            target=_watchdog,
-            args=(item.nodeid, seconds, finished, item.config.stash.get(_STDERR, -1)),
-            daemon=True,
-        ).start()
+        # a bare thread: not in threading.enumerate(), so a test that checks for leftover
+        # threads does not see it
+        _thread.start_new_thread(
+            _watchdog, (item.nodeid, seconds, finished, item.config.stash.get(_STDERR, -1))
+        )
     try:
         with recording() as ran:
             item.stash[_RAN] = ran
             return (yield)
     finally:
-        finished.set()
+        finished.release()
         if ran.scenarios or ran.total_operations:
             item.config.stash[_ROWS].append((item.nodeid, ran))
 
 
-def _watchdog(nodeid: str, seconds: float, finished: threading.Event, fd: int) -> None:
-    if finished.wait(seconds) or fd < 0:
+def _watchdog(nodeid: str, seconds: float, finished: Any, fd: int) -> None:
+    if finished.acquire(timeout=seconds) or fd < 0:
         return
     os.write(fd, f"\n+++ atomics: {nodeid} still running after {seconds:g} s\n".encode())
     faulthandler.dump_traceback(fd, all_threads=True)
@@ -158,14 +160,24 @@ def _atomics_lockcheck(request: pytest.FixtureRequest) -> Generator[None, None, 
     marker = request.node.get_closest_marker("lockcheck")
     config = request.config
     off = request.node.get_closest_marker("no_lockcheck") is not None
+    if off and marker is not None:
+        raise pytest.UsageError(
+            f"{request.node.nodeid}: both lockcheck and no_lockcheck markers: choose one"
+        )
     if off or (marker is None and not config.getoption("atomics_lockcheck")):
         yield
         return
     options = dict(marker.kwargs) if marker is not None else {}
     patch = bool(options.pop("patch_threading", config.getoption("atomics_lockcheck_threading")))
-    expect = sorted(set(options.pop("expect", ())))
+    expect = options.pop("expect", ())
     if options or (marker is not None and marker.args):
-        raise pytest.UsageError(f"lockcheck marker: unknown arguments {marker}")
+        raise pytest.UsageError(f"{request.node.nodeid}: lockcheck marker: unknown {marker}")
+    if isinstance(expect, str) or not all(kind in _KINDS for kind in expect):
+        raise pytest.UsageError(
+            f"{request.node.nodeid}: lockcheck(expect=...) takes a list of kinds out of "
+            f"{sorted(_KINDS)}, got {expect!r}"
+        )
+    expect = sorted(set(expect))
     with watching(patch_threading=patch) as checker:
         request.node.stash[_CHECKER] = checker
         yield

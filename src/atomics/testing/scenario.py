@@ -166,13 +166,43 @@ def scenarios(
 
 
 def fixed_scenario(
-    parallel: Sequence[Sequence[Call]],
-    prefix: Sequence[Call] = (),
-    suffix: Sequence[Call] = (),
+    parallel: Sequence[Sequence[Call | str | tuple[str, tuple[Any, ...]]]],
+    prefix: Sequence[Call | str | tuple[str, tuple[Any, ...]]] = (),
+    suffix: Sequence[Call | str | tuple[str, tuple[Any, ...]]] = (),
 ) -> Scenario:
-    """A :class:`Scenario` from lists (for hand-written scenarios and tests).
+    """A :class:`Scenario` from lists (for hand-written scenarios and tests). Each
+    operation is a :class:`Call`, a method name, or a ``(name, args)`` tuple.
 
-    >>> fixed_scenario([[Call("get")]]).threads
-    1
+    >>> fixed_scenario([["get", ("add", (1,))]]).parallel
+    ((Call('get', ()), Call('add', (1,))),)
     """
-    return Scenario(tuple(tuple(calls) for calls in parallel), tuple(prefix), tuple(suffix))
+
+    def calls(ops: Sequence[Any], where: str) -> tuple[Call, ...]:
+        if isinstance(ops, (str, Call)):
+            raise TypeError(f"{where} must be a list of operations, got {ops!r}")
+        return tuple(_as_call(op, where) for op in ops)
+
+    if isinstance(parallel, (str, Call)):
+        raise TypeError(f"parallel must be a list of per-thread lists, got {parallel!r}")
+    return Scenario(
+        tuple(calls(ops, f"parallel[{t}]") for t, ops in enumerate(parallel)),
+        calls(prefix, "prefix"),
+        calls(suffix, "suffix"),
+    )
+
+
+def _as_call(op: Any, where: str) -> Call:
+    if isinstance(op, Call):
+        return op
+    if isinstance(op, str):
+        return Call(op)
+    if (
+        isinstance(op, tuple)
+        and len(op) == 2
+        and isinstance(op[0], str)
+        and isinstance(op[1], tuple)
+    ):
+        return Call(op[0], op[1])
+    raise TypeError(
+        f"an operation in {where} must be a Call, a method name or a (name, args) tuple, got {op!r}"
+    )
