@@ -35,8 +35,8 @@ def test_an_abba_inversion_on_two_threads_one_after_the_other_is_reported() -> N
 
         run(ab)
         run(ba)  # nothing hangs: the threads never overlap
-    assert len(checker.inversions) == 1
-    report = str(checker.inversions[0])
+    assert len(checker.findings) == 1
+    report = str(checker.findings[0])
     assert "def ab" not in report  # stacks, not source
     assert "in ab" in report and "in ba" in report  # both acquisition stacks
 
@@ -53,7 +53,7 @@ def test_one_order_everywhere_is_silent() -> None:
             run(abc)
         with a, c:  # a subset of the same order
             pass
-    assert checker.inversions == []
+    assert checker.findings == []
 
 
 def test_a_cycle_through_a_third_lock_is_reported() -> None:
@@ -65,7 +65,7 @@ def test_a_cycle_through_a_third_lock_is_reported() -> None:
             pass
         with c, a:  # a -> b -> c -> a
             pass
-    assert len(checker.inversions) == 1
+    assert len(checker.findings) == 1
 
 
 def test_rlock_reentry_and_conditions_order_nothing_new() -> None:
@@ -78,7 +78,7 @@ def test_rlock_reentry_and_conditions_order_nothing_new() -> None:
             ready.wait(0.01)  # releases r completely, then takes it again
             with lock:
                 pass
-    assert checker.inversions == []
+    assert checker.findings == []
 
 
 def test_raise_on_inversion_raises_before_acquiring() -> None:

@@ -13,9 +13,9 @@ threads. Three things are reported, each as a :class:`Finding` with the stacks i
 * ``"self"`` -- a thread blocking on a (non-re-entrant) lock it already holds: it waits for
   itself, forever unless another thread releases the lock for it;
 * ``"wait"`` -- a thread waiting on a ``Condition`` (a queue's "not full", say) while holding
-  another lock ``L``, where a thread that uses that condition's lock -- the one that could
-  wake the waiter -- also takes ``L``: if it needs ``L`` before it wakes the waiter, neither
-  moves (the knowledge base's ``overflow="block"`` deadlock had this shape).
+  another lock ``L``, where a thread seen to wake waiters of that condition takes ``L``
+  before it takes the condition's lock again: if it needs ``L`` before it wakes the waiter,
+  neither moves (the knowledge base's ``overflow="block"`` deadlock had this shape).
 
 >>> import threading
 >>> with watching(patch_threading=True) as checker:
@@ -36,8 +36,9 @@ factories (:mod:`atomics._locks`) are ``threading.Lock``/``RLock`` themselves an
 ``threading`` is patched. Locks made before the block began stay uninstrumented (and locks
 made inside it stay instrumented after it, reporting to its checker). While it is on, every
 acquisition of an instrumented lock runs Python code (a few microseconds): a debugging
-mode, for tests, not production. Only one :func:`watching` block patches at a time per
-process; an inner block takes over the locks made inside it and restores the outer on exit.
+mode, for tests, not production. Blocks nest and may close in any order: locks made while
+several are open report to the innermost one (``threading``'s to the innermost that patches
+it), and nothing is patched once all have closed.
 
 The pytest plugin runs a whole test session this way: ``pytest --atomics-lockcheck``
 (see docs/testing.md, "Lock-order checking").
@@ -151,10 +152,6 @@ class Finding:
             f"{self.first_thread!r}:\n{self.first_stack}"
             f"... and {b} then {a} on thread {self.second_thread!r}:\n{self.second_stack}"
         )
-
-
-# Kept for the branch's first tests; the same class.
-Inversion = Finding
 
 
 @dataclass
@@ -283,11 +280,6 @@ class LockOrderChecker:
         """How many locks have been instrumented for this checker (a check that found
         nothing says something only if this is not 0)."""
         return self._count
-
-    @property
-    def inversions(self) -> list[Finding]:
-        """The same list as ``findings`` (the branch's first name for it)."""
-        return self.findings
 
     # --- naming --------------------------------------------------------------------------------
     def register(self, lock: object) -> tuple[int, str]:
