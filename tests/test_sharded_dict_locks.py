@@ -346,6 +346,10 @@ class ShardByShardClear(PutMap):
             shard.clear()
 
 
+@pytest.mark.no_lockcheck(
+    "a race search: under the checker every stripe lock taken by the writer's snapshot runs "
+    "Python code, and the race was not caught in 60 s (measured on 3.13.15t)"
+)
 def test_control_the_clear_test_catches_a_shard_by_shard_clear() -> None:
     for _ in rounds(CONTROL_SECONDS):
         if torn_clears(ShardByShardClear(stripes=256), 500):

@@ -321,6 +321,7 @@ def test_a_handle_collected_inside_sum_does_not_deadlock() -> None:
     "rounds (the cyclic GC did not run a finalizer inside sum's locked region there); on "
     "3.13.15t it deadlocks in the first round",
 )
+@pytest.mark.lockcheck(expect=["self"])  # the finalizer blocks on the lock its thread holds
 def test_the_gc_test_catches_a_finalizer_that_takes_the_lock() -> None:
     for _ in rounds(CONTROL_SECONDS):
         counter = LockingRetireCounter()

@@ -100,6 +100,7 @@ def test_outside_watching_nothing_is_patched() -> None:
     assert type(threading.Lock()) is plain
 
 
+@pytest.mark.no_lockcheck("starts from no open watching() block")
 def test_the_package_locks_are_checked_without_patching_threading() -> None:
     from atomics import _locks
 
@@ -146,7 +147,7 @@ def waits_for_room_while_holding(topic: BoundedQueue[int], room: BoundedQueue[in
     consumer = threading.Thread(target=consume)
     consumer.start()
     with topic._lock:
-        room.put(2, timeout=10)
+        room.put(2)  # no timeout: a timed wait wakes by itself (not reported)
     consumer.join(10)
     assert not consumer.is_alive()
 
@@ -311,6 +312,7 @@ def test_a_waker_that_takes_the_lock_only_after_its_last_notify_is_not_a_wait_fi
     assert checker.findings == []
 
 
+@pytest.mark.no_lockcheck("starts from no open watching() block")
 def test_watching_blocks_closed_in_any_order_restore_everything() -> None:
     from atomics import _locks
 
@@ -339,7 +341,18 @@ def test_an_instrumented_rlock_has_what_the_standard_library_uses() -> None:
 def test_the_same_wait_repeated_is_recorded_once() -> None:
     with watching(patch_threading=True) as checker:
         outer, ready = threading.Lock(), threading.Condition(threading.Lock())
-        for _ in range(1000):
+
+        def wake() -> None:
+            with ready:  # (gets the lock once the wait below has released it)
+                ready.notify()
+
+        for _ in range(200):
             with outer, ready:
-                ready.wait(0)
-    assert len(checker._waits) == 1
+                waker = threading.Thread(target=wake)
+                waker.start()
+                ready.wait()  # untimed, holding outer: the same wait every time
+            waker.join(10)
+    from atomics.testing.lockcheck import _condition_key
+
+    on_ready = [w for w in checker._waits if w.condition == _condition_key(ready)]
+    assert len(on_ready) == 1  # (each Thread.start() waits on its own start-up event)

@@ -224,7 +224,7 @@ def block_subscriber_reading_the_log(kb: KnowledgeBase, old_order: bool) -> None
     def write() -> None:
         if old_order:
             with log.lock:
-                sink_queue.put("event 1", timeout=10)  # (the old code: no timeout)
+                sink_queue.put("event 1")  # as the old code: no timeout
         else:
             kb.add_insight("a", 1, topic="t")  # waits for room, holding no topic lock
         done.set()

@@ -163,13 +163,14 @@ class _Edge:
 class _ThreadState:
     """One thread's locks as one checker sees them; written by that thread only."""
 
-    __slots__ = ("held", "key", "seq", "uses", "waiting")
+    __slots__ = ("held", "held_set", "key", "seq", "uses", "waiting")
 
     def __init__(self, key: int) -> None:
         self.key = key
         self.seq = 0  # blocking acquisitions so far (orders this thread's events)
         self.uses: dict[int, _Use] = {}  # lock id -> how this thread takes it
         self.held: list[Any] = []  # the instrumented locks it holds, in acquisition order
+        self.held_set: set[int] = set()  # their serials
         self.waiting: object | None = None  # the lock it blocks on now
 
 
@@ -263,6 +264,7 @@ class LockOrderChecker:
         self.raise_on_inversion = raise_on_inversion
         self.findings: list[Finding] = []
         self._graph: dict[int, dict[int, _Edge]] = {}
+        self._preds: dict[int, set[int]] = {}  # lock -> the locks with an edge to it
         self._mutex = _allocate()  # guards the graph and the records (a real lock)
         # per thread, a _ThreadState only that thread writes (no shared write on the hot path)
         self._local = _thread._local()
@@ -271,7 +273,8 @@ class LockOrderChecker:
         self._waits: list[_Wait] = []
         self._wait_keys: set[tuple[int, tuple[int, ...], int]] = set()  # (no duplicates)
         self._waited: set[int] = set()  # the locks of the conditions waited on
-        self._notifiers: dict[int, dict[int, traceback.StackSummary]] = {}  # condition ->
+        # condition -> {thread: (where and when, in its acquisition count, it first notified)}
+        self._notifiers: dict[int, dict[int, tuple[traceback.StackSummary, int]]] = {}
         self._reported: set[tuple[Any, ...]] = set()
         self._count = 0
 
@@ -358,13 +361,17 @@ class LockOrderChecker:
         wanted: int = lock._serial  # type: ignore[attr-defined]
         state.seq += 1
         use = state.uses.get(wanted)
-        if use is None or (use.always_held and not use.always_held.issubset(_serials(held))):
+        if use is None or (use.always_held and not use.always_held <= state.held_set):
             self._note_use(state, wanted, held)
         else:
             previous, use.last_seq = use.last_seq, state.seq
             if previous != state.seq - 1 and wanted in self._waited:
                 self._recheck(state, wanted)  # other locks taken since: a waker's loop?
         if not held:
+            state.waiting = lock
+            return state
+        known = self._preds.get(wanted)
+        if known is not None and state.held_set <= known:  # every edge known: no mutex
             state.waiting = lock
             return state
         found: list[Finding] = []
@@ -410,16 +417,19 @@ class LockOrderChecker:
                     if finding:
                         found.append(finding)
                 edges[wanted] = _Edge(thread, stack)
+                self._preds.setdefault(wanted, set()).add(key)
         self._raise(found)
         state.waiting = lock
         return state
 
     def released(self, lock: object) -> None:
         """Called when this thread no longer holds ``lock``."""
-        held = self._state().held
+        state = self._state()
+        held = state.held
         for i in range(len(held) - 1, -1, -1):
             if held[i] is lock:
                 del held[i]
+                state.held_set.discard(lock._serial)
                 return
 
     def waiting_on(self, lock: object, condition: object) -> None:
@@ -454,7 +464,7 @@ class LockOrderChecker:
             return
         found: list[Finding] = []
         with self._mutex:
-            self._notifiers.setdefault(key, {})[ident] = _capture(3)
+            self._notifiers.setdefault(key, {})[ident] = (_capture(3), self._state().seq)
             for wait in self._waits:
                 if wait.condition == key and wait.thread_id != ident:
                     found += self._check_wait(wait, only=ident)
@@ -462,23 +472,27 @@ class LockOrderChecker:
 
     def _check_wait(self, wait: _Wait, only: int | None = None) -> list[Finding]:
         """A thread waiting on a condition while it holds a lock ``h`` can deadlock with a
-        thread that wakes waiters of that condition -- it was seen to notify one -- and in
-        its own sequence takes ``h`` (without the condition's lock) *before* it takes the
-        condition's lock again (without ``h``), as a consumer that reads under ``h`` between
-        two gets does: blocked on ``h``, it never gets to the notify. A thread that takes
-        ``h`` only after its last notify (a thread's start-up event), or takes the
-        condition's lock only inside ``h`` (the waiter's own order), is not such a waker.
-        (Caller holds ``self._mutex``; ``only``: check that thread alone.)"""
+        thread that wakes waiters of that condition and, in its own sequence, after a
+        notify takes ``h`` (without the condition's lock) and then the condition's lock
+        again (without ``h``): a consumer that reads under ``h`` between two gets. Blocked on
+        ``h``, it never gets to the next notify. A thread that takes ``h`` only after its
+        last use of the condition (a thread's start-up event), only before it first
+        notified (setting up), or takes the condition's lock only inside ``h`` (the waiter's
+        own order), is not such a waker. (Caller holds ``self._mutex``; ``only``: check
+        that thread alone.)"""
         found: list[Finding] = []
         wakers = self._notifiers.get(wait.condition, {})
         for h in wait.held:
             for other, use in self._uses_of(h):
                 if other == wait.thread_id or (only is not None and other != only):
                     continue
-                if other not in wakers or wait.lock in use.always_held:
+                woke = wakers.get(other)
+                if woke is None or wait.lock in use.always_held:
                     continue
                 again = self._states[other].uses.get(wait.lock)
-                if again is None or h in again.always_held or again.last_seq <= use.first_seq:
+                if again is None or h in again.always_held:
+                    continue
+                if not woke[1] < use.last_seq < again.last_seq:
                     continue
                 finding = self._record(
                     Finding(
@@ -528,6 +542,15 @@ class LockOrderChecker:
         self._raise(found)
 
 
+def _waiting_on(checker: LockOrderChecker, lock: object) -> None:
+    """From ``Condition.wait`` (two frames up): report the wait unless it has a timeout --
+    a waiter that wakes by itself can re-check (the loop of slices that looks at a flag), as
+    one that waits for a notify alone cannot."""
+    frame = sys._getframe(2)
+    if frame.f_locals.get("timeout") is None:
+        checker.waiting_on(lock, frame.f_locals.get("self"))
+
+
 _real_notify = threading.Condition.notify
 
 
@@ -565,6 +588,7 @@ class CheckedLock:
             state.waiting = None
         if got:
             state.held.append(self)
+            state.held_set.add(self._serial)
             self._holder = state
         return got
 
@@ -576,6 +600,7 @@ class CheckedLock:
             for i in range(len(held) - 1, -1, -1):
                 if held[i] is self:
                     del held[i]
+                    holder.held_set.discard(self._serial)
                     break
 
     def locked(self) -> bool:
@@ -598,7 +623,7 @@ class CheckedLock:
         return self._holder is not None and self._holder is self._checker._state()
 
     def _release_save(self) -> None:
-        self._checker.waiting_on(self, sys._getframe(1).f_locals.get("self"))
+        _waiting_on(self._checker, self)
         self.release()
 
     def _acquire_restore(self, state: None) -> None:
@@ -632,6 +657,7 @@ class CheckedRLock:
         if got:
             self._depth.n = 1
             state.held.append(self)
+            state.held_set.add(self._serial)
         return got
 
     def release(self) -> None:
@@ -668,7 +694,7 @@ class CheckedRLock:
         return bool(self._lock._is_owned())
 
     def _release_save(self) -> Any:
-        self._checker.waiting_on(self, sys._getframe(1).f_locals.get("self"))
+        _waiting_on(self._checker, self)
         state = self._lock._release_save()
         self._depth.n = 0
         self._checker.released(self)
@@ -682,6 +708,7 @@ class CheckedRLock:
             mine.waiting = None
         self._depth.n = state[0]
         mine.held.append(self)
+        mine.held_set.add(self._serial)
 
 
 @contextmanager
