@@ -22,6 +22,7 @@ from atomics import KnowledgeBase, ShardedDict, StripedCounter
 from atomics.errors import ReentrantCallError
 from atomics.kb.storage import MemoryStorage
 from atomics.testing.lockcheck import Finding, LockOrderError, watching
+from test_guarantees import LockingIteration  # the iteration that landed first
 
 
 def run(target: Callable[[], object]) -> None:
@@ -47,18 +48,6 @@ def kinds(findings: list[Finding]) -> list[str]:
 
 
 # --- issue 12: iteration inside compute took the stripe locks --------------------------------
-class LockingIteration(ShardedDict[Any, Any]):
-    """The iteration that landed first: each shard read under its stripe lock."""
-
-    __slots__ = ()
-
-    def _iter_items(self) -> Iterator[tuple[Any, Any]]:
-        for index, shard in enumerate(self._shards):
-            with self._locks[index]:
-                items = list(shard.items())
-            yield from items
-
-
 def iterate_inside_compute(d: ShardedDict[Any, Any]) -> None:
     d["k"] = 1
     d.compute("k", lambda value: (sorted(d.items()), value)[1])

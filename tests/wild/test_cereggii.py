@@ -16,45 +16,24 @@ write (a search of up to SEARCH_SECONDS that must succeed). See docs/found_in_th
 from __future__ import annotations
 
 import os
-import time
 from typing import Any
 
 import pytest
-from hypothesis import Phase, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from atomics.testing import (
     SETTINGS,
-    LinearizabilityError,
     Scenario,
     assert_linearizable,
     bulk_stress,
     scenarios,
 )
+from wild._wild import count, search_given
 
 cereggii = pytest.importorskip("cereggii")
 
 pytestmark = pytest.mark.free_threaded_only
-
-SEARCH_SECONDS = 20.0
-
-
-# Scenarios and invocations run by the "nothing found" tests, printed at the end of the module
-# (pytest -s) for docs/found_in_the_wild.md.
-TOTALS: dict[str, list[int]] = {}
-
-
-def _count(test: str, result: Any) -> None:
-    totals = TOTALS.setdefault(test, [0, 0])
-    totals[0] += 1
-    totals[1] += result.invocations
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _print_totals() -> Any:
-    yield
-    for test, (scenarios_run, invocations) in TOTALS.items():
-        print(f"\n{test}: {scenarios_run} scenarios, {invocations} invocations, nothing found")
 
 
 NOT_FOUND = cereggii.NOT_FOUND
@@ -62,32 +41,6 @@ ExpectationFailed = cereggii.ExpectationFailed
 
 KEYS = st.sampled_from(["k0", "k1"])
 VALUES = st.integers(0, 2)
-
-
-def search_given(operations: dict[str, Any], factory: Any, model: Any) -> tuple[Any, int, int]:
-    """User-style Hypothesis runs (SETTINGS, generation only, no database), repeated until one
-    raises LinearizabilityError or SEARCH_SECONDS pass; (error or None, scenarios, seconds)."""
-    found: list[LinearizabilityError] = []
-    count = [0]
-
-    @settings(SETTINGS, database=None, phases=[Phase.generate])
-    @given(scenarios(operations))
-    def probe(scenario: Scenario) -> None:
-        count[0] += 1
-        try:
-            assert_linearizable(scenario, factory, model)
-        except LinearizabilityError as error:
-            found.append(error)
-            raise
-
-    began = time.monotonic()
-    while not found and time.monotonic() - began < SEARCH_SECONDS:
-        try:
-            probe()
-        except Exception:
-            if not found:
-                raise
-    return (found[0] if found else None), count[0], time.monotonic() - began
 
 
 # --- AtomicDict -------------------------------------------------------------------------
@@ -184,7 +137,7 @@ class RacyAtomicDict:
 @settings(SETTINGS)
 @given(scenarios(DICT_OPS))
 def test_atomic_dict_is_linearizable(scenario: Scenario) -> None:
-    _count(
+    count(
         "test_atomic_dict_is_linearizable",
         assert_linearizable(scenario, cereggii.AtomicDict, AtomicDictModel),
     )
@@ -303,7 +256,7 @@ class RacyAtomicInt:
 @settings(SETTINGS)
 @given(scenarios(INT_OPS))
 def test_atomic_int64_is_linearizable(scenario: Scenario) -> None:
-    _count(
+    count(
         "test_atomic_int64_is_linearizable",
         assert_linearizable(scenario, lambda: cereggii.AtomicInt64(0), AtomicIntModel),
     )

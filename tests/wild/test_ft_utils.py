@@ -40,29 +40,11 @@ from atomics.testing import (
     mpmc_stress,
     scenarios,
 )
+from wild._wild import SEARCH_SECONDS
 
 pytestmark = pytest.mark.free_threaded_only
 
-SEARCH_SECONDS = 20.0  # a defect test searches this long at most, and stops when it finds it
 MAXSIZE = 2
-
-
-# Scenarios and invocations run by the "nothing found" tests, printed at the end of the module
-# (pytest -s) for docs/found_in_the_wild.md.
-TOTALS: dict[str, list[int]] = {}
-
-
-def _count(test: str, result: Any) -> None:
-    totals = TOTALS.setdefault(test, [0, 0])
-    totals[0] += 1
-    totals[1] += result.invocations
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _print_totals() -> Any:
-    yield
-    for test, (scenarios_run, invocations) in TOTALS.items():
-        print(f"\n{test}: {scenarios_run} scenarios, {invocations} invocations, nothing found")
 
 
 class BoundedFifoModel:

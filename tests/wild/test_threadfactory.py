@@ -18,25 +18,24 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 from typing import Any
 
 import pytest
 
 pytest.importorskip("thread_factory")
 
-from hypothesis import Phase, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from thread_factory import ConcurrentDict, SyncInt
 
 from atomics.testing import (
     SETTINGS,
-    LinearizabilityError,
     Scenario,
     assert_linearizable,
     scenarios,
     watching,
 )
+from wild._wild import count, search_given
 
 pytestmark = [
     pytest.mark.free_threaded_only,
@@ -44,55 +43,9 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore:Your ConcurrentDictionary has been disposed"),
 ]
 
-SEARCH_SECONDS = 20.0
-
-
-# Scenarios and invocations run by the "nothing found" tests, printed at the end of the module
-# (pytest -s) for docs/found_in_the_wild.md.
-TOTALS: dict[str, list[int]] = {}
-
-
-def _count(test: str, result: Any) -> None:
-    totals = TOTALS.setdefault(test, [0, 0])
-    totals[0] += 1
-    totals[1] += result.invocations
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _print_totals() -> Any:
-    yield
-    for test, (scenarios_run, invocations) in TOTALS.items():
-        print(f"\n{test}: {scenarios_run} scenarios, {invocations} invocations, nothing found")
-
 
 KEYS = st.sampled_from(["k0", "k1"])
 VALUES = st.integers(0, 2)
-
-
-def search_given(operations: dict[str, Any], factory: Any, model: Any) -> tuple[Any, int, float]:
-    """User-style Hypothesis runs (SETTINGS, generation only, no database), repeated until one
-    raises LinearizabilityError or SEARCH_SECONDS pass; (error or None, scenarios, seconds)."""
-    found: list[LinearizabilityError] = []
-    count = [0]
-
-    @settings(SETTINGS, database=None, phases=[Phase.generate])
-    @given(scenarios(operations))
-    def probe(scenario: Scenario) -> None:
-        count[0] += 1
-        try:
-            assert_linearizable(scenario, factory, model)
-        except LinearizabilityError as error:
-            found.append(error)
-            raise
-
-    began = time.monotonic()
-    while not found and time.monotonic() - began < SEARCH_SECONDS:
-        try:
-            probe()
-        except Exception:
-            if not found:
-                raise
-    return (found[0] if found else None), count[0], time.monotonic() - began
 
 
 # --- ConcurrentDict -----------------------------------------------------------------------
@@ -104,10 +57,9 @@ class DictModel:
     def __init__(self) -> None:
         self.d: dict[str, int] = {}
 
-    def state_key(self) -> tuple[tuple[str, int], ...]:
-        # popitem() depends on insertion order; the harness's default state key sorts a
-        # dict's items, which would merge states that popitem tells apart.
-        return tuple(self.d.items())
+    # (No state_key: popitem() depends on insertion order, and the default state key keeps
+    # it. Before 0.2 it sorted a dict's items, and this model reported the correct
+    # ConcurrentDict NOT LINEARIZABLE: fixed, tests/testing/test_checker.py.)
 
     def __getitem__(self, key: str) -> int:
         return self.d[key]
@@ -175,7 +127,7 @@ class ComposedDict(ConcurrentDict):  # type: ignore[misc]
 @settings(SETTINGS)
 @given(scenarios(DICT_OPS))
 def test_concurrent_dict_is_linearizable(scenario: Scenario) -> None:
-    _count(
+    count(
         "test_concurrent_dict_is_linearizable",
         assert_linearizable(scenario, ConcurrentDict, DictModel),
     )
@@ -282,7 +234,7 @@ class UnlockedPair(SyncPair):
 def test_sync_int_cross_operations_are_linearizable(scenario: Scenario) -> None:
     """Also the deadlock claim: a.increment(b) racing b.increment(a) would hang
     (HarnessTimeout, every stack dumped) if the two locks were taken in opposite orders."""
-    _count(
+    count(
         "test_sync_int_cross_operations_are_linearizable",
         assert_linearizable(scenario, SyncPair, PairModel, timeout=10.0),
     )
