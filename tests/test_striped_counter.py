@@ -321,7 +321,12 @@ def test_a_handle_collected_inside_sum_does_not_deadlock() -> None:
     "rounds (the cyclic GC did not run a finalizer inside sum's locked region there); on "
     "3.13.15t it deadlocks in the first round",
 )
-@pytest.mark.lockcheck(expect=["self"])  # the finalizer blocks on the lock its thread holds
+@pytest.mark.no_lockcheck(
+    "the GC runs finalizers at nearly every allocation here, also inside the checker's own "
+    "bookkeeping between taking a lock and recording it: its self finding is not reliable "
+    "(seen missing once under --atomics-lockcheck); tests/testing/test_lockcheck_controls.py "
+    "replays this deadlock deterministically"
+)
 def test_the_gc_test_catches_a_finalizer_that_takes_the_lock() -> None:
     for _ in rounds(CONTROL_SECONDS):
         counter = LockingRetireCounter()
