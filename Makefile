@@ -12,7 +12,7 @@ VENV_BENCH_FT  := .venv-bench-ft
 VENV_BENCH_GIL := .venv-bench-gil
 BENCHES        ?= $(wildcard benchmarks/bench_*.py)
 
-.PHONY: demo demo-redis test flake-check stress bench bench-promote bench-tables bench-check-tables lint ft-python clean
+.PHONY: lockcheck wild demo demo-redis test flake-check stress bench bench-promote bench-tables bench-check-tables lint ft-python clean
 .DEFAULT_GOAL := demo
 
 ## demo: run the demo on the free-threaded interpreter
@@ -36,6 +36,18 @@ test:
 FLAKE_RUNS ?= 5
 flake-check:
 	@GIL_PYTHON=$(GIL_PYTHON) scripts/flake-check $(FLAKE_RUNS)
+
+## lockcheck: tests/ on the free-threaded interpreter under the lock-order checker
+## (pytest --atomics-lockcheck: a test whose run shows a potential deadlock fails)
+lockcheck:
+	@scripts/ensure-venv $(VENV_FT) "$$(scripts/ft-python)" test
+	@scripts/ensure-redis >/dev/null
+	ATOMICS_EXPECT_LEG=free-threaded $(VENV_FT)/bin/python -m pytest -q -p no:cacheprovider \
+		--atomics-lockcheck -o timeout=600 tests src/atomics
+
+## wild: atomics.testing pointed at other projects' thread-safe objects (docs/found_in_the_wild.md)
+wild:
+	scripts/wild
 
 ## stress: the long runs in stress/ on the free-threaded interpreter, STRESS_SECONDS each
 stress:
