@@ -113,6 +113,8 @@ def mpmc_stress(
     all_states: list[dict[str, Any]] = [{} for _ in range(producers + consumers)]
 
     def op(state: dict[str, Any], t: int, i: int) -> None:
+        if stopped[0]:
+            return  # the run stopped: no more puts or gets (bulk_stress stops us next)
         try:
             if t < producers:
                 start = i * batch
