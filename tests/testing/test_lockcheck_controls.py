@@ -23,6 +23,7 @@ from atomics.errors import ReentrantCallError
 from atomics.kb.storage import MemoryStorage
 from atomics.testing.lockcheck import Finding, LockOrderError, watching
 from test_guarantees import LockingIteration  # the iteration that landed first
+from test_striped_counter import LockingRetireCounter  # the finalizer that took the lock
 
 
 def run(target: Callable[[], object]) -> None:
@@ -107,24 +108,6 @@ def test_cross_map_writes_now_are_silent() -> None:
 
 
 # --- issue 12: a handle's finalizer took the counter's lock (GC inside sum()) ----------------
-class LockingRetireCounter(StripedCounter):
-    """The finalizer before the fix: it took the counter's lock (with a 50 ms limit here
-    in place of "forever", so that nothing stays blocked)."""
-
-    __slots__ = ()
-
-    @staticmethod
-    def _retire(counter_ref: Any, cell: Any) -> None:
-        counter = counter_ref()
-        if counter is None or not counter._lock.acquire(timeout=0.05):
-            return
-        try:
-            counter._retired += cell.added - cell.taken
-            counter._cells.remove(cell)
-        finally:
-            counter._lock.release()
-
-
 def collect_a_handle_inside_the_lock(counter: StripedCounter) -> None:
     """The cyclic GC running inside ``sum()``'s locked region, made deterministic: a handle
     that only the GC frees, collected while this thread holds the counter's lock."""

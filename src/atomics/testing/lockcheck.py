@@ -173,13 +173,26 @@ class _ThreadState:
         self.held_set: set[int] = set()  # their serials
         self.waiting: object | None = None  # the lock it blocks on now
 
+    def took(self, lock: Any) -> None:
+        """This thread now holds ``lock``."""
+        self.held.append(lock)
+        self.held_set.add(lock._serial)
+
+    def dropped(self, lock: Any) -> None:
+        """This thread no longer holds ``lock`` (the latest entry, if it holds it)."""
+        held = self.held
+        for i in range(len(held) - 1, -1, -1):
+            if held[i] is lock:
+                del held[i]
+                self.held_set.discard(lock._serial)
+                return
+
 
 @dataclass
 class _Use:
     always_held: frozenset[int]  # the locks a thread held at every acquisition of a lock
     stack: traceback.StackSummary  # where it last narrowed
-    first_seq: int  # the thread's acquisition count at its first acquisition of the lock
-    last_seq: int  # ... and at its latest
+    last_seq: int  # the thread's acquisition count at its latest acquisition of the lock
 
 
 @dataclass
@@ -424,13 +437,7 @@ class LockOrderChecker:
 
     def released(self, lock: object) -> None:
         """Called when this thread no longer holds ``lock``."""
-        state = self._state()
-        held = state.held
-        for i in range(len(held) - 1, -1, -1):
-            if held[i] is lock:
-                del held[i]
-                state.held_set.discard(lock._serial)
-                return
+        self._state().dropped(lock)
 
     def waiting_on(self, lock: object, condition: object) -> None:
         """Called when this thread is about to wait on ``condition`` (a ``Condition`` of
@@ -524,7 +531,7 @@ class LockOrderChecker:
         held_ids = frozenset(_serials(held))
         use = state.uses.get(key)
         if use is None:
-            state.uses[key] = _Use(held_ids, _capture(3), state.seq, state.seq)
+            state.uses[key] = _Use(held_ids, _capture(3), state.seq)
         else:
             use.always_held = use.always_held & held_ids
             use.stack = _capture(3)
@@ -587,8 +594,7 @@ class CheckedLock:
         finally:
             state.waiting = None
         if got:
-            state.held.append(self)
-            state.held_set.add(self._serial)
+            state.took(self)
             self._holder = state
         return got
 
@@ -596,12 +602,7 @@ class CheckedLock:
         holder, self._holder = self._holder, None
         self._lock.release()
         if holder is not None:
-            held = holder.held
-            for i in range(len(held) - 1, -1, -1):
-                if held[i] is self:
-                    del held[i]
-                    holder.held_set.discard(self._serial)
-                    break
+            holder.dropped(self)
 
     def locked(self) -> bool:
         return self._lock.locked()
@@ -656,8 +657,7 @@ class CheckedRLock:
             state.waiting = None
         if got:
             self._depth.n = 1
-            state.held.append(self)
-            state.held_set.add(self._serial)
+            state.took(self)
         return got
 
     def release(self) -> None:
@@ -707,8 +707,7 @@ class CheckedRLock:
         finally:
             mine.waiting = None
         self._depth.n = state[0]
-        mine.held.append(self)
-        mine.held_set.add(self._serial)
+        mine.took(self)
 
 
 @contextmanager
