@@ -95,4 +95,4 @@ __all__ = [
     "runtime",
 ]
 
-__version__ = "0.1.0.dev0"
+__version__ = "0.2.0"  # the one place it is written: pyproject reads it (docs/stability.md)
