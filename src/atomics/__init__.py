@@ -23,6 +23,9 @@ Layout: one module per structure; this module only re-exports the public names.
 * :mod:`atomics.testing` -- the stress harness and linearizability checker (imported on
   its own: ``from atomics.testing import ...``).
 
+``atomics.__version__`` is the release (semantic versioning from 0.2.0; what is public and how
+a name is deprecated: ``docs/stability.md``).
+
 >>> import atomics
 >>> atomics.runtime.cpu_count() >= 1
 True
@@ -95,4 +98,4 @@ __all__ = [
     "runtime",
 ]
 
-__version__ = "0.2.0"  # the one place it is written: pyproject reads it (docs/stability.md)
+__version__ = "0.2.0"  # written here only: pyproject.toml reads it ([tool.hatch.version])
