@@ -76,25 +76,45 @@ from collections.abc import (
     ValuesView,
 )
 from contextlib import contextmanager
-from typing import Any, Generic, TypeVar, cast, overload
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast, overload
 
 from atomics import _locks, _validate, runtime
 from atomics._guard import ACTIVE, check_write, enter, in_user_code, leave
 from atomics._sentinel import Sentinel
 from atomics.errors import AtomicsTypeError, AtomicsValueError, WrongThreadError
 
-__all__ = ["DELETE", "MISSING", "LockedEntry", "ShardedDict"]
+__all__ = ["DELETE", "MISSING", "DeleteType", "LockedEntry", "MissingType", "ShardedDict"]
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 D = TypeVar("D")
+T = TypeVar("T")
+HK = TypeVar("HK", bound=Hashable)
 
 
-MISSING: Any = Sentinel("MISSING", __name__)
-"""Passed to ``compute``'s function for an absent key; returned when a key ends up absent."""
+if TYPE_CHECKING:
+    import enum
+    from typing import Final
 
-DELETE: Any = Sentinel("DELETE", __name__)
-"""Returned by a ``compute``/``merge`` function to remove the key."""
+    # To a type checker each sentinel is the one member of its own enum, so ``x is MISSING``
+    # narrows ``int | MissingType`` to ``int`` (as ``x is None`` narrows an Optional). At run
+    # time both are Sentinel objects (the else branch): use ``is``, not ``isinstance``.
+    class MissingType(enum.Enum):
+        MISSING = "MISSING"
+
+    class DeleteType(enum.Enum):
+        DELETE = "DELETE"
+
+    MISSING: Final = MissingType.MISSING
+    DELETE: Final = DeleteType.DELETE
+else:
+    MissingType = DeleteType = Sentinel  # annotations only: ``int | MissingType``
+
+    MISSING = Sentinel("MISSING", __name__)
+    """Passed to ``compute``'s function for an absent key; returned when a key ends up absent."""
+
+    DELETE = Sentinel("DELETE", __name__)
+    """Returned by a ``compute``/``merge`` function to remove the key."""
 
 
 _NO_DEFAULT: Any = Sentinel("_NO_DEFAULT", __name__)  # pop()'s "no default given"
@@ -185,7 +205,14 @@ class LockedEntry(Generic[K, V]):
         """Whether the key is in the mapping."""
         return self._key in self._shard
 
-    def get(self, default: Any = None) -> Any:
+    @overload
+    def get(self) -> V | None: ...
+    @overload
+    def get(self, default: V) -> V: ...
+    @overload
+    def get(self, default: D) -> V | D: ...
+
+    def get(self, default: D | None = None) -> V | D | None:
         """The value, or ``default`` if the key is absent."""
         return self._shard.get(self._key, default)
 
@@ -273,14 +300,16 @@ class ShardedDict(MutableMapping[K, V]):
         value = self._shards[hash(key) % self._stripes].get(key, MISSING)
         if value is MISSING:
             raise KeyError(key)
-        return cast(V, value)
+        return value
 
     @overload
     def get(self, key: K, /) -> V | None: ...
     @overload
-    def get(self, key: K, default: V | D, /) -> V | D: ...
+    def get(self, key: K, default: V, /) -> V: ...
+    @overload
+    def get(self, key: K, default: D, /) -> V | D: ...
 
-    def get(self, key: K, default: Any = None, /) -> Any:
+    def get(self, key: K, default: D | None = None, /) -> V | D | None:
         """The value for ``key``, or ``default``. Lock-free and atomic.
 
         >>> ShardedDict(a=1).get("b", 0)
@@ -363,7 +392,14 @@ class ShardedDict(MutableMapping[K, V]):
 
     _no_default: Any = _NO_DEFAULT
 
-    def pop(self, key: K, default: Any = _no_default, /) -> Any:
+    @overload
+    def pop(self, key: K, /) -> V: ...
+    @overload
+    def pop(self, key: K, default: V, /) -> V: ...
+    @overload
+    def pop(self, key: K, default: D, /) -> V | D: ...
+
+    def pop(self, key: K, default: D = _no_default, /) -> V | D:
         """Remove ``key`` and return its value, or ``default``; KeyError if absent without one."""
         index = hash(key) % self._stripes
         if ACTIVE[0]:  # some thread has run user code: is this one inside it?
@@ -373,6 +409,11 @@ class ShardedDict(MutableMapping[K, V]):
             if default is self._no_default:
                 return shard.pop(key)
             return shard.pop(key, default)
+
+    @overload
+    def setdefault(self: ShardedDict[K, T | None], key: K, default: None = None, /) -> T | None: ...
+    @overload
+    def setdefault(self, key: K, default: V, /) -> V: ...
 
     def setdefault(self, key: K, default: Any = None, /) -> Any:
         """``d[key]`` if present, else store and return ``default``. Atomic.
@@ -433,7 +474,7 @@ class ShardedDict(MutableMapping[K, V]):
         index = self._index(key)
         value = self._shards[index].get(key, MISSING)  # lock-free fast path
         if value is not MISSING:
-            return cast(V, value)
+            return value
         with self._locks[index]:
             shard = self._shards[index]
             value = shard.get(key, MISSING)
@@ -446,9 +487,11 @@ class ShardedDict(MutableMapping[K, V]):
                 if type(value) is Sentinel:  # stored, it would run again
                     raise _validate.sentinel_error(value, "factory()")
                 shard[key] = value
-            return cast(V, value)
+            return value
 
-    def compute(self, key: K, fn: Callable[[Any], Any]) -> Any:
+    def compute(
+        self, key: K, fn: Callable[[V | MissingType], V | DeleteType | MissingType]
+    ) -> V | MissingType:
         """Set ``key`` to ``fn(current)``, where ``current`` is the value or ``MISSING``;
         ``fn`` may return ``DELETE`` to remove the key. Returns the new value, or ``MISSING``
         if the key ends absent. Atomic; ``fn`` runs exactly once, under the stripe lock.
@@ -475,17 +518,21 @@ class ShardedDict(MutableMapping[K, V]):
             return self._store(shard, key, current, new)
 
     @staticmethod
-    def _store(shard: dict[K, V], key: K, current: Any, new: Any) -> Any:
-        if type(new) is Sentinel:
-            if new is not DELETE and new is not MISSING:  # ANY, ...: never stored
-                raise _validate.sentinel_error(new, "the function's result")
+    def _store(
+        shard: dict[K, V], key: K, current: V | MissingType, new: V | DeleteType | MissingType
+    ) -> V | MissingType:
+        if new is DELETE or new is MISSING:
             if current is not MISSING:
                 del shard[key]
             return MISSING
+        if type(new) is Sentinel:  # ANY, ...: never stored
+            raise _validate.sentinel_error(new, "the function's result")
         shard[key] = new
         return new
 
-    def compute_if_present(self, key: K, fn: Callable[[V], Any]) -> Any:
+    def compute_if_present(
+        self, key: K, fn: Callable[[V], V | DeleteType | MissingType]
+    ) -> V | MissingType:
         """If ``key`` is present, set it to ``fn(value)`` (``DELETE`` removes it); return the
         new value, or ``MISSING`` if absent (``fn`` is then not called). Atomic.
 
@@ -509,7 +556,9 @@ class ShardedDict(MutableMapping[K, V]):
                 leave(guard)
             return self._store(shard, key, current, new)
 
-    def compute_if_absent(self, key: K, fn: Callable[[K], Any]) -> Any:
+    def compute_if_absent(
+        self, key: K, fn: Callable[[K], V | DeleteType | MissingType]
+    ) -> V | MissingType:
         """If ``key`` is absent, store ``fn(key)`` (unless it is ``DELETE``); return the value
         now stored, or ``MISSING``. ``fn`` runs at most once per call, under the lock.
 
@@ -533,7 +582,9 @@ class ShardedDict(MutableMapping[K, V]):
                 leave(guard)
             return self._store(shard, key, current, new)
 
-    def merge(self, key: K, value: V, fn: Callable[[V, V], Any]) -> Any:
+    def merge(
+        self, key: K, value: V, fn: Callable[[V, V], V | DeleteType | MissingType]
+    ) -> V | MissingType:
         """Store ``value`` if ``key`` is absent, else ``fn(current, value)`` (``DELETE``
         removes the key); return the new value or ``MISSING``. Atomic.
 
@@ -561,7 +612,12 @@ class ShardedDict(MutableMapping[K, V]):
                 leave(guard)
             return self._store(shard, key, current, new)
 
-    def increment(self, key: K, delta: Any = 1, default: Any = 0) -> Any:
+    def increment(
+        self,
+        key: K,
+        delta: V = 1,  # type: ignore[assignment]  # V is a number type in use
+        default: V = 0,  # type: ignore[assignment]
+    ) -> V:
         """``d[key] = d.get(key, default) + delta``, atomically; return the new value.
 
         >>> d = ShardedDict(); d.increment("k"), d.increment("k", 10)
@@ -574,11 +630,11 @@ class ShardedDict(MutableMapping[K, V]):
             check_write("ShardedDict.increment()")
         with self._locks[index]:
             shard = self._shards[index]
-            current = shard.get(key, default)
+            current: Any = shard.get(key, default)
             if (type(current) is int and type(delta) is int) or (
                 type(current) in _PLAIN and type(delta) in _PLAIN
             ):
-                new = current + delta  # may raise: nothing stored
+                new: V = current + delta  # may raise: nothing stored
             else:  # a value's __add__/__radd__ is user code under the lock
                 guard = enter()
                 try:
@@ -590,7 +646,7 @@ class ShardedDict(MutableMapping[K, V]):
             shard[key] = new
             return new
 
-    def compare_and_set(self, key: K, expected: Any, new: V) -> bool:
+    def compare_and_set(self, key: K, expected: V | MissingType, new: V) -> bool:
         """If ``d[key] == expected`` (or ``expected`` is ``MISSING`` and the key is absent),
         set it to ``new`` and return True; else return False. Atomic.
 
@@ -621,7 +677,7 @@ class ShardedDict(MutableMapping[K, V]):
                 shard[key] = new
             return matches
 
-    def replace(self, key: K, old: Any, new: V) -> bool:
+    def replace(self, key: K, old: V, new: V) -> bool:
         """If ``key`` is present with a value equal to ``old``, set it to ``new``; return
         whether it did. Atomic (``ConcurrentHashMap.replace(key, old, new)``).
 
@@ -634,7 +690,7 @@ class ShardedDict(MutableMapping[K, V]):
             return False
         return self.compare_and_set(key, old, new)
 
-    def pop_if(self, key: K, predicate: Callable[[V], bool]) -> Any:
+    def pop_if(self, key: K, predicate: Callable[[V], object]) -> V | MissingType:
         """Remove ``key`` if present and ``predicate(value)`` is true; return the removed
         value, or ``MISSING``. Atomic; ``predicate`` runs once, under the lock.
 
@@ -748,10 +804,20 @@ class ShardedDict(MutableMapping[K, V]):
 
     __copy__ = copy
 
+    @overload
     @classmethod
-    def fromkeys(cls, iterable: Iterable[K], value: Any = None, /) -> ShardedDict[K, Any]:
+    def fromkeys(
+        cls, iterable: Iterable[HK], value: None = None, /
+    ) -> ShardedDict[HK, Any | None]: ...
+    @overload
+    @classmethod
+    def fromkeys(cls, iterable: Iterable[HK], value: T, /) -> ShardedDict[HK, T]: ...
+
+    @classmethod
+    def fromkeys(cls, iterable: Iterable[HK], value: T | None = None, /) -> ShardedDict[HK, Any]:
         """A new ShardedDict with keys from ``iterable``, each set to ``value``."""
-        return cls(dict.fromkeys(iterable, value))
+        made: ShardedDict[HK, Any] = cast(Any, cls)(dict.fromkeys(iterable, value))
+        return made
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, ShardedDict):
@@ -791,7 +857,7 @@ class ShardedDict(MutableMapping[K, V]):
         """The number of stripes (shards)."""
         return self._stripes
 
-    def statistics(self) -> dict[str, Any]:
+    def statistics(self) -> dict[str, int | list[int]]:
         """Debugging figures: stripes and the number of keys in each shard."""
         return {"stripes": self._stripes, "shard_sizes": [len(s) for s in self._shards]}
 
