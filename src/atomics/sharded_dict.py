@@ -164,6 +164,9 @@ class LockedEntry(Generic[K, V]):
         self._guard: Any = None
 
     def __enter__(self) -> LockedEntry[K, V]:
+        """Take the key's stripe lock (waiting while another thread holds it) and return this
+        entry. One with-block per entry; a write to any atomics object inside raises.
+        """
         if self._state:
             raise RuntimeError("a locked() entry can be used for one with-block only")
         if ACTIVE[0]:  # entering takes a stripe lock: a write, as far as the guard goes
@@ -178,6 +181,7 @@ class LockedEntry(Generic[K, V]):
         return self
 
     def __exit__(self, *exc: object) -> None:
+        """Release the stripe lock (the first exit only); an exception from the block propagates."""
         if self._state != 1:
             return
         self._state = 2
@@ -297,6 +301,11 @@ class ShardedDict(MutableMapping[K, V]):
 
     # --- reads: no lock (one atomic dict operation each) --------------------------------------
     def __getitem__(self, key: K) -> V:
+        """``d[key]``: the value, or ``KeyError``. Lock-free and atomic (one read of one shard).
+
+        >>> ShardedDict(a=1)["a"]
+        1
+        """
         value = self._shards[hash(key) % self._stripes].get(key, MISSING)
         if value is MISSING:
             raise KeyError(key)
@@ -318,10 +327,14 @@ class ShardedDict(MutableMapping[K, V]):
         return self._shards[hash(key) % self._stripes].get(key, default)
 
     def __contains__(self, key: object) -> bool:
+        """``key in d``. Lock-free and atomic."""
         return key in self._shards[hash(key) % self._stripes]
 
     def __len__(self) -> int:
         # Each shard's len() is atomic; the sum is exact when no write is in flight.
+        """``len(d)``: the shards' sizes summed without locking (exact when no write is in
+        flight; during writes, it counts every key present for the whole call).
+        """
         return sum(len(shard) for shard in self._shards)
 
     # Iteration takes no lock: ``dict.copy()`` is one atomic operation on the shard
@@ -330,6 +343,9 @@ class ShardedDict(MutableMapping[K, V]):
     # one instant. No lock also means iterating inside a compute function, or from two
     # threads each inside one, cannot deadlock.
     def __iter__(self) -> Iterator[K]:
+        """``iter(d)``: the keys, weakly consistent (no lock): shard by shard, each shard as it
+        was when reached; never raises for concurrent changes and never yields a key twice.
+        """
         for shard in self._shards:
             if shard:
                 yield from shard.copy()
@@ -373,6 +389,12 @@ class ShardedDict(MutableMapping[K, V]):
     def __setitem__(self, key: K, value: V) -> None:
         # Locked although one dict store is atomic: a store must not land between a
         # compute's read and its write on the same key.
+        """``d[key] = value``, under the key's stripe lock (so it cannot land between a
+        ``compute``'s read and write of that key). ``MISSING``/``DELETE``: ``ValueError``.
+
+        >>> d = ShardedDict(); d["a"] = 1; d
+        ShardedDict({'a': 1})
+        """
         index = hash(key) % self._stripes
         if type(value) is Sentinel:
             raise _validate.sentinel_error(value)
@@ -383,6 +405,7 @@ class ShardedDict(MutableMapping[K, V]):
             shard[key] = value
 
     def __delitem__(self, key: K) -> None:
+        """``del d[key]`` (``KeyError`` if absent), under the key's stripe lock."""
         index = hash(key) % self._stripes
         if ACTIVE[0]:  # some thread has run user code: is this one inside it?
             check_write("ShardedDict.__delitem__")
@@ -820,6 +843,9 @@ class ShardedDict(MutableMapping[K, V]):
         return made
 
     def __eq__(self, other: object) -> bool:
+        """Equal to any mapping with the same items, compared on a consistent snapshot of this
+        map (and of ``other``, one map at a time, if it is a ShardedDict).
+        """
         if isinstance(other, ShardedDict):
             return self.snapshot() == other.snapshot()  # one map at a time: no lock ordering
         if isinstance(other, Mapping):
@@ -829,9 +855,11 @@ class ShardedDict(MutableMapping[K, V]):
     __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
+        """``ShardedDict({...})`` of a consistent snapshot."""
         return f"ShardedDict({self.snapshot()!r})"
 
     def __or__(self, other: object) -> ShardedDict[K, V]:
+        """``d | other``: a new ShardedDict (this map's stripes); ``other``'s values win."""
         if not isinstance(other, Mapping):
             return NotImplemented
         merged = self.snapshot()
@@ -839,6 +867,7 @@ class ShardedDict(MutableMapping[K, V]):
         return ShardedDict(merged, stripes=self._stripes)
 
     def __ror__(self, other: object) -> ShardedDict[K, V]:
+        """``other | d``: a new ShardedDict (this map's stripes); this map's values win."""
         if not isinstance(other, Mapping):
             return NotImplemented
         merged = dict(other)
@@ -846,10 +875,12 @@ class ShardedDict(MutableMapping[K, V]):
         return ShardedDict(merged, stripes=self._stripes)
 
     def __ior__(self, other: Any) -> ShardedDict[K, V]:  # type: ignore[misc]
+        """``d |= other``: :meth:`update` (atomic per key, not as a whole); returns ``d``."""
         self.update(other)
         return self
 
     def __reduce__(self) -> tuple[Any, ...]:
+        """Pickling: a consistent snapshot and the stripe count."""
         return (_rebuild, (self.snapshot(), self._stripes))
 
     @property

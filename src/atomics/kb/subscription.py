@@ -386,7 +386,9 @@ class Subscription:
         sink.end()
 
     def __enter__(self) -> Subscription:
+        """``with kb.subscribe(...) as feed:``: returns the subscription itself."""
         return self
 
     def __exit__(self, *exc: object) -> None:
+        """Ends the with-block with :meth:`close`."""
         self.close()
