@@ -76,7 +76,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Iterable, Iterator
-from typing import Generic, TypeVar
+from typing import Generic, NoReturn, TypeVar
 
 from atomics import _locks, _validate
 from atomics._guard import ACTIVE, check_write
@@ -219,7 +219,7 @@ class BoundedQueue(Generic[T]):
         state = ", shut down" if self._shutdown else ""
         return f"<BoundedQueue maxsize={self._maxsize} qsize={self.qsize()}{state}>"
 
-    def __reduce__(self) -> str:
+    def __reduce__(self) -> NoReturn:
         """Refused: ``TypeError`` (a queue holds locks and waiting threads; copy or pickle
         its items instead, e.g. :meth:`drain`).
         """
