@@ -29,7 +29,29 @@ _CODE = re.compile(r"\s+\[(?P<code>[a-z0-9-]+)\]$")
 
 
 def _normalise(type_text: str) -> str:
-    return type_text.replace("builtins.", "")
+    """mypy's type text, spelt the same by every mypy since 1.11: no ``builtins.`` prefix,
+    ``X | Y`` for ``Union[X, Y]`` and ``X | None`` for ``Optional[X]`` (mypy 2 writes those)."""
+    text = type_text.replace("builtins.", "")
+    while (match := re.search(r"\b(Union|Optional)\[", text)) is not None:
+        depth, parts, start = 0, [], match.end()
+        for index in range(match.end(), len(text)):
+            char = text[index]
+            if char in "[(":
+                depth += 1
+            elif char in "])" and depth:
+                depth -= 1
+            elif char == "]":
+                parts.append(text[start:index].strip())
+                break
+            elif char == "," and not depth:
+                parts.append(text[start:index].strip())
+                start = index + 1
+        else:
+            return text  # unbalanced: leave it (the comparison then shows it)
+        if match[1] == "Optional":
+            parts.append("None")
+        text = text[: match.start()] + " | ".join(parts) + text[index + 1 :]
+    return text
 
 
 def expected() -> set[tuple[int, str, str]]:
