@@ -96,6 +96,8 @@ if TYPE_CHECKING:
     import enum
     from typing import Final
 
+    from _typeshed import SupportsKeysAndGetItem
+
     # To a type checker each sentinel is the one member of its own enum, so ``x is MISSING``
     # narrows ``int | MissingType`` to ``int`` (as ``x is None`` narrows an Optional). At run
     # time both are Sentinel objects (the else branch): use ``is``, not ``isinstance``.
@@ -796,6 +798,13 @@ class ShardedDict(MutableMapping[K, V]):
         return view
 
     # --- whole-map and dict-compatibility ------------------------------------------------------
+    @overload
+    def update(self, other: SupportsKeysAndGetItem[K, V], /, **kwargs: V) -> None: ...
+    @overload
+    def update(self, other: Iterable[tuple[K, V]], /, **kwargs: V) -> None: ...
+    @overload
+    def update(self: ShardedDict[str, V], /, **kwargs: V) -> None: ...
+
     def update(self, other: Any = (), /, **kwargs: V) -> None:
         """``dict.update``: from a mapping, an iterable of pairs, and/or keywords; atomic
         per key, not as a whole. A ShardedDict source is read with :meth:`snapshot` (the

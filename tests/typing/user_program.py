@@ -87,6 +87,10 @@ with d.locked("n") as entry:
     entry.set("one")  # E: arg-type
 
 d["b"] = "two"  # E: assignment
+d.update({"b": 2}, c=3)
+d.update([("b", 2)])
+d.update({"b": "two"})  # E: dict-item
+d.update([("b", "two")])  # E: list-item
 d.increment("hits", "x")  # E: arg-type
 d.compute("n", lambda v: "text")  # E: arg-type, return-value
 d.compute_if_present("n", lambda v: v.upper())  # E: attr-defined
