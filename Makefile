@@ -82,12 +82,13 @@ bench-tables:
 bench-check-tables:
 	$(GIL_PYTHON) benchmarks/tables.py --check
 
-## lint: ruff and mypy --strict
+## lint: ruff, mypy --strict, and the public API's types as a user sees them (tests/typing)
 lint:
 	@scripts/ensure-venv $(VENV_DEV) $(GIL_PYTHON) dev
 	$(VENV_DEV)/bin/ruff check src tests stress benchmarks
 	$(VENV_DEV)/bin/ruff format --check src tests stress benchmarks
 	$(VENV_DEV)/bin/mypy --strict
+	$(VENV_DEV)/bin/python tests/typing/test_typing.py
 
 ## ft-python: print the free-threaded interpreter's path (building it if needed)
 ft-python:

@@ -59,6 +59,7 @@ from atomics.kb import (
     WorldEntry,
     WorldEvent,
 )
+from atomics.protocols import QueueLike
 from atomics.runtime import free_threading_active, gil_disabled_build, gil_enabled
 from atomics.sharded_dict import DELETE, MISSING, ShardedDict
 from atomics.striped_counter import CounterHandle, StripedCounter
@@ -81,6 +82,7 @@ __all__ = [
     "KnowledgeBase",
     "KnowledgeBaseClosed",
     "Lag",
+    "QueueLike",
     "ReentrantCallError",
     "ShardedDict",
     "ShutDown",

@@ -106,9 +106,11 @@ class AtomicBoolean:
         return new
 
     def __bool__(self) -> bool:
+        """The current value (a lock-free read)."""
         return self._value
 
     def __eq__(self, other: object) -> bool:
+        """Equal to a ``bool`` or an AtomicBoolean with the same current value."""
         if isinstance(other, AtomicBoolean):
             return self._value is other._value
         if isinstance(other, bool):
@@ -118,13 +120,17 @@ class AtomicBoolean:
     __hash__ = None  # type: ignore[assignment]  # mutable
 
     def __repr__(self) -> str:
+        """``AtomicBoolean(True)`` or ``AtomicBoolean(False)``."""
         return f"AtomicBoolean({self._value})"
 
     def __copy__(self) -> AtomicBoolean:
+        """``copy.copy``: a new AtomicBoolean with the current value."""
         return AtomicBoolean(self._value)
 
     def __deepcopy__(self, memo: dict[int, Any]) -> AtomicBoolean:
+        """``copy.deepcopy``: a new AtomicBoolean with the current value."""
         return AtomicBoolean(self._value)
 
     def __reduce__(self) -> tuple[type[AtomicBoolean], tuple[bool]]:
+        """Pickling: the current value."""
         return (AtomicBoolean, (self._value,))

@@ -329,6 +329,11 @@ class AtomicInteger:
         return _validate.integer(other, f"the right operand of {symbol}")
 
     def __iadd__(self, other: int, _type: Any = type, _int: Any = int) -> AtomicInteger:
+        """``x += n``: add ``n``, atomically (one read-modify-write under the lock).
+
+        ``n`` must be an int (``TypeError`` otherwise). An operation that raises leaves the
+        value unchanged.
+        """
         if _type(other) is not _int:
             other = self._operand(other, "+=")
         held = False
@@ -344,6 +349,11 @@ class AtomicInteger:
         return self
 
     def __isub__(self, other: int, _type: Any = type, _int: Any = int) -> AtomicInteger:
+        """``x -= n``: subtract ``n``, atomically (one read-modify-write under the lock).
+
+        ``n`` must be an int (``TypeError`` otherwise). An operation that raises leaves the
+        value unchanged.
+        """
         if _type(other) is not _int:
             other = self._operand(other, "-=")
         held = False
@@ -359,6 +369,11 @@ class AtomicInteger:
         return self
 
     def __imul__(self, other: int, _type: Any = type, _int: Any = int) -> AtomicInteger:
+        """``x *= n``: multiply by ``n``, atomically (one read-modify-write under the lock).
+
+        ``n`` must be an int (``TypeError`` otherwise). An operation that raises leaves the
+        value unchanged.
+        """
         if _type(other) is not _int:
             other = self._operand(other, "*=")
         held = False
@@ -374,6 +389,11 @@ class AtomicInteger:
         return self
 
     def __ifloordiv__(self, other: int, _type: Any = type, _int: Any = int) -> AtomicInteger:
+        """``x //= n``: floor-divide by ``n``, atomically (one read-modify-write under the lock).
+
+        ``n`` must be an int (``TypeError`` otherwise); 0 raises ``ZeroDivisionError``. An
+        operation that raises leaves the value unchanged.
+        """
         if _type(other) is not _int:
             other = self._operand(other, "//=")
         held = False
@@ -389,6 +409,11 @@ class AtomicInteger:
         return self
 
     def __imod__(self, other: int, _type: Any = type, _int: Any = int) -> AtomicInteger:
+        """``x %= n``: reduce modulo ``n``, atomically (one read-modify-write under the lock).
+
+        ``n`` must be an int (``TypeError`` otherwise); 0 raises ``ZeroDivisionError``. An
+        operation that raises leaves the value unchanged.
+        """
         if _type(other) is not _int:
             other = self._operand(other, "%=")
         held = False
@@ -404,6 +429,11 @@ class AtomicInteger:
         return self
 
     def __ipow__(self, other: int, _type: Any = type, _int: Any = int) -> AtomicInteger:
+        """``x **= n``: raise to the power ``n``, atomically (one read-modify-write under the lock).
+
+        ``n`` must be an int (``TypeError`` otherwise); ``n < 0`` raises ``ValueError``. An
+        operation that raises leaves the value unchanged.
+        """
         if _type(other) is not _int:
             other = self._operand(other, "**=")
         if other < 0:
@@ -421,6 +451,11 @@ class AtomicInteger:
         return self
 
     def __ilshift__(self, other: int, _type: Any = type, _int: Any = int) -> AtomicInteger:
+        """``x <<= n``: shift left by ``n``, atomically (one read-modify-write under the lock).
+
+        ``n`` must be an int (``TypeError`` otherwise); ``n < 0`` raises ``ValueError``. An
+        operation that raises leaves the value unchanged.
+        """
         if _type(other) is not _int:
             other = self._operand(other, "<<=")
         held = False
@@ -436,6 +471,11 @@ class AtomicInteger:
         return self
 
     def __irshift__(self, other: int, _type: Any = type, _int: Any = int) -> AtomicInteger:
+        """``x >>= n``: shift right by ``n``, atomically (one read-modify-write under the lock).
+
+        ``n`` must be an int (``TypeError`` otherwise); ``n < 0`` raises ``ValueError``. An
+        operation that raises leaves the value unchanged.
+        """
         if _type(other) is not _int:
             other = self._operand(other, ">>=")
         held = False
@@ -451,6 +491,11 @@ class AtomicInteger:
         return self
 
     def __iand__(self, other: int, _type: Any = type, _int: Any = int) -> AtomicInteger:
+        """``x &= n``: bitwise and with ``n``, atomically (one read-modify-write under the lock).
+
+        ``n`` must be an int (``TypeError`` otherwise). An operation that raises leaves the
+        value unchanged.
+        """
         if _type(other) is not _int:
             other = self._operand(other, "&=")
         held = False
@@ -466,6 +511,11 @@ class AtomicInteger:
         return self
 
     def __ior__(self, other: int, _type: Any = type, _int: Any = int) -> AtomicInteger:
+        """``x |= n``: bitwise or with ``n``, atomically (one read-modify-write under the lock).
+
+        ``n`` must be an int (``TypeError`` otherwise). An operation that raises leaves the
+        value unchanged.
+        """
         if _type(other) is not _int:
             other = self._operand(other, "|=")
         held = False
@@ -481,6 +531,11 @@ class AtomicInteger:
         return self
 
     def __ixor__(self, other: int, _type: Any = type, _int: Any = int) -> AtomicInteger:
+        """``x ^= n``: bitwise xor with ``n``, atomically (one read-modify-write under the lock).
+
+        ``n`` must be an int (``TypeError`` otherwise). An operation that raises leaves the
+        value unchanged.
+        """
         if _type(other) is not _int:
             other = self._operand(other, "^=")
         held = False
@@ -497,15 +552,19 @@ class AtomicInteger:
 
     # --- conversions, comparisons, copying ---------------------------------------------------
     def __int__(self) -> int:
+        """``int(x)``: the current value (a lock-free read)."""
         return self._value
 
     def __index__(self) -> int:
+        """The current value, wherever Python wants an index (``range(x)``, ``bin(x)``)."""
         return self._value
 
     def __bool__(self) -> bool:
+        """Whether the current value is not 0."""
         return self._value != 0
 
     def __repr__(self) -> str:
+        """``AtomicInteger(<value>)``."""
         return f"AtomicInteger({self._value})"
 
     @staticmethod
@@ -517,34 +576,42 @@ class AtomicInteger:
         return None
 
     def __eq__(self, other: object) -> bool:
+        """Equal to an int (not a bool) or an AtomicInteger with the same current value."""
         value = self._other(other)
         return NotImplemented if value is None else self._value == value
 
     def __lt__(self, other: object) -> bool:
+        """``x < other`` for an int or an AtomicInteger (current values)."""
         value = self._other(other)
         return NotImplemented if value is None else self._value < value
 
     def __le__(self, other: object) -> bool:
+        """``x <= other`` for an int or an AtomicInteger (current values)."""
         value = self._other(other)
         return NotImplemented if value is None else self._value <= value
 
     def __gt__(self, other: object) -> bool:
+        """``x > other`` for an int or an AtomicInteger (current values)."""
         value = self._other(other)
         return NotImplemented if value is None else self._value > value
 
     def __ge__(self, other: object) -> bool:
+        """``x >= other`` for an int or an AtomicInteger (current values)."""
         value = self._other(other)
         return NotImplemented if value is None else self._value >= value
 
     __hash__ = None  # type: ignore[assignment]  # mutable: an AtomicInteger is no dict key
 
     def __copy__(self) -> AtomicInteger:
+        """``copy.copy``: a new AtomicInteger with the current value."""
         return AtomicInteger(self._value)
 
     def __deepcopy__(self, memo: dict[int, Any]) -> AtomicInteger:
+        """``copy.deepcopy``: a new AtomicInteger with the current value."""
         return AtomicInteger(self._value)
 
     def __reduce__(self) -> tuple[type[AtomicInteger], tuple[int]]:
+        """Pickling: the current value."""
         return (AtomicInteger, (self._value,))
 
 

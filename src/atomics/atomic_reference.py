@@ -149,15 +149,19 @@ class AtomicReference(Generic[T]):
         return self._update(fn)[0]
 
     def __repr__(self) -> str:
+        """``AtomicReference(<repr of the referent>)``."""
         return f"AtomicReference({self._value!r})"
 
     __hash__ = None  # type: ignore[assignment]  # mutable
 
     def __copy__(self) -> AtomicReference[T]:
+        """``copy.copy``: a new AtomicReference to the same referent."""
         return AtomicReference(self._value)
 
     def __deepcopy__(self, memo: dict[int, Any]) -> AtomicReference[T]:
+        """``copy.deepcopy``: a new AtomicReference to a deep copy of the referent."""
         return AtomicReference(copy.deepcopy(self._value, memo))
 
     def __reduce__(self) -> tuple[type[AtomicReference[Any]], tuple[Any]]:
+        """Pickling: the referent (unpickled into a new AtomicReference)."""
         return (AtomicReference, (self._value,))

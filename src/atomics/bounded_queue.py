@@ -76,7 +76,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Iterable, Iterator
-from typing import Generic, TypeVar
+from typing import Generic, NoReturn, TypeVar
 
 from atomics import _locks, _validate
 from atomics._guard import ACTIVE, check_write
@@ -215,10 +215,14 @@ class BoundedQueue(Generic[T]):
                 return size >= maxsize
 
     def __repr__(self) -> str:
+        """``<BoundedQueue maxsize=... qsize=...>`` (``qsize`` as of one instant)."""
         state = ", shut down" if self._shutdown else ""
         return f"<BoundedQueue maxsize={self._maxsize} qsize={self.qsize()}{state}>"
 
-    def __reduce__(self) -> str:
+    def __reduce__(self) -> NoReturn:
+        """Refused: ``TypeError`` (a queue holds locks and waiting threads; copy or pickle
+        its items instead, e.g. :meth:`drain`).
+        """
         raise AtomicsTypeError("cannot pickle a BoundedQueue (it holds locks and waiting threads)")
 
     # --- waiting helpers (called with the lock held) ---------------------------------------

@@ -76,25 +76,47 @@ from collections.abc import (
     ValuesView,
 )
 from contextlib import contextmanager
-from typing import Any, Generic, TypeVar, cast, overload
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast, overload
 
 from atomics import _locks, _validate, runtime
 from atomics._guard import ACTIVE, check_write, enter, in_user_code, leave
 from atomics._sentinel import Sentinel
 from atomics.errors import AtomicsTypeError, AtomicsValueError, WrongThreadError
 
-__all__ = ["DELETE", "MISSING", "LockedEntry", "ShardedDict"]
+__all__ = ["DELETE", "MISSING", "DeleteType", "LockedEntry", "MissingType", "ShardedDict"]
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 D = TypeVar("D")
+T = TypeVar("T")
+HK = TypeVar("HK", bound=Hashable)
 
 
-MISSING: Any = Sentinel("MISSING", __name__)
-"""Passed to ``compute``'s function for an absent key; returned when a key ends up absent."""
+if TYPE_CHECKING:
+    import enum
+    from typing import Final
 
-DELETE: Any = Sentinel("DELETE", __name__)
-"""Returned by a ``compute``/``merge`` function to remove the key."""
+    from _typeshed import SupportsKeysAndGetItem
+
+    # To a type checker each sentinel is the one member of its own enum, so ``x is MISSING``
+    # narrows ``int | MissingType`` to ``int`` (as ``x is None`` narrows an Optional). At run
+    # time both are Sentinel objects (the else branch): use ``is``, not ``isinstance``.
+    class MissingType(enum.Enum):
+        MISSING = "MISSING"
+
+    class DeleteType(enum.Enum):
+        DELETE = "DELETE"
+
+    MISSING: Final = MissingType.MISSING
+    DELETE: Final = DeleteType.DELETE
+else:
+    MissingType = DeleteType = Sentinel  # annotations only: ``int | MissingType``
+
+    MISSING = Sentinel("MISSING", __name__)
+    """Passed to ``compute``'s function for an absent key; returned when a key ends up absent."""
+
+    DELETE = Sentinel("DELETE", __name__)
+    """Returned by a ``compute``/``merge`` function to remove the key."""
 
 
 _NO_DEFAULT: Any = Sentinel("_NO_DEFAULT", __name__)  # pop()'s "no default given"
@@ -144,6 +166,9 @@ class LockedEntry(Generic[K, V]):
         self._guard: Any = None
 
     def __enter__(self) -> LockedEntry[K, V]:
+        """Take the key's stripe lock (waiting while another thread holds it) and return this
+        entry. One with-block per entry; a write to any atomics object inside raises.
+        """
         if self._state:
             raise RuntimeError("a locked() entry can be used for one with-block only")
         if ACTIVE[0]:  # entering takes a stripe lock: a write, as far as the guard goes
@@ -158,6 +183,7 @@ class LockedEntry(Generic[K, V]):
         return self
 
     def __exit__(self, *exc: object) -> None:
+        """Release the stripe lock (the first exit only); an exception from the block propagates."""
         if self._state != 1:
             return
         self._state = 2
@@ -185,7 +211,14 @@ class LockedEntry(Generic[K, V]):
         """Whether the key is in the mapping."""
         return self._key in self._shard
 
-    def get(self, default: Any = None) -> Any:
+    @overload
+    def get(self) -> V | None: ...
+    @overload
+    def get(self, default: V) -> V: ...
+    @overload
+    def get(self, default: D) -> V | D: ...
+
+    def get(self, default: D | None = None) -> V | D | None:
         """The value, or ``default`` if the key is absent."""
         return self._shard.get(self._key, default)
 
@@ -270,17 +303,24 @@ class ShardedDict(MutableMapping[K, V]):
 
     # --- reads: no lock (one atomic dict operation each) --------------------------------------
     def __getitem__(self, key: K) -> V:
+        """``d[key]``: the value, or ``KeyError``. Lock-free and atomic (one read of one shard).
+
+        >>> ShardedDict(a=1)["a"]
+        1
+        """
         value = self._shards[hash(key) % self._stripes].get(key, MISSING)
         if value is MISSING:
             raise KeyError(key)
-        return cast(V, value)
+        return value
 
     @overload
     def get(self, key: K, /) -> V | None: ...
     @overload
-    def get(self, key: K, default: V | D, /) -> V | D: ...
+    def get(self, key: K, default: V, /) -> V: ...
+    @overload
+    def get(self, key: K, default: D, /) -> V | D: ...
 
-    def get(self, key: K, default: Any = None, /) -> Any:
+    def get(self, key: K, default: D | None = None, /) -> V | D | None:
         """The value for ``key``, or ``default``. Lock-free and atomic.
 
         >>> ShardedDict(a=1).get("b", 0)
@@ -289,10 +329,14 @@ class ShardedDict(MutableMapping[K, V]):
         return self._shards[hash(key) % self._stripes].get(key, default)
 
     def __contains__(self, key: object) -> bool:
+        """``key in d``. Lock-free and atomic."""
         return key in self._shards[hash(key) % self._stripes]
 
     def __len__(self) -> int:
         # Each shard's len() is atomic; the sum is exact when no write is in flight.
+        """``len(d)``: the shards' sizes summed without locking (exact when no write is in
+        flight; during writes, it counts every key present for the whole call).
+        """
         return sum(len(shard) for shard in self._shards)
 
     # Iteration takes no lock: ``dict.copy()`` is one atomic operation on the shard
@@ -301,6 +345,9 @@ class ShardedDict(MutableMapping[K, V]):
     # one instant. No lock also means iterating inside a compute function, or from two
     # threads each inside one, cannot deadlock.
     def __iter__(self) -> Iterator[K]:
+        """``iter(d)``: the keys, weakly consistent (no lock): shard by shard, each shard as it
+        was when reached; never raises for concurrent changes and never yields a key twice.
+        """
         for shard in self._shards:
             if shard:
                 yield from shard.copy()
@@ -344,6 +391,12 @@ class ShardedDict(MutableMapping[K, V]):
     def __setitem__(self, key: K, value: V) -> None:
         # Locked although one dict store is atomic: a store must not land between a
         # compute's read and its write on the same key.
+        """``d[key] = value``, under the key's stripe lock (so it cannot land between a
+        ``compute``'s read and write of that key). ``MISSING``/``DELETE``: ``ValueError``.
+
+        >>> d = ShardedDict(); d["a"] = 1; d
+        ShardedDict({'a': 1})
+        """
         index = hash(key) % self._stripes
         if type(value) is Sentinel:
             raise _validate.sentinel_error(value)
@@ -354,6 +407,7 @@ class ShardedDict(MutableMapping[K, V]):
             shard[key] = value
 
     def __delitem__(self, key: K) -> None:
+        """``del d[key]`` (``KeyError`` if absent), under the key's stripe lock."""
         index = hash(key) % self._stripes
         if ACTIVE[0]:  # some thread has run user code: is this one inside it?
             check_write("ShardedDict.__delitem__")
@@ -363,7 +417,14 @@ class ShardedDict(MutableMapping[K, V]):
 
     _no_default: Any = _NO_DEFAULT
 
-    def pop(self, key: K, default: Any = _no_default, /) -> Any:
+    @overload
+    def pop(self, key: K, /) -> V: ...
+    @overload
+    def pop(self, key: K, default: V, /) -> V: ...
+    @overload
+    def pop(self, key: K, default: D, /) -> V | D: ...
+
+    def pop(self, key: K, default: D = _no_default, /) -> V | D:
         """Remove ``key`` and return its value, or ``default``; KeyError if absent without one."""
         index = hash(key) % self._stripes
         if ACTIVE[0]:  # some thread has run user code: is this one inside it?
@@ -373,6 +434,11 @@ class ShardedDict(MutableMapping[K, V]):
             if default is self._no_default:
                 return shard.pop(key)
             return shard.pop(key, default)
+
+    @overload
+    def setdefault(self: ShardedDict[K, T | None], key: K, default: None = None, /) -> T | None: ...
+    @overload
+    def setdefault(self, key: K, default: V, /) -> V: ...
 
     def setdefault(self, key: K, default: Any = None, /) -> Any:
         """``d[key]`` if present, else store and return ``default``. Atomic.
@@ -433,7 +499,7 @@ class ShardedDict(MutableMapping[K, V]):
         index = self._index(key)
         value = self._shards[index].get(key, MISSING)  # lock-free fast path
         if value is not MISSING:
-            return cast(V, value)
+            return value
         with self._locks[index]:
             shard = self._shards[index]
             value = shard.get(key, MISSING)
@@ -446,9 +512,11 @@ class ShardedDict(MutableMapping[K, V]):
                 if type(value) is Sentinel:  # stored, it would run again
                     raise _validate.sentinel_error(value, "factory()")
                 shard[key] = value
-            return cast(V, value)
+            return value
 
-    def compute(self, key: K, fn: Callable[[Any], Any]) -> Any:
+    def compute(
+        self, key: K, fn: Callable[[V | MissingType], V | DeleteType | MissingType]
+    ) -> V | MissingType:
         """Set ``key`` to ``fn(current)``, where ``current`` is the value or ``MISSING``;
         ``fn`` may return ``DELETE`` to remove the key. Returns the new value, or ``MISSING``
         if the key ends absent. Atomic; ``fn`` runs exactly once, under the stripe lock.
@@ -475,17 +543,21 @@ class ShardedDict(MutableMapping[K, V]):
             return self._store(shard, key, current, new)
 
     @staticmethod
-    def _store(shard: dict[K, V], key: K, current: Any, new: Any) -> Any:
-        if type(new) is Sentinel:
-            if new is not DELETE and new is not MISSING:  # ANY, ...: never stored
-                raise _validate.sentinel_error(new, "the function's result")
+    def _store(
+        shard: dict[K, V], key: K, current: V | MissingType, new: V | DeleteType | MissingType
+    ) -> V | MissingType:
+        if new is DELETE or new is MISSING:
             if current is not MISSING:
                 del shard[key]
             return MISSING
+        if type(new) is Sentinel:  # ANY, ...: never stored
+            raise _validate.sentinel_error(new, "the function's result")
         shard[key] = new
         return new
 
-    def compute_if_present(self, key: K, fn: Callable[[V], Any]) -> Any:
+    def compute_if_present(
+        self, key: K, fn: Callable[[V], V | DeleteType | MissingType]
+    ) -> V | MissingType:
         """If ``key`` is present, set it to ``fn(value)`` (``DELETE`` removes it); return the
         new value, or ``MISSING`` if absent (``fn`` is then not called). Atomic.
 
@@ -509,7 +581,9 @@ class ShardedDict(MutableMapping[K, V]):
                 leave(guard)
             return self._store(shard, key, current, new)
 
-    def compute_if_absent(self, key: K, fn: Callable[[K], Any]) -> Any:
+    def compute_if_absent(
+        self, key: K, fn: Callable[[K], V | DeleteType | MissingType]
+    ) -> V | MissingType:
         """If ``key`` is absent, store ``fn(key)`` (unless it is ``DELETE``); return the value
         now stored, or ``MISSING``. ``fn`` runs at most once per call, under the lock.
 
@@ -533,7 +607,9 @@ class ShardedDict(MutableMapping[K, V]):
                 leave(guard)
             return self._store(shard, key, current, new)
 
-    def merge(self, key: K, value: V, fn: Callable[[V, V], Any]) -> Any:
+    def merge(
+        self, key: K, value: V, fn: Callable[[V, V], V | DeleteType | MissingType]
+    ) -> V | MissingType:
         """Store ``value`` if ``key`` is absent, else ``fn(current, value)`` (``DELETE``
         removes the key); return the new value or ``MISSING``. Atomic.
 
@@ -561,7 +637,12 @@ class ShardedDict(MutableMapping[K, V]):
                 leave(guard)
             return self._store(shard, key, current, new)
 
-    def increment(self, key: K, delta: Any = 1, default: Any = 0) -> Any:
+    def increment(
+        self,
+        key: K,
+        delta: V = 1,  # type: ignore[assignment]  # V is a number type in use
+        default: V = 0,  # type: ignore[assignment]
+    ) -> V:
         """``d[key] = d.get(key, default) + delta``, atomically; return the new value.
 
         >>> d = ShardedDict(); d.increment("k"), d.increment("k", 10)
@@ -574,11 +655,11 @@ class ShardedDict(MutableMapping[K, V]):
             check_write("ShardedDict.increment()")
         with self._locks[index]:
             shard = self._shards[index]
-            current = shard.get(key, default)
+            current: Any = shard.get(key, default)
             if (type(current) is int and type(delta) is int) or (
                 type(current) in _PLAIN and type(delta) in _PLAIN
             ):
-                new = current + delta  # may raise: nothing stored
+                new: V = current + delta  # may raise: nothing stored
             else:  # a value's __add__/__radd__ is user code under the lock
                 guard = enter()
                 try:
@@ -590,7 +671,7 @@ class ShardedDict(MutableMapping[K, V]):
             shard[key] = new
             return new
 
-    def compare_and_set(self, key: K, expected: Any, new: V) -> bool:
+    def compare_and_set(self, key: K, expected: V | MissingType, new: V) -> bool:
         """If ``d[key] == expected`` (or ``expected`` is ``MISSING`` and the key is absent),
         set it to ``new`` and return True; else return False. Atomic.
 
@@ -621,7 +702,7 @@ class ShardedDict(MutableMapping[K, V]):
                 shard[key] = new
             return matches
 
-    def replace(self, key: K, old: Any, new: V) -> bool:
+    def replace(self, key: K, old: V, new: V) -> bool:
         """If ``key`` is present with a value equal to ``old``, set it to ``new``; return
         whether it did. Atomic (``ConcurrentHashMap.replace(key, old, new)``).
 
@@ -634,7 +715,7 @@ class ShardedDict(MutableMapping[K, V]):
             return False
         return self.compare_and_set(key, old, new)
 
-    def pop_if(self, key: K, predicate: Callable[[V], bool]) -> Any:
+    def pop_if(self, key: K, predicate: Callable[[V], object]) -> V | MissingType:
         """Remove ``key`` if present and ``predicate(value)`` is true; return the removed
         value, or ``MISSING``. Atomic; ``predicate`` runs once, under the lock.
 
@@ -717,6 +798,13 @@ class ShardedDict(MutableMapping[K, V]):
         return view
 
     # --- whole-map and dict-compatibility ------------------------------------------------------
+    @overload
+    def update(self, other: SupportsKeysAndGetItem[K, V], /, **kwargs: V) -> None: ...
+    @overload
+    def update(self, other: Iterable[tuple[K, V]], /, **kwargs: V) -> None: ...
+    @overload
+    def update(self: ShardedDict[str, V], /, **kwargs: V) -> None: ...
+
     def update(self, other: Any = (), /, **kwargs: V) -> None:
         """``dict.update``: from a mapping, an iterable of pairs, and/or keywords; atomic
         per key, not as a whole. A ShardedDict source is read with :meth:`snapshot` (the
@@ -748,12 +836,25 @@ class ShardedDict(MutableMapping[K, V]):
 
     __copy__ = copy
 
+    @overload
     @classmethod
-    def fromkeys(cls, iterable: Iterable[K], value: Any = None, /) -> ShardedDict[K, Any]:
+    def fromkeys(
+        cls, iterable: Iterable[HK], value: None = None, /
+    ) -> ShardedDict[HK, Any | None]: ...
+    @overload
+    @classmethod
+    def fromkeys(cls, iterable: Iterable[HK], value: T, /) -> ShardedDict[HK, T]: ...
+
+    @classmethod
+    def fromkeys(cls, iterable: Iterable[HK], value: T | None = None, /) -> ShardedDict[HK, Any]:
         """A new ShardedDict with keys from ``iterable``, each set to ``value``."""
-        return cls(dict.fromkeys(iterable, value))
+        made: ShardedDict[HK, Any] = cast(Any, cls)(dict.fromkeys(iterable, value))
+        return made
 
     def __eq__(self, other: object) -> bool:
+        """Equal to any mapping with the same items, compared on a consistent snapshot of this
+        map (and of ``other``, one map at a time, if it is a ShardedDict).
+        """
         if isinstance(other, ShardedDict):
             return self.snapshot() == other.snapshot()  # one map at a time: no lock ordering
         if isinstance(other, Mapping):
@@ -763,9 +864,11 @@ class ShardedDict(MutableMapping[K, V]):
     __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
+        """``ShardedDict({...})`` of a consistent snapshot."""
         return f"ShardedDict({self.snapshot()!r})"
 
     def __or__(self, other: object) -> ShardedDict[K, V]:
+        """``d | other``: a new ShardedDict (this map's stripes); ``other``'s values win."""
         if not isinstance(other, Mapping):
             return NotImplemented
         merged = self.snapshot()
@@ -773,6 +876,7 @@ class ShardedDict(MutableMapping[K, V]):
         return ShardedDict(merged, stripes=self._stripes)
 
     def __ror__(self, other: object) -> ShardedDict[K, V]:
+        """``other | d``: a new ShardedDict (this map's stripes); this map's values win."""
         if not isinstance(other, Mapping):
             return NotImplemented
         merged = dict(other)
@@ -780,10 +884,12 @@ class ShardedDict(MutableMapping[K, V]):
         return ShardedDict(merged, stripes=self._stripes)
 
     def __ior__(self, other: Any) -> ShardedDict[K, V]:  # type: ignore[misc]
+        """``d |= other``: :meth:`update` (atomic per key, not as a whole); returns ``d``."""
         self.update(other)
         return self
 
     def __reduce__(self) -> tuple[Any, ...]:
+        """Pickling: a consistent snapshot and the stripe count."""
         return (_rebuild, (self.snapshot(), self._stripes))
 
     @property
@@ -791,7 +897,7 @@ class ShardedDict(MutableMapping[K, V]):
         """The number of stripes (shards)."""
         return self._stripes
 
-    def statistics(self) -> dict[str, Any]:
+    def statistics(self) -> dict[str, int | list[int]]:
         """Debugging figures: stripes and the number of keys in each shard."""
         return {"stripes": self._stripes, "shard_sizes": [len(s) for s in self._shards]}
 

@@ -135,6 +135,9 @@ class CounterHandle:
         self._cell.added -= 1  # single writer: this thread
 
     def _not_copyable(self, *args: object) -> NoReturn:
+        """Refused: ``TypeError`` (``copy``, ``deepcopy`` and pickling alike: a copy would add
+        to a cell no counter reads). Call ``counter.handle()`` instead.
+        """
         raise AtomicsTypeError(
             "a CounterHandle cannot be copied or pickled: the copy would add to a cell that "
             "no counter reads (its counts would be lost); call counter.handle() instead"
@@ -287,20 +290,25 @@ class StripedCounter:
         self.sum_then_reset()
 
     def __int__(self) -> int:
+        """``int(counter)``: :meth:`sum`."""
         return self.sum()
 
     def __repr__(self) -> str:
+        """``StripedCounter(<sum>)``."""
         return f"StripedCounter({self.sum()})"
 
     __hash__ = None  # type: ignore[assignment]  # mutable
 
     def __copy__(self) -> StripedCounter:
+        """``copy.copy``: a new StripedCounter starting at the current :meth:`sum`."""
         return StripedCounter(self.sum())
 
     def __deepcopy__(self, memo: dict[int, Any]) -> StripedCounter:
+        """``copy.deepcopy``: a new StripedCounter starting at the current :meth:`sum`."""
         return StripedCounter(self.sum())
 
     def __reduce__(self) -> tuple[type[StripedCounter], tuple[int]]:
+        """Pickling: the current :meth:`sum`."""
         return (StripedCounter, (self.sum(),))
 
     def statistics(self) -> dict[str, int]:

@@ -548,7 +548,9 @@ class KnowledgeBase:
                 sink.end()  # delivers what was announced before close(), then ends
 
     def __enter__(self) -> KnowledgeBase:
+        """``with KnowledgeBase() as kb:``: returns the knowledge base itself."""
         return self
 
     def __exit__(self, *exc: object) -> None:
+        """Ends the with-block with :meth:`close`."""
         self.close()

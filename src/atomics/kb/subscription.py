@@ -17,14 +17,14 @@ import time
 import weakref
 from collections import deque
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from atomics import _guard, _locks, _validate
 from atomics.atomic_boolean import AtomicBoolean
 from atomics.atomic_integer import AtomicInteger
 from atomics.bounded_queue import BoundedQueue, ShutDown
 from atomics.kb.errors import SubscriptionOverflow
-from atomics.kb.records import Insight, Lag
+from atomics.kb.records import Insight, Lag, WorldEvent
 
 if TYPE_CHECKING:
     from atomics.kb.knowledge_base import KnowledgeBase
@@ -32,6 +32,9 @@ if TYPE_CHECKING:
 __all__ = ["OVERFLOW_POLICIES", "Subscription"]
 
 OVERFLOW_POLICIES = ("drop_oldest", "block", "error")
+
+Event = Insight | WorldEvent | Lag
+"""What a :class:`Subscription` yields: an insight, a world change or a :class:`Lag` marker."""
 
 
 class _Sink:
@@ -71,7 +74,7 @@ class _Sink:
     ) -> None:
         self.topic_filter = topic_filter
         self.world_keys = world_keys
-        self.queue: BoundedQueue[Any] = BoundedQueue(maxsize)
+        self.queue: BoundedQueue[Event] = BoundedQueue(maxsize)
         self.overflow = overflow
         self.block_timeout = block_timeout
         self.exclude_agent = exclude_agent
@@ -84,7 +87,7 @@ class _Sink:
         # where the reader sees them, only after that lock is released (so the state is
         # readable first) by whichever writer holds ``delivering`` -- a lock no reader and
         # no storage write ever needs: a full "block" subscription holds up only itself.
-        self.outbox: deque[Any] = deque()
+        self.outbox: deque[Event] = deque()
         self.delivering = _locks.Lock()
         # The backlog of a ``since`` subscription, read before the queue. It is read after
         # the sink is registered, holding ``delivering`` (so nothing live is queued
@@ -189,7 +192,7 @@ class _Sink:
                 return True
         return False
 
-    def offer(self, event: Any, wait: bool) -> bool:
+    def offer(self, event: Event, wait: bool) -> bool:
         """Put ``event`` in the queue by the overflow policy; False only for a full "block"
         subscription when not waiting (the event stays in the outbox)."""
         q = self.queue
@@ -217,7 +220,7 @@ class _Sink:
         except ShutDown:
             return True  # closed subscription: nothing to deliver to
 
-    def replace_oldest(self, event: Any) -> None:
+    def replace_oldest(self, event: Event) -> None:
         """Put ``event``, dropping the oldest queued events to make room (counted): the gap
         is then at the front of the queue, and the reader's Lag marker comes before all
         that follows it. (``ShutDown`` passes through.)"""
@@ -235,7 +238,7 @@ class _Sink:
             except queue.Full:
                 continue
 
-    def _offer_blocking(self, event: Any) -> None:
+    def _offer_blocking(self, event: Event) -> None:
         # In slices, so that a subscription abandoned or closed while full (nobody will
         # make room) stops holding up its writer within one slice; the event is then
         # counted as dropped.
@@ -288,7 +291,7 @@ class Subscription:
         self._sink = sink
         self._queue = sink.queue
         # events taken from the queue after a gap was found: returned after the Lag marker
-        self._held_back: deque[Any] = deque()
+        self._held_back: deque[Event] = deque()
         weakref.finalize(self, _abandon, sink)
 
     # reader side
@@ -308,7 +311,7 @@ class Subscription:
             return SubscriptionOverflow("subscriber fell behind")
         return ShutDown()
 
-    def get(self, timeout: float | None = None) -> Any:
+    def get(self, timeout: float | None = None) -> Event:
         """The next event, waiting up to ``timeout`` seconds (``None``: as long as needed)."""
         _guard.check_write("Subscription.get()")
         _validate.deadline(timeout)  # the package's timeout rule, even when nothing waits
@@ -337,14 +340,14 @@ class Subscription:
             return marker
         return event
 
-    def get_many(self, max_items: int, timeout: float | None = None) -> list[Any]:
+    def get_many(self, max_items: int, timeout: float | None = None) -> list[Event]:
         """Waits for one event, then takes up to ``max_items`` present (a Lag marker first)."""
         _guard.check_write("Subscription.get_many()")
         _validate.deadline(timeout)
         _validate.count(max_items, "max_items")
         for pending in (self._sink.replay, self._held_back):  # in stream order, as get()
             if pending:
-                batch: list[Any] = []
+                batch: list[Event] = []
                 try:
                     while len(batch) < max_items:
                         batch.append(pending.popleft())
@@ -367,7 +370,7 @@ class Subscription:
             return [marker]
         return events
 
-    def __iter__(self) -> Iterator[Any]:
+    def __iter__(self) -> Iterator[Event]:
         """Events until the subscription ends (a SubscriptionOverflow still raises)."""
         while True:
             try:
@@ -383,7 +386,9 @@ class Subscription:
         sink.end()
 
     def __enter__(self) -> Subscription:
+        """``with kb.subscribe(...) as feed:``: returns the subscription itself."""
         return self
 
     def __exit__(self, *exc: object) -> None:
+        """Ends the with-block with :meth:`close`."""
         self.close()

@@ -35,6 +35,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from atomics.protocols import QueueLike
 from atomics.testing.bulk import bulk_stress
 from atomics.testing.runner import HarnessError
 
@@ -59,7 +60,7 @@ class MPMCResult:
 
 
 def mpmc_stress(
-    make_queue: Callable[[], Any],
+    make_queue: Callable[[], QueueLike[Any]],
     *,
     producers: int,
     consumers: int,
@@ -74,6 +75,9 @@ def mpmc_stress(
     exception in any thread ends the run within about :data:`WAIT_SLICE` seconds as
     ``HarnessError`` (see the module's docstring); a consumer that gets nothing for
     ``get_timeout`` seconds raises ``queue.Empty`` naming what was put and never delivered.
+    ``make_queue`` returns a :class:`~atomics.QueueLike` (``queue.Queue``,
+    :class:`~atomics.BoundedQueue`, ...); with ``batch > 1`` it must also have
+    ``put_many``/``get_many`` as ``BoundedQueue`` has.
     """
     total = producers * items_per_producer
     if producers < 1 or consumers < 1 or batch < 1 or total % consumers:
@@ -81,7 +85,8 @@ def mpmc_stress(
     share = total // consumers
     q = make_queue()
     stopped = [False]  # set by the first thread that raises; read between wait slices
-    put_one = q.put_many if batch > 1 else q.put
+    batched: Any = q  # put_many/get_many: not in QueueLike (BoundedQueue's)
+    put_one = batched.put_many if batch > 1 else q.put
 
     def put_batch(items: list[Any]) -> None:
         # as users call it: a plain blocking put (a put with a timeout can take another
@@ -92,7 +97,7 @@ def mpmc_stress(
 
     get = q.get
     get_one: Callable[[int], list[Any]] = (
-        (lambda count: q.get_many(count, timeout=WAIT_SLICE))
+        (lambda count: batched.get_many(count, timeout=WAIT_SLICE))
         if batch > 1
         else (lambda count: [q.get(timeout=WAIT_SLICE)])
     )
