@@ -89,6 +89,15 @@ lint:
 	$(VENV_DEV)/bin/ruff format --check src tests stress benchmarks
 	$(VENV_DEV)/bin/mypy --strict
 
+## docs: the API reference, generated from the docstrings by pdoc, as HTML in build/docs/
+## (open build/docs/index.html): atomics, atomics.kb, atomics.testing and every public submodule
+docs:
+	@scripts/ensure-venv $(VENV_DEV) $(GIL_PYTHON) dev
+	rm -rf build/docs
+	$(VENV_DEV)/bin/python -m pdoc --docformat restructuredtext -o build/docs \
+		$$($(VENV_DEV)/bin/python -c 'import pkgutil, atomics; print("atomics", *(m.name \
+		for m in pkgutil.walk_packages(atomics.__path__, "atomics.") if "._" not in m.name))')
+
 ## ft-python: print the free-threaded interpreter's path (building it if needed)
 ft-python:
 	@scripts/ft-python
