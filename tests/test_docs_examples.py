@@ -287,3 +287,39 @@ def test_run_fence_calls_the_test_functions_it_defines() -> None:
     )[0]
     with pytest.raises(AssertionError, match="called"):
         run_fence(fence)
+
+
+# -- each class's guarantees on the class itself --------------------------------------------
+
+
+def _stateful_public_classes() -> list[type]:
+    """The public classes (``__all__`` of atomics, atomics.kb, atomics.kb.storage and
+    atomics.testing) that have behaviour under threads: not exceptions, not immutable
+    records (tuples, frozen dataclasses)."""
+    import dataclasses
+    import importlib
+
+    found: dict[str, type] = {}
+    for name in ("atomics", "atomics.kb", "atomics.kb.storage", "atomics.testing"):
+        module = importlib.import_module(name)
+        for attribute in module.__all__:
+            value = getattr(module, attribute, None)
+            if not inspect.isclass(value) or issubclass(value, (BaseException, tuple)):
+                continue
+            params = getattr(value, "__dataclass_params__", None)
+            if dataclasses.is_dataclass(value) and params is not None and params.frozen:
+                continue
+            found[f"{value.__module__}.{value.__qualname__}"] = value
+    return [found[key] for key in sorted(found)]
+
+
+@pytest.mark.parametrize("cls", _stateful_public_classes(), ids=lambda c: c.__qualname__)
+def test_class_docstring_states_its_guarantees(cls: type) -> None:
+    """What help(cls) and the API reference show: a Guarantees section on the class itself
+    (issue 16: class docs pointed to "the module's Guarantees", which a reader of the class
+    never sees)."""
+    doc = cls.__doc__ or ""
+    assert re.search(r"^\s*Guarantees\n\s*-{10}\n", doc, re.MULTILINE), (
+        f"{cls.__module__}.{cls.__qualname__}: no 'Guarantees' section in the class docstring"
+    )
+    assert "module's Guarantees" not in doc and "see the module docstring" not in doc.lower()
