@@ -22,9 +22,15 @@ in these docs are tested"):
       <!-- docs-test: skip (needs a Redis server on localhost:6379) -->
 
   The reason in parentheses is mandatory; the fence is reported as skipped with it, so
-  ``pytest -rs`` lists every skipped example. ``skip`` is the only directive. A marker with
-  another directive or without a reason, a marker not directly followed by a python fence,
-  and an unclosed fence are errors (test_marker_errors).
+  ``pytest -rs`` lists every skipped example.
+* A fence that needs a Redis server is marked ``<!-- docs-test: redis (why) -->`` instead:
+  it runs against the test session's own local server (tests/_redis.py), which stands in
+  for ``redis://localhost:6379/0`` in its code; every KnowledgeBase it leaves open is
+  closed after it. Without a ``redis-server`` (or the ``redis`` client) it is skipped,
+  saying why -- in CI it fails, as every Redis test does.
+* ``skip`` and ``redis`` are the only directives. A marker with another directive or
+  without a reason, a marker not directly followed by a python fence, and an unclosed
+  fence are errors (test_marker_errors).
 """
 
 from __future__ import annotations
@@ -42,7 +48,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 FENCE_TIMEOUT = 120  # seconds per fence; the slowest (a Hypothesis test) takes a few
 HYPOTHESIS_EXAMPLES = 5  # per Hypothesis test a fence defines (see _fewer_examples)
-DIRECTIVES = frozenset({"skip"})
+DIRECTIVES = frozenset({"skip", "redis"})
+REDIS_URL = "redis://localhost:6379/0"  # in a redis fence: the session server's URL instead
 
 _OPEN = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>```+|~~~+)[ \t]*(?P<info>[^\s`]*)")
 _MARKER = re.compile(r"^\s*<!--\s*docs-test:(?P<body>.*?)-->\s*$")
@@ -55,12 +62,14 @@ class MarkerError(ValueError):
 
 @dataclass(frozen=True)
 class Fence:
-    """A ```python fence: where it opens, its code (dedented), and its skip reason if any."""
+    """A ```python fence: where it opens, its code (dedented), and its marker if any:
+    ``skip`` the reason it is skipped, ``redis`` whether it runs against a Redis server."""
 
     path: str
     line: int
     code: str
     skip: str | None
+    redis: bool = False
 
     @property
     def id(self) -> str:
@@ -71,12 +80,12 @@ def parse(text: str, path: str) -> list[Fence]:
     """The python fences of a Markdown text; raises MarkerError for a bad marker or fence."""
     lines = text.splitlines()
     fences: list[Fence] = []
-    pending: tuple[int, str] | None = None  # a marker waiting for its fence: (line, reason)
+    pending: tuple[int, str, str] | None = None  # a marker waiting: (line, directive, reason)
     i = 0
     while i < len(lines):
         number = i + 1
         marker = _MARKER.match(lines[i])
-        if marker is None and "docs-test" in lines[i] and "<!--" in lines[i]:
+        if marker is None and lines[i].lstrip().startswith("<!--") and "docs-test" in lines[i]:
             raise MarkerError(f"{path}:{number}: malformed docs-test marker: {lines[i]!r}")
         if pending is not None and (marker is not None or not _OPEN.match(lines[i])):
             raise MarkerError(
@@ -96,7 +105,7 @@ def parse(text: str, path: str) -> list[Fence]:
                     f"{path}:{number}: docs-test marker without a reason: write "
                     f"'<!-- docs-test: {body.group('directive')} (why) -->'"
                 )
-            pending = (number, reason)
+            pending = (number, body.group("directive"), reason)
             i += 1
             continue
         opening = _OPEN.match(lines[i])
@@ -116,7 +125,9 @@ def parse(text: str, path: str) -> list[Fence]:
             body_lines = [line[len(indent) :] if line.startswith(indent) else line
                           for line in lines[i + 1 : end]]  # fmt: skip
             code = textwrap.dedent("\n".join(body_lines)) + "\n"
-            fences.append(Fence(path, number, code, pending[1] if pending else None))
+            directive = pending[1] if pending else None
+            skip = pending[2] if pending and directive == "skip" else None
+            fences.append(Fence(path, number, code, skip, redis=directive == "redis"))
         elif pending is not None:
             raise MarkerError(
                 f"{path}:{pending[0]}: a docs-test marker on a ```{language} fence "
@@ -141,8 +152,9 @@ def all_fences() -> list[Fence]:
     return fences
 
 
-def run_fence(fence: Fence) -> None:
-    """Run one fence (doctest or exec, then its test_* functions); AssertionError on failure."""
+def run_fence(fence: Fence) -> dict[str, Any]:
+    """Run one fence (doctest or exec, then its test_* functions); AssertionError on failure.
+    Returns the namespace it ran in."""
     namespace: dict[str, Any] = {"__name__": "__docs_example__"}
     if fence.code.lstrip().startswith(">>>"):
         test = doctest.DocTestParser().get_doctest(
@@ -152,7 +164,7 @@ def run_fence(fence: Fence) -> None:
         report: list[str] = []
         result = runner.run(test, out=report.append, clear_globs=False)
         assert result.failed == 0, f"{fence.id}: doctest failed\n" + "".join(report)
-        return
+        return namespace
     # the fence's lines keep their numbers in a traceback (the code starts on line + 1)
     code = compile("\n" * fence.line + fence.code, fence.path, "exec")
     exec(code, namespace)
@@ -160,6 +172,7 @@ def run_fence(fence: Fence) -> None:
         if name.startswith("test_") and callable(value) and _takes_no_argument(value):
             _fewer_examples(value)
             value()
+    return namespace
 
 
 def _fewer_examples(test: Any) -> None:
@@ -198,7 +211,23 @@ def test_fence(fence: Fence, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     if fence.skip is not None:
         pytest.skip(f"{fence.id}: {fence.skip}")
     monkeypatch.chdir(tmp_path)  # an example that writes a file writes it here
-    run_fence(fence)
+    if fence.redis:
+        run_redis_fence(fence)
+    else:
+        run_fence(fence)
+
+
+def run_redis_fence(fence: Fence) -> None:
+    """Run a ``redis`` fence against the session's server (skipped without one)."""
+    import _redis
+    from atomics import KnowledgeBase
+
+    assert REDIS_URL in fence.code, f"{fence.id}: a redis fence names {REDIS_URL}"
+    local = Fence(fence.path, fence.line, fence.code.replace(REDIS_URL, _redis.url()), None)
+    namespace = run_fence(local)
+    for value in namespace.values():
+        if isinstance(value, KnowledgeBase):
+            value.close()
 
 
 # -- the parser and the runner themselves ---------------------------------------------------
@@ -211,6 +240,11 @@ x = 1
 ```
 
 <!-- docs-test: skip (needs a Redis server) -->
+```python
+connect()
+```
+
+<!-- docs-test: redis (a Redis server) -->
 ```python
 connect()
 ```
@@ -230,13 +264,14 @@ make test
 
 def test_parse_finds_python_fences_with_lines_and_reasons() -> None:
     fences = parse(GOOD, "X.md")
-    assert [(f.id, f.skip) for f in fences] == [
-        ("X.md:3", None),
-        ("X.md:8", "needs a Redis server"),
-        ("X.md:18", None),
+    assert [(f.id, f.skip, f.redis) for f in fences] == [
+        ("X.md:3", None, False),
+        ("X.md:8", "needs a Redis server", False),
+        ("X.md:13", None, True),
+        ("X.md:23", None, False),
     ]
     assert fences[0].code == "x = 1\n"
-    assert fences[2].code == "if True:\n    y = 2\n"
+    assert fences[3].code == "if True:\n    y = 2\n"
 
 
 @pytest.mark.parametrize(
@@ -244,6 +279,7 @@ def test_parse_finds_python_fences_with_lines_and_reasons() -> None:
     [
         ("<!-- docs-test: skip -->\n```python\nx\n```\n", "without a reason"),
         ("<!-- docs-test: skip () -->\n```python\nx\n```\n", "without a reason"),
+        ("<!-- docs-test: redis -->\n```python\nx\n```\n", "without a reason"),
         ("<!-- docs-test: skipp (typo) -->\n```python\nx\n```\n", "unknown docs-test marker"),
         ("<!-- docs-test: run (why) -->\n```python\nx\n```\n", "unknown docs-test marker"),
         ("<!-- docs-test skip (no colon) -->\n```python\nx\n```\n", "malformed"),
