@@ -2,14 +2,8 @@
 
 Guarantees
 ----------
-* **Inside a user function** that runs under a lock of this package: reads complete;
-  writes raise :class:`~atomics.errors.ReentrantCallError` at once (``docs/guarantees.md``).
-* Every method is atomic (linearizable). Writes hold the instance's lock; ``get`` and
-  truthiness read one attribute, which is atomic on its own, so they take no lock.
-* Only ``bool`` values are accepted (``TypeError`` otherwise): ``flag.set(1)`` or
-  ``flag.set("yes")`` are usually bugs, and truthiness conversion would hide them.
-* A call that raises leaves the value unchanged. Mutable, so unhashable; ``copy.copy``
-  gives an independent AtomicBoolean with the current value; pickling stores the value.
+In the docstring of :class:`AtomicBoolean`, where ``help(AtomicBoolean)`` and the API reference
+show them.
 
 >>> ready = AtomicBoolean()
 >>> ready.compare_and_set(False, True)   # only one thread wins this
@@ -32,6 +26,17 @@ __all__ = ["AtomicBoolean"]
 
 class AtomicBoolean:
     """A boolean with atomic get-and-set, compare-and-set and toggle.
+
+    Guarantees
+    ----------
+    * **Inside a user function** that runs under a lock of this package: reads complete;
+      writes raise :class:`~atomics.errors.ReentrantCallError` at once (``docs/guarantees.md``).
+    * Every method is atomic (linearizable). Writes hold the instance's lock; ``get`` and
+      truthiness read one attribute, which is atomic on its own, so they take no lock.
+    * Only ``bool`` values are accepted (``TypeError`` otherwise): ``flag.set(1)`` or
+      ``flag.set("yes")`` are usually bugs, and truthiness conversion would hide them.
+    * A call that raises leaves the value unchanged. Mutable, so unhashable; ``copy.copy``
+      gives an independent AtomicBoolean with the current value; pickling stores the value.
 
     >>> AtomicBoolean(True)
     AtomicBoolean(True)

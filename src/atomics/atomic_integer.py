@@ -6,32 +6,8 @@ each such operation one indivisible step.
 
 Guarantees
 ----------
-* **Inside a user function** that runs under a lock of this package (a ``ShardedDict``
-  compute function, a reducer, a ``locked()`` block): reads complete; every write, in-place
-  operators included, raises :class:`~atomics.errors.ReentrantCallError` at once
-  (``docs/guarantees.md``).
-* Every method is **atomic** (linearizable): it takes effect at one instant between its
-  call and its return. Writes and read-modify-writes hold the instance's lock; ``get`` reads
-  one attribute, which is atomic on its own, so reads take no lock. (The lock is never
-  taken by ``acquire()`` before a ``try``: measured at 4 threads, that was 1.1x faster on
-  3.13t but collapsed to 0.17x on 3.11, where the GIL can switch threads right after
-  ``acquire()`` returns, with the lock held -- a lock convoy; and on every build a
-  KeyboardInterrupt can land right there, leaving the lock held for good. Methods use
-  ``with``; the in-place operators a faster form with the same property, explained in the
-  source. ``_lock`` is private: a subclass must call ``AtomicInteger.__init__`` and must not
-  replace it.)
-* Progress: blocking (a lock), with no user code under the lock -- the ``*_update`` and
-  ``*_accumulate`` methods call the function *outside* the lock in a compare-and-set retry
-  loop, so the function may be called more than once under contention and must be free of
-  side effects (as in ``java.util.concurrent``). Fairness: none.
-* A call that raises an error of its own (bad argument, ``//= 0``, a function that raises
-  or returns a non-int) leaves the value unchanged. (An asynchronous exception, such as a
-  KeyboardInterrupt, can land just after the write.)
-* ``bool`` is rejected wherever an int is expected (``TypeError``): ``True`` as a counter
-  value is almost always a bug; use :class:`~atomics.AtomicBoolean`. Other ``int``
-  subclasses are accepted and stored as plain ``int``.
-* Mutable, so unhashable. ``copy.copy`` and ``copy.deepcopy`` give a new, independent
-  AtomicInteger holding the current value; pickling stores the value only.
+In the docstring of :class:`AtomicInteger`, where ``help(AtomicInteger)`` and the API reference
+show them.
 
 Names, and Java's
 -----------------
@@ -83,7 +59,36 @@ def _check_int(value: object, name: str) -> int:
 
 
 class AtomicInteger:
-    """An integer with atomic read-modify-write operations (see the module's Guarantees).
+    """An integer with atomic read-modify-write operations.
+
+    Guarantees
+    ----------
+    * **Inside a user function** that runs under a lock of this package (a ``ShardedDict``
+      compute function, a reducer, a ``locked()`` block): reads complete; every write, in-place
+      operators included, raises :class:`~atomics.errors.ReentrantCallError` at once
+      (``docs/guarantees.md``).
+    * Every method is **atomic** (linearizable): it takes effect at one instant between its
+      call and its return. Writes and read-modify-writes hold the instance's lock; ``get`` reads
+      one attribute, which is atomic on its own, so reads take no lock. (The lock is never
+      taken by ``acquire()`` before a ``try``: measured at 4 threads, that was 1.1x faster on
+      3.13t but collapsed to 0.17x on 3.11, where the GIL can switch threads right after
+      ``acquire()`` returns, with the lock held -- a lock convoy; and on every build a
+      KeyboardInterrupt can land right there, leaving the lock held for good. Methods use
+      ``with``; the in-place operators a faster form with the same property, explained in the
+      source. ``_lock`` is private: a subclass must call ``AtomicInteger.__init__`` and must not
+      replace it.)
+    * Progress: blocking (a lock), with no user code under the lock -- the ``*_update`` and
+      ``*_accumulate`` methods call the function *outside* the lock in a compare-and-set retry
+      loop, so the function may be called more than once under contention and must be free of
+      side effects (as in ``java.util.concurrent``). Fairness: none.
+    * A call that raises an error of its own (bad argument, ``//= 0``, a function that raises
+      or returns a non-int) leaves the value unchanged. (An asynchronous exception, such as a
+      KeyboardInterrupt, can land just after the write.)
+    * ``bool`` is rejected wherever an int is expected (``TypeError``): ``True`` as a counter
+      value is almost always a bug; use :class:`~atomics.AtomicBoolean`. Other ``int``
+      subclasses are accepted and stored as plain ``int``.
+    * Mutable, so unhashable. ``copy.copy`` and ``copy.deepcopy`` give a new, independent
+      AtomicInteger holding the current value; pickling stores the value only.
 
     >>> n = AtomicInteger(5)
     >>> n.get_and_add(3), n.get()

@@ -2,20 +2,8 @@
 
 Guarantees
 ----------
-* **Inside a user function** that runs under a lock of this package: reads complete;
-  writes raise :class:`~atomics.errors.ReentrantCallError` at once (``docs/guarantees.md``).
-* Every method is atomic (linearizable). Writes hold the instance's lock; ``get`` reads one
-  attribute, atomic on its own, so it takes no lock.
-* ``compare_and_set`` compares by **identity** (``is``), as Java does: equal but distinct
-  objects do not match. Use it with the object you read from ``get``.
-* ``update_and_get``/``get_and_update`` call the function *outside* the lock in a
-  compare-and-set retry loop: under contention it may be called more than once, so it must
-  be free of side effects; no user code ever runs under the lock (so the function may use
-  this reference without deadlock). If it raises, the reference is unchanged.
-* The referent itself is not protected: mutating a shared list through ``get()`` is as racy
-  as ever. Store immutable values (tuples, frozen dataclasses) and replace them.
-* Mutable, so unhashable. ``copy.copy`` gives a new AtomicReference to the same object;
-  ``copy.deepcopy`` one to a deep copy of it; pickling stores the referent.
+In the docstring of :class:`AtomicReference`, where ``help(AtomicReference)`` and the API
+reference show them.
 
 >>> config = AtomicReference(("v1", 10))
 >>> old = config.get()
@@ -43,6 +31,23 @@ T = TypeVar("T")
 
 class AtomicReference(Generic[T]):
     """A reference to an object, swapped atomically.
+
+    Guarantees
+    ----------
+    * **Inside a user function** that runs under a lock of this package: reads complete;
+      writes raise :class:`~atomics.errors.ReentrantCallError` at once (``docs/guarantees.md``).
+    * Every method is atomic (linearizable). Writes hold the instance's lock; ``get`` reads one
+      attribute, atomic on its own, so it takes no lock.
+    * ``compare_and_set`` compares by **identity** (``is``), as Java does: equal but distinct
+      objects do not match. Use it with the object you read from ``get``.
+    * ``update_and_get``/``get_and_update`` call the function *outside* the lock in a
+      compare-and-set retry loop: under contention it may be called more than once, so it must
+      be free of side effects; no user code ever runs under the lock (so the function may use
+      this reference without deadlock). If it raises, the reference is unchanged.
+    * The referent itself is not protected: mutating a shared list through ``get()`` is as racy
+      as ever. Store immutable values (tuples, frozen dataclasses) and replace them.
+    * Mutable, so unhashable. ``copy.copy`` gives a new AtomicReference to the same object;
+      ``copy.deepcopy`` one to a deep copy of it; pickling stores the referent.
 
     >>> AtomicReference[int](1)
     AtomicReference(1)

@@ -17,43 +17,8 @@ be an int >= 1 (``queue.Queue``'s ``maxsize=0`` meaning "unbounded" is not offer
 
 Guarantees
 ----------
-* **Inside a user function** that runs under a lock of this package: ``qsize``, ``empty``,
-  ``full`` and the attributes complete; puts, gets (they may block), ``task_done``,
-  ``join``, ``shutdown`` and assigning ``maxsize`` raise
-  :class:`~atomics.errors.ReentrantCallError` at once (``docs/guarantees.md``).
-* **Linearizable**: every operation takes the one lock; each takes effect at one instant
-  inside its call. FIFO: items come out in the order their puts took effect; a
-  ``put_many`` batch is contiguous (no other item lands inside it).
-* **The bound is never exceeded**, even transiently: room is checked and items appended
-  under the same lock hold.
-* **Raising leaves the queue unchanged**: ``Full``, ``Empty``, ``ShutDown``, ``ValueError``
-  and ``TypeError`` are raised before anything is added or removed. ``put_many`` is
-  all-or-nothing, so a timeout or shutdown neither loses nor half-inserts a batch.
-* **Blocking**: ``block=False`` never waits and ignores ``timeout``, as ``queue.Queue``
-  does; ``timeout=None`` or ``math.inf`` waits as long as needed; a timeout ``t`` waits at
-  most ``t`` seconds plus scheduling slack, then raises ``Full`` (puts) or ``Empty`` (gets).
-  A negative or NaN timeout is a ``ValueError``, a non-number a ``TypeError``, raised
-  before anything waits or changes (the package's one timeout rule).
-* **Capacity can change**: assigning ``maxsize`` (an int >= 1) takes effect at once. Growing
-  wakes blocked producers; shrinking never drops an item (a queue holding more than the new
-  bound just accepts nothing until consumers bring it below), and no put after the
-  assignment can exceed the new bound.
-* **No lost wake-ups**: every state change that can let a sleeper proceed notifies under
-  the lock (sleepers that cannot use it pass it on or wait again).
-* **Shutdown** (``queue.Queue.shutdown``'s semantics, 3.13): afterwards every put raises
-  ``ShutDown``; gets return what is left, then raise ``ShutDown``; every blocked producer
-  and consumer wakes at once. ``shutdown(immediate=True)`` also empties the queue, marks
-  the removed items done for ``join``, and *returns* them, so nothing is dropped silently.
-* ``qsize``, ``empty`` and ``full`` take the lock, as ``queue.Queue``'s do: exact at an
-  instant during the call (stale as soon as it returns). Without it they could see a
-  ``get_many`` half done -- the deque's length is read atomically, but a batch is taken one
-  item at a time.
-* Fairness: none. Waiters are woken in the order ``threading.Condition`` wakes them (FIFO
-  in CPython), but a thread arriving between the wake-up and the sleeper running may go
-  first.
-
-Exceptions are the standard library's own ``queue.Full``, ``queue.Empty`` and (3.13+)
-``queue.ShutDown``; on older Pythons ``atomics.ShutDown`` is a compatible stand-in.
+In the docstring of :class:`BoundedQueue`, where ``help(BoundedQueue)`` and the API reference
+show them.
 
 >>> q = BoundedQueue(2)
 >>> q.put("a"); q.put_nowait("b"); q.full()
@@ -103,10 +68,49 @@ def _deadline(block: bool, timeout: object) -> float | None:
 
 
 class BoundedQueue(Generic[T]):
-    """A bounded MPMC FIFO queue; replaces ``queue.Queue(maxsize)``. See the module's
-    Guarantees.
+    """A bounded MPMC FIFO queue; replaces ``queue.Queue(maxsize)``.
 
     ``maxsize``: an int >= 1 (``TypeError``/``ValueError`` otherwise).
+
+    Guarantees
+    ----------
+    * **Inside a user function** that runs under a lock of this package: ``qsize``, ``empty``,
+      ``full`` and the attributes complete; puts, gets (they may block), ``task_done``,
+      ``join``, ``shutdown`` and assigning ``maxsize`` raise
+      :class:`~atomics.errors.ReentrantCallError` at once (``docs/guarantees.md``).
+    * **Linearizable**: every operation takes the one lock; each takes effect at one instant
+      inside its call. FIFO: items come out in the order their puts took effect; a
+      ``put_many`` batch is contiguous (no other item lands inside it).
+    * **The bound is never exceeded**, even transiently: room is checked and items appended
+      under the same lock hold.
+    * **Raising leaves the queue unchanged**: ``Full``, ``Empty``, ``ShutDown``, ``ValueError``
+      and ``TypeError`` are raised before anything is added or removed. ``put_many`` is
+      all-or-nothing, so a timeout or shutdown neither loses nor half-inserts a batch.
+    * **Blocking**: ``block=False`` never waits and ignores ``timeout``, as ``queue.Queue``
+      does; ``timeout=None`` or ``math.inf`` waits as long as needed; a timeout ``t`` waits at
+      most ``t`` seconds plus scheduling slack, then raises ``Full`` (puts) or ``Empty`` (gets).
+      A negative or NaN timeout is a ``ValueError``, a non-number a ``TypeError``, raised
+      before anything waits or changes (the package's one timeout rule).
+    * **Capacity can change**: assigning ``maxsize`` (an int >= 1) takes effect at once. Growing
+      wakes blocked producers; shrinking never drops an item (a queue holding more than the new
+      bound just accepts nothing until consumers bring it below), and no put after the
+      assignment can exceed the new bound.
+    * **No lost wake-ups**: every state change that can let a sleeper proceed notifies under
+      the lock (sleepers that cannot use it pass it on or wait again).
+    * **Shutdown** (``queue.Queue.shutdown``'s semantics, 3.13): afterwards every put raises
+      ``ShutDown``; gets return what is left, then raise ``ShutDown``; every blocked producer
+      and consumer wakes at once. ``shutdown(immediate=True)`` also empties the queue, marks
+      the removed items done for ``join``, and *returns* them, so nothing is dropped silently.
+    * ``qsize``, ``empty`` and ``full`` take the lock, as ``queue.Queue``'s do: exact at an
+      instant during the call (stale as soon as it returns). Without it they could see a
+      ``get_many`` half done -- the deque's length is read atomically, but a batch is taken one
+      item at a time.
+    * Fairness: none. Waiters are woken in the order ``threading.Condition`` wakes them (FIFO
+      in CPython), but a thread arriving between the wake-up and the sleeper running may go
+      first.
+
+    Exceptions are the standard library's own ``queue.Full``, ``queue.Empty`` and (3.13+)
+    ``queue.ShutDown``; on older Pythons ``atomics.ShutDown`` is a compatible stand-in.
 
     >>> q = BoundedQueue(8); q.put(1); q.get()
     1

@@ -7,48 +7,8 @@ write one dict (on free-threaded builds, one dict written by every thread collap
 
 Guarantees
 ----------
-* **Reads take no lock** (``d[k]``, ``get``, ``in``): each is one operation on one shard's
-  dict, which is atomic on its own (internally locked on free-threaded builds, under the
-  GIL otherwise), and every write to that key happens as one dict operation under the
-  stripe lock, so a read sees the value before or after any write, never a mix.
-* **Writes and compound operations take exactly one stripe lock** and are atomic with
-  respect to every other operation on the same key: ``d[k] = v``, ``del``, ``pop``,
-  ``setdefault``, ``get_or_create``, ``compute``, ``compute_if_present``,
-  ``compute_if_absent``, ``merge``, ``increment``, ``compare_and_set``, ``replace``,
-  ``pop_if``.
-* **User functions** (``compute``'s ``fn``, ``get_or_create``'s ``factory``, ``pop_if``'s
-  ``predicate``, ``locked()`` blocks ...) are called exactly once per operation, under the
-  stripe lock. If one raises, the mapping is unchanged and the exception propagates. Inside
-  one, reads of any atomics object complete (this map included: ``d[k]``, iteration,
-  ``len``, ``snapshot``, ``==``, ``repr``, ``copy``) and writes to any atomics object raise
-  :class:`~atomics.errors.ReentrantCallError` (a ``RuntimeError``) at once -- waiting
-  there could deadlock. The rule, method by method: ``docs/guarantees.md``. Two things are
-  unsafe instead: key objects whose ``__eq__``/``__hash__`` call back into the same map
-  (they run under the stripe lock), and ``dict(d)``/``{**d}``/``x.update(d)`` for a plain
-  ``dict`` ``x`` under concurrent deletes (they call ``keys()`` then ``d[k]``, which may
-  raise ``KeyError``): use ``d.snapshot()`` or ``d.copy()``. ``ShardedDict(d)`` and
-  ``ShardedDict.update(d)`` do that for you.
-* **Whole-map operations** (``clear``, ``copy``, ``snapshot``, ``==``, ``popitem`` when it
-  must search) take every stripe lock in index order, through one helper, so no two
-  operations can deadlock. ``snapshot()`` is a consistent point-in-time ``dict`` -- except
-  inside a user function, where it takes no lock and each shard is copied at its own
-  instant (the thread holds a stripe lock: taking all of them could deadlock).
-* **Iteration** (``iter``, ``keys``, ``values``, ``items``) is weakly consistent: it never
-  raises "changed size during iteration" and never yields a key twice; it visits shard by
-  shard, each shard as it was when the iterator reached it, so it yields every key present
-  for the whole iteration, no key absent for the whole iteration, and may or may not yield
-  keys added or removed meanwhile. Order: by shard, not by insertion (as
-  ``ConcurrentHashMap``) -- the one difference from ``dict`` in a single-threaded program.
-* ``len()`` sums the shards' sizes without locking: exact when no write is in flight;
-  during writes it counts every key present for the whole call and no key absent for the
-  whole call. ``update`` and ``|=`` are atomic per key, not as a whole.
-* Fairness: none (``threading.Lock``). Keys must be hashable (``TypeError`` as ``dict``).
-* ``MISSING`` and ``DELETE`` are never stored as values: every write that would store one
-  raises ``ValueError`` and changes nothing (a ``get_or_create`` factory that returns one
-  included); ``compute``-family functions return them to mean "absent"/"remove".
-* ``handle()`` gives a per-thread view with the same contents, API and guarantees (it shares
-  the shards and locks); it only saves the contended reference counting of one shared
-  object on free-threaded builds.
+In the docstring of :class:`ShardedDict`, where ``help(ShardedDict)`` and the API reference show
+them.
 
 >>> d = ShardedDict(a=1)
 >>> d["b"] = 2
@@ -149,10 +109,17 @@ class LockedEntry(Generic[K, V]):
     """One key of a ShardedDict with its stripe lock held: the context manager that
     :meth:`ShardedDict.locked` returns (``with d.locked(key) as entry:``).
 
-    ``set``/``delete`` work only inside the block and only in the thread that entered it
-    (``RuntimeError``/:class:`~atomics.errors.WrongThreadError` otherwise): after the block,
-    the lock is no longer held, so a write through the entry could be lost. ``get`` and
-    ``present`` are plain reads and work anywhere.
+    Guarantees
+    ----------
+    * The block runs with the key's stripe lock held, as a ``compute`` function does: what
+      it reads and writes through the entry is atomic with respect to every other operation
+      on that key (the rules for user functions of :class:`ShardedDict` apply: writes to
+      atomics objects other than through this entry raise
+      :class:`~atomics.errors.ReentrantCallError`).
+    * ``set``/``delete`` work only inside the block and only in the thread that entered it
+      (``RuntimeError``/:class:`~atomics.errors.WrongThreadError` otherwise): after the
+      block, the lock is no longer held, so a write through the entry could be lost. ``get``
+      and ``present`` are plain reads and work anywhere.
     """
 
     __slots__ = ("_guard", "_key", "_lock", "_owner", "_shard", "_state")
@@ -239,7 +206,53 @@ class ShardedDict(MutableMapping[K, V]):
     """A concurrent mapping: the ``dict`` API plus atomic per-key compound operations.
 
     ``ShardedDict(data=(), /, *, stripes=None, **kwargs)`` is built like ``dict``; ``stripes``
-    (an int >= 1) defaults to :func:`default_stripes`. See the module's Guarantees.
+    (an int >= 1) defaults to :func:`default_stripes`. Keys are spread over the stripes by
+    ``hash(key) % stripes``; each stripe is a plain ``dict`` with its own lock.
+
+    Guarantees
+    ----------
+    * **Reads take no lock** (``d[k]``, ``get``, ``in``): each is one operation on one shard's
+      dict, which is atomic on its own (internally locked on free-threaded builds, under the
+      GIL otherwise), and every write to that key happens as one dict operation under the
+      stripe lock, so a read sees the value before or after any write, never a mix.
+    * **Writes and compound operations take exactly one stripe lock** and are atomic with
+      respect to every other operation on the same key: ``d[k] = v``, ``del``, ``pop``,
+      ``setdefault``, ``get_or_create``, ``compute``, ``compute_if_present``,
+      ``compute_if_absent``, ``merge``, ``increment``, ``compare_and_set``, ``replace``,
+      ``pop_if``.
+    * **User functions** (``compute``'s ``fn``, ``get_or_create``'s ``factory``, ``pop_if``'s
+      ``predicate``, ``locked()`` blocks ...) are called exactly once per operation, under the
+      stripe lock. If one raises, the mapping is unchanged and the exception propagates. Inside
+      one, reads of any atomics object complete (this map included: ``d[k]``, iteration,
+      ``len``, ``snapshot``, ``==``, ``repr``, ``copy``) and writes to any atomics object raise
+      :class:`~atomics.errors.ReentrantCallError` (a ``RuntimeError``) at once -- waiting
+      there could deadlock. The rule, method by method: ``docs/guarantees.md``. Two things are
+      unsafe instead: key objects whose ``__eq__``/``__hash__`` call back into the same map
+      (they run under the stripe lock), and ``dict(d)``/``{**d}``/``x.update(d)`` for a plain
+      ``dict`` ``x`` under concurrent deletes (they call ``keys()`` then ``d[k]``, which may
+      raise ``KeyError``): use ``d.snapshot()`` or ``d.copy()``. ``ShardedDict(d)`` and
+      ``ShardedDict.update(d)`` do that for you.
+    * **Whole-map operations** (``clear``, ``copy``, ``snapshot``, ``==``, ``popitem`` when it
+      must search) take every stripe lock in index order, through one helper, so no two
+      operations can deadlock. ``snapshot()`` is a consistent point-in-time ``dict`` -- except
+      inside a user function, where it takes no lock and each shard is copied at its own
+      instant (the thread holds a stripe lock: taking all of them could deadlock).
+    * **Iteration** (``iter``, ``keys``, ``values``, ``items``) is weakly consistent: it never
+      raises "changed size during iteration" and never yields a key twice; it visits shard by
+      shard, each shard as it was when the iterator reached it, so it yields every key present
+      for the whole iteration, no key absent for the whole iteration, and may or may not yield
+      keys added or removed meanwhile. Order: by shard, not by insertion (as
+      ``ConcurrentHashMap``) -- the one difference from ``dict`` in a single-threaded program.
+    * ``len()`` sums the shards' sizes without locking: exact when no write is in flight;
+      during writes it counts every key present for the whole call and no key absent for the
+      whole call. ``update`` and ``|=`` are atomic per key, not as a whole.
+    * Fairness: none (``threading.Lock``). Keys must be hashable (``TypeError`` as ``dict``).
+    * ``MISSING`` and ``DELETE`` are never stored as values: every write that would store one
+      raises ``ValueError`` and changes nothing (a ``get_or_create`` factory that returns one
+      included); ``compute``-family functions return them to mean "absent"/"remove".
+    * ``handle()`` gives a per-thread view with the same contents, API and guarantees (it shares
+      the shards and locks); it only saves the contended reference counting of one shared
+      object on free-threaded builds.
 
     >>> ShardedDict([("x", 1)], y=2) == {"x": 1, "y": 2}
     True

@@ -26,23 +26,8 @@ Design
 
 Guarantees
 ----------
-* **Inside a user function** that runs under a lock of this package: ``sum``,
-  ``statistics`` and ``handle()`` complete; adds and resets raise
-  :class:`~atomics.errors.ReentrantCallError` at once (``docs/guarantees.md``).
-* ``add``/``increment``/``decrement`` (and a handle's) are atomic and never lost:
-  each is counted exactly once by the sums that follow it.
-* :meth:`sum` is exact when no add is in flight (for example after the writers were
-  joined). While threads add, it is *weakly consistent*: it includes every add that returned
-  before ``sum()`` was called, may include adds concurrent with it, and is not a snapshot of
-  one instant (as ``java.util.concurrent.atomic.LongAdder.sum``).
-* :meth:`sum_then_reset` returns what was added since the previous reset, and each add
-  lands in exactly one such result (an add concurrent with it is counted now or by the next
-  one, never both, never neither). :meth:`reset` is the same with the result discarded.
-* A :class:`CounterHandle` must be used only by the thread that created it: another thread
-  gets ``RuntimeError`` (two writers on one cell could lose updates).
-* Mutable, so unhashable. ``copy.copy`` gives an independent counter starting at the
-  current sum; pickling stores the sum. A :class:`CounterHandle` cannot be copied or
-  pickled (``TypeError``): a copy would write a cell no counter reads.
+In the docstring of :class:`StripedCounter`, where ``help(StripedCounter)`` and the API
+reference show them.
 
 >>> requests = StripedCounter()
 >>> requests.increment(); requests.add(10)
@@ -91,6 +76,19 @@ class CounterHandle:
     """A thread's private view of a :class:`StripedCounter`: add, increment, decrement.
 
     Created by :meth:`StripedCounter.handle`; use it only in the thread that created it.
+
+    Guarantees
+    ----------
+    * Owned by the thread that created it: a call from another thread raises
+      :class:`~atomics.errors.WrongThreadError`, a ``RuntimeError`` (two writers on one
+      cell could lose updates).
+    * ``add``/``increment``/``decrement`` are atomic and never lost: each is counted exactly
+      once by the counter's sums that follow it, as the counter's own adds are (the
+      guarantees of :class:`StripedCounter` hold for them).
+    * **Inside a user function** that runs under a lock of this package, its adds raise
+      :class:`~atomics.errors.ReentrantCallError` at once (``docs/guarantees.md``).
+    * It cannot be copied or pickled (``TypeError``): a copy would write a cell no counter
+      reads. When the handle is collected, its count stays in the counter.
 
     >>> c = StripedCounter(); h = c.handle(); h.add(3); h.decrement(); c.sum()
     2
@@ -159,7 +157,25 @@ class _ThreadSlot:
 class StripedCounter:
     """A counter with one cell per writing thread; reads add the cells up.
 
-    See the module documentation for the guarantees.
+    Guarantees
+    ----------
+    * **Inside a user function** that runs under a lock of this package: ``sum``,
+      ``statistics`` and ``handle()`` complete; adds and resets raise
+      :class:`~atomics.errors.ReentrantCallError` at once (``docs/guarantees.md``).
+    * ``add``/``increment``/``decrement`` (and a handle's) are atomic and never lost:
+      each is counted exactly once by the sums that follow it.
+    * :meth:`sum` is exact when no add is in flight (for example after the writers were
+      joined). While threads add, it is *weakly consistent*: it includes every add that returned
+      before ``sum()`` was called, may include adds concurrent with it, and is not a snapshot of
+      one instant (as ``java.util.concurrent.atomic.LongAdder.sum``).
+    * :meth:`sum_then_reset` returns what was added since the previous reset, and each add
+      lands in exactly one such result (an add concurrent with it is counted now or by the next
+      one, never both, never neither). :meth:`reset` is the same with the result discarded.
+    * A :class:`CounterHandle` must be used only by the thread that created it: another thread
+      gets ``RuntimeError`` (two writers on one cell could lose updates).
+    * Mutable, so unhashable. ``copy.copy`` gives an independent counter starting at the
+      current sum; pickling stores the sum. A :class:`CounterHandle` cannot be copied or
+      pickled (``TypeError``): a copy would write a cell no counter reads.
 
     >>> c = StripedCounter(5)
     >>> c.decrement(); c.sum()

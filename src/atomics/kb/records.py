@@ -96,6 +96,14 @@ class Lag:
 class Cursor(dict[str, int]):
     """``topic -> last seq seen``: pass it as ``since`` to read only what is new.
 
+    Guarantees
+    ----------
+    * Passed back as ``since`` (to ``insights`` or ``subscribe``), it never skips an entry,
+      with or without ``limit``: seqs are gap-free per topic and assigned with the append.
+    * :meth:`advance` only moves forward. A cursor is a plain ``dict``, one reader's
+      position: share one between threads only under a lock of your own (two concurrent
+      ``advance`` calls may leave the lower seq).
+
     >>> from atomics import KnowledgeBase
     >>> kb = KnowledgeBase(); cursor = Cursor()
     >>> _ = kb.add_insight("a", 1, topic="t"); new = kb.insights(since=cursor)

@@ -1,7 +1,7 @@
 """Subscriptions: a subscriber's stream of events, and the delivery end the knowledge base
 registers for it.
 
-Delivery, in short (the rules are in the package docstring's Guarantees): the storage
+Delivery, in short (the rules are in the Guarantees of :class:`Subscription`): the storage
 reports each change to the knowledge base under the write's own lock, after the store; the
 knowledge base notes it in the outbox of every subscription that wants it (so each topic's
 events are in seq order, each key's in version order); the writer, once it holds no lock,
@@ -271,6 +271,28 @@ def _abandon(sink: _Sink) -> None:
 class Subscription:
     """A subscriber's stream of events (:class:`Insight`, :class:`WorldEvent`,
     :class:`Lag`), backed by its own BoundedQueue. Made by :meth:`KnowledgeBase.subscribe`.
+
+    Guarantees
+    ----------
+    * **Delivery**: events are delivered by writers' threads into the subscriber's own
+      BoundedQueue -- no user callback ever runs on a writer's thread -- in seq order per topic
+      and version order per key, *after* the state they announce is readable (the storage reports
+      each change after storing it, under the write's lock, and the event is delivered once the
+      writer holds no lock: a subscriber that reads the knowledge base for each event never
+      deadlocks with a writer; one that writes, see "block"). ``overflow="drop_oldest"``
+      (default): a writer never waits; the oldest event is dropped and counted and the reader gets
+      a :class:`Lag` marker next, to catch up from the log with its cursor. ``"block"``: writers
+      wait, holding no lock, until the subscriber makes room (up to ``block_timeout``, then drop
+      the oldest as above); a full subscription holds up only its own writers. (So a consumer must
+      not itself write what its own "block" subscription receives, as with a ``queue.Queue`` it
+      both fills and drains: it would wait for room only it can make. ``exclude_agent`` is the way
+      out. Consumers of several "block" subscriptions that write what the others receive can wait
+      for each other in a cycle: give them a ``block_timeout``.) A :class:`Lag` marker comes where
+      the gap is. ``"error"``: the subscription ends with :class:`SubscriptionOverflow` once
+      drained; the writer is unaffected. With ``since``, every matching insight after the cursor
+      is delivered exactly once: the subscription is registered, then the backlog read, and live
+      insights the backlog holds are skipped. A subscription dropped without ``close()`` is
+      unregistered once collected.
 
     ``get``/``get_many`` raise ``queue.Empty`` on timeout and ``ShutDown`` (or
     :class:`SubscriptionOverflow`) once the subscription has ended and is drained;

@@ -42,9 +42,24 @@ def _check_expected_version(expected_version: Any) -> None:
 
 
 class World:
-    """The KnowledgeBase's versioned key-value world model (``kb.world``). Every write is
-    atomic per key and bumps its version by exactly 1; reads take no lock. See the module
-    docstring for how ``update`` and callable reducers run.
+    """The KnowledgeBase's versioned key-value world model (``kb.world``).
+
+    Guarantees
+    ----------
+    * Reads take no lock.
+    * **Writes**: every write (put, update, merge, delete) bumps the key's version by
+      exactly 1, atomically in the storage (one conditional write). ``put`` is
+      last-writer-wins, or compare-and-set with ``expected_version`` (``None``: must not exist)
+      raising :class:`Conflict` (which carries the current version). A *named* reducer
+      (``"sum"``, ``"max"``, ``"min"``, ``"union"``, ``"append"``) runs exactly once per merge,
+      inside the storage. ``update(fn)`` and *callable* reducers are compare-and-set loops:
+      ``fn`` runs with no lock held, once per attempt -- again when another write to the key
+      came first -- so it may run more than once and must have no other effect (nor change
+      the value it is given: return a new one); the value stored is ``fn`` of the value it
+      replaces. If ``fn`` raises, nothing changes. Writing to
+      the KnowledgeBase (or any other atomics object) from inside it raises
+      ``ReentrantCallError``; reads are allowed. This rule is the same on every backend.
+      Deleted keys keep a tombstone with their version, so versions never repeat (no ABA).
 
     >>> from atomics import KnowledgeBase
     >>> world = KnowledgeBase().world

@@ -260,11 +260,24 @@ def _thread_name(ident: int | None = None) -> str:
 
 
 class LockOrderChecker:
-    """The lock-order graph and what it found (see the module docstring). Thread-safe.
+    """The lock-order graph and what it found. Thread-safe.
 
     ``findings`` lists every :class:`Finding` in the order found (each pair of locks at
     most once per kind). ``holding()`` tells what each thread holds and waits for now (a
     hang report uses it).
+
+    Guarantees
+    ----------
+    * One graph shared by every thread (guarded by a lock of its own); each thread's held
+      locks are its own state, so the instrumented locks' hot path writes nothing shared.
+    * A potential deadlock is reported the first time its order is *seen*, whether or not
+      the threads ever ran at the same time: an ``"order"`` cycle, a ``"self"`` wait on a
+      lock the thread holds, a ``"wait"`` on a condition while holding a lock its notifier
+      needs first (the kinds: :mod:`atomics.testing.lockcheck`). Each pair of locks is
+      reported at most once per kind.
+    * With ``raise_on_inversion=True`` the acquisition (or wait) that completes a finding
+      raises :class:`LockOrderError` instead of going on; otherwise locking behaves exactly
+      as with plain locks, only slower (a debugging mode, for tests).
 
     >>> checker = LockOrderChecker()
     >>> checker.findings
@@ -575,9 +588,14 @@ def active_checker() -> LockOrderChecker | None:
 
 
 class CheckedLock:
-    """A ``threading.Lock`` that reports to a :class:`LockOrderChecker`. Like a plain lock
-    it may be released by another thread than the one that took it: it leaves the taker's
-    held locks then."""
+    """A ``threading.Lock`` that reports to a :class:`LockOrderChecker`.
+
+    Guarantees
+    ----------
+    The semantics of ``threading.Lock`` (it wraps a real one): like a plain lock it may be
+    released by another thread than the one that took it, and it leaves the taker's held
+    locks then. Every blocking acquisition reports its order to the checker first.
+    """
 
     __slots__ = ("__weakref__", "_checker", "_holder", "_lock", "_name", "_serial")
 
@@ -632,8 +650,13 @@ class CheckedLock:
 
 
 class CheckedRLock:
-    """A ``threading.RLock`` that reports to a :class:`LockOrderChecker` (its first
-    acquisition by a thread only: a re-entry orders nothing)."""
+    """A ``threading.RLock`` that reports to a :class:`LockOrderChecker`.
+
+    Guarantees
+    ----------
+    The semantics of ``threading.RLock`` (it wraps a real one). Only a thread's first
+    acquisition reports its order to the checker: a re-entry orders nothing.
+    """
 
     __slots__ = ("__weakref__", "_checker", "_depth", "_lock", "_name", "_serial")
 

@@ -210,6 +210,22 @@ class WorkerPool:
     ``timeout`` bounds every wait of one invocation (seconds). Use as a context manager, or
     call :meth:`close`. A pool whose invocation timed out is ``broken`` and refuses work.
 
+    Guarantees
+    ----------
+    * One invocation at a time, driven by the thread that calls :meth:`run` (the workers and
+      that one caller meet at each barrier); the workers are daemon threads kept for the
+      pool's life.
+    * All workers start an invocation together (a spin start, within about a microsecond),
+      and each records its operations into lists of its own: the harness adds no lock and
+      no shared write between the operations under test.
+    * Nothing waits forever: every wait has ``timeout``; when one expires the stacks of all
+      threads are dumped, the pool is marked ``broken`` and :class:`HarnessTimeout` is
+      raised. An exception that escapes the harness in a worker is raised in the caller as
+      :class:`HarnessError`.
+    * With ``blocking`` operations, an invocation whose remaining calls all wait by design
+      is *held*, not failed: the pool refuses new work until :meth:`wait_blocked` or
+      :meth:`release` (:meth:`run` tells how).
+
     >>> from atomics.testing.history import Call
     >>> with WorkerPool(2) as pool:
     ...     records = pool.run([], [[Call("append", (1,))], [Call("append", (2,))]])

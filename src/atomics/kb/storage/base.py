@@ -1,46 +1,6 @@
 """The storage protocol: what the KnowledgeBase needs from a backend.
 
-Conditional primitives only, so that a backend on a server can implement each per-key or
-per-append method as one round trip or one server-side script, and none holds a lock
-across the caller's code:
-
-* **world**: ``get``; ``put_if`` (compare-and-set: ``expected_version`` is a version, ``None``
-  for "must not exist", or ``ANY``; the storage assigns the next version); ``delete_if`` (a
-  tombstone keeps the version, so versions never repeat); ``merge`` with a *named* reducer
-  (``sum``, ``max``, ``min``, ``union``, ``append``), run by the storage exactly once,
-  atomically with the write; ``scan`` (sorted by key, paged with ``after``/``limit``).
-* **log**: ``append`` (gap-free seqs per topic, and explicit ids deduplicated in the same
-  atomic step: a draft whose id is stored returns the stored insight and appends nothing);
-  ``append_one`` (the same for one insight, with or without an id: the hot path); ``read``,
-  ``latest``, ``topics``, ``tips``, ``count``; ``wait`` (block until some topic's tip
-  differs from the caller's, or a timeout).
-* **change feed**: every stored change (an :class:`Insight`, a :class:`WorldChange`) is
-  reported to the listener given to ``watch``, in seq order per topic and version order per
-  key, each exactly once, and only once it is readable through ``read``/``get``. An
-  in-process backend reports under the write's own lock (``note`` must only record the
-  change: no blocking, no call into the storage) and the writer then delivers; a networked
-  backend reports from a feed thread that holds no lock and calls ``settle`` after each
-  batch (which delivers without waiting: a full subscription's reader moves its events as it
-  makes room, so one slow subscriber never holds up the feed).
-* ``export``/``import_state``: everything as pages of typed records (a
-  :class:`TopicHeader` then the topic's insights in seq order, topic by topic; then a
-  :class:`WorldRecord` per key, tombstones included), so that a backend on a server can
-  stream a large state in bounded round trips; ``close``: refuses every later write
-  (``KnowledgeBaseClosed``) and wakes every ``wait``; a write in flight either completes,
-  reported to the listener, before ``close`` returns, or is refused.
-
-**User functions never reach the storage.** ``world.update(fn)`` and callable reducers are
-compare-and-set retry loops in the KnowledgeBase (``get``, run ``fn`` with no lock held,
-``put_if`` the version read; on :class:`~atomics.kb.errors.Conflict`, again), so ``fn`` may
-run more than once, on every backend alike.
-
-**Values**: a backend with ``json_values`` true stores values (world values, insight
-content and meta) as JSON: what is read back is an equal copy, and a value JSON cannot
-hold exactly -- a tuple or set, a non-str dict key, NaN or infinity, any other object, a
-cycle -- is a ``TypeError`` naming it, before anything changes (the rule of ``save()``).
-The in-memory backend stores objects as they are unless it is made with
-``json_values=True`` -- the rule a server backend has, for testing agent code in memory
-with server semantics.
+The contract every backend keeps is in the docstring of :class:`Storage`.
 """
 
 from __future__ import annotations
@@ -208,7 +168,16 @@ def collect(
 
 
 class ChangeListener(Protocol):
-    """Where a storage reports its changes (see the module docstring)."""
+    """Where a storage reports its changes (the knowledge base is one).
+
+    Guarantees
+    ----------
+    The storage calls ``note`` once per stored change, in seq order per topic and version
+    order per key, only once the change is readable. An in-process backend calls it under
+    the write's own lock: ``note`` must only record the change (no blocking, no call into
+    the storage). A networked backend calls it from a feed thread that holds no lock, then
+    ``settle`` after each batch.
+    """
 
     def note(self, change: Insight | WorldChange) -> None:
         """Record ``change`` for delivery. May be called under a storage lock: only record."""
@@ -223,7 +192,52 @@ class ChangeListener(Protocol):
 
 @runtime_checkable
 class Storage(Protocol):
-    """What the KnowledgeBase needs from a backend (see the module docstring)."""
+    """What the KnowledgeBase needs from a backend: the contract every backend keeps.
+
+    Guarantees
+    ----------
+    Conditional primitives only, so that a backend on a server can implement each per-key or
+    per-append method as one round trip or one server-side script, and none holds a lock
+    across the caller's code:
+
+    * **world**: ``get``; ``put_if`` (compare-and-set: ``expected_version`` is a version, ``None``
+      for "must not exist", or ``ANY``; the storage assigns the next version); ``delete_if`` (a
+      tombstone keeps the version, so versions never repeat); ``merge`` with a *named* reducer
+      (``sum``, ``max``, ``min``, ``union``, ``append``), run by the storage exactly once,
+      atomically with the write; ``scan`` (sorted by key, paged with ``after``/``limit``).
+    * **log**: ``append`` (gap-free seqs per topic, and explicit ids deduplicated in the same
+      atomic step: a draft whose id is stored returns the stored insight and appends nothing);
+      ``append_one`` (the same for one insight, with or without an id: the hot path); ``read``,
+      ``latest``, ``topics``, ``tips``, ``count``; ``wait`` (block until some topic's tip
+      differs from the caller's, or a timeout).
+    * **change feed**: every stored change (an :class:`Insight`, a :class:`WorldChange`) is
+      reported to the listener given to ``watch``, in seq order per topic and version order per
+      key, each exactly once, and only once it is readable through ``read``/``get``. An
+      in-process backend reports under the write's own lock (``note`` must only record the
+      change: no blocking, no call into the storage) and the writer then delivers; a networked
+      backend reports from a feed thread that holds no lock and calls ``settle`` after each
+      batch (which delivers without waiting: a full subscription's reader moves its events as it
+      makes room, so one slow subscriber never holds up the feed).
+    * ``export``/``import_state``: everything as pages of typed records (a
+      :class:`TopicHeader` then the topic's insights in seq order, topic by topic; then a
+      :class:`WorldRecord` per key, tombstones included), so that a backend on a server can
+      stream a large state in bounded round trips; ``close``: refuses every later write
+      (``KnowledgeBaseClosed``) and wakes every ``wait``; a write in flight either completes,
+      reported to the listener, before ``close`` returns, or is refused.
+
+    **User functions never reach the storage.** ``world.update(fn)`` and callable reducers are
+    compare-and-set retry loops in the KnowledgeBase (``get``, run ``fn`` with no lock held,
+    ``put_if`` the version read; on :class:`~atomics.kb.errors.Conflict`, again), so ``fn`` may
+    run more than once, on every backend alike.
+
+    **Values**: a backend with ``json_values`` true stores values (world values, insight
+    content and meta) as JSON: what is read back is an equal copy, and a value JSON cannot
+    hold exactly -- a tuple or set, a non-str dict key, NaN or infinity, any other object, a
+    cycle -- is a ``TypeError`` naming it, before anything changes (the rule of ``save()``).
+    The in-memory backend stores objects as they are unless it is made with
+    ``json_values=True`` -- the rule a server backend has, for testing agent code in memory
+    with server semantics.
+    """
 
     json_values: bool
     retain_per_topic: int | None  # the newest N insights kept per topic (None: all)

@@ -1,24 +1,8 @@
 """The in-process storage: the knowledge base's default, built from the package's
 primitives.
 
-* the **log**: one :class:`TopicLog` per topic (a lock and a ``deque``; ``seq`` assigned under
-  that lock with the append, so per topic it is gap-free and totally ordered), found through
-  a :class:`~atomics.ShardedDict` of topics; explicit insight ids in an :class:`IdIndex`
-  ``id -> Insight`` (striped; its locked lookups avoid 3.13t's cross-thread key cost), whose
-  ``get_or_append`` makes a retried id return the stored insight;
-* the **world**: a ShardedDict ``key -> WorldEntry``; every write checks and stores under
-  the key's stripe lock, so versions step by exactly 1. Deleted keys keep a tombstone (their
-  version) so that a compare-and-set cannot mistake a re-created key for the old one (no ABA);
-* the **change feed**: the listener's ``note`` is called under the topic's lock or the key's
-  stripe lock, after the store (so what it notes is readable, and notes come in seq order
-  per topic, version order per key); the knowledge base delivers once the write is done
-  and no lock is held.
-
-Lock order, the one way locks are ever nested (so nothing can deadlock): id-index stripe ->
-registry lock -> world stripes (index order) -> topic locks (several: by topic name) -> the
-listener's own locks (leaves). No user code runs under any of them except values' own
-methods (``__add__``, ``__eq__``, ... of a named reducer's operands), which run as user code:
-a write from there raises ``ReentrantCallError``.
+How it keeps the storage contract (its guarantees) is in the docstring of
+:class:`MemoryStorage`.
 """
 
 from __future__ import annotations
@@ -171,10 +155,33 @@ def _insight_copy(insight: Insight) -> Insight:
 
 
 class MemoryStorage:
-    """The in-process storage (see the module docstring).
+    """The in-process storage: the knowledge base's default. Thread-safe.
 
     ``json_values=True``: values are stored as JSON gives them back (the rule of a server
     backend), and a value JSON cannot hold is a ``TypeError`` before anything changes.
+
+    Guarantees
+    ----------
+    The contract of :class:`~atomics.kb.storage.Storage`, kept in memory:
+
+    * the **log**: one :class:`TopicLog` per topic (a lock and a ``deque``; ``seq`` assigned under
+      that lock with the append, so per topic it is gap-free and totally ordered), found through
+      a :class:`~atomics.ShardedDict` of topics; explicit insight ids in an :class:`IdIndex`
+      ``id -> Insight`` (striped; its locked lookups avoid 3.13t's cross-thread key cost), whose
+      ``get_or_append`` makes a retried id return the stored insight;
+    * the **world**: a ShardedDict ``key -> WorldEntry``; every write checks and stores under
+      the key's stripe lock, so versions step by exactly 1. Deleted keys keep a tombstone (their
+      version) so that a compare-and-set cannot mistake a re-created key for the old one (no ABA);
+    * the **change feed**: the listener's ``note`` is called under the topic's lock or the key's
+      stripe lock, after the store (so what it notes is readable, and notes come in seq order
+      per topic, version order per key); the knowledge base delivers once the write is done
+      and no lock is held.
+
+    Lock order, the one way locks are ever nested (so nothing can deadlock): id-index stripe ->
+    registry lock -> world stripes (index order) -> topic locks (several: by topic name) -> the
+    listener's own locks (leaves). No user code runs under any of them except values' own
+    methods (``__add__``, ``__eq__``, ... of a named reducer's operands), which run as user code:
+    a write from there raises ``ReentrantCallError``.
 
     >>> storage = MemoryStorage()
     >>> storage.put_if("k", 1, "a", None, 0.0).version

@@ -1,38 +1,7 @@
 """The Redis storage: one knowledge base shared by processes and machines.
 
-Every write is one server-side script (:mod:`atomics.kb.storage.redis_lua`), atomic on the
-server, so the guarantees of the storage protocol hold across every client of a namespace:
-
-* **log**: a topic's seq is assigned in the append's script (gap-free, totally ordered); an
-  explicit id's check and the append are the same script, so a retry -- after a timeout, a
-  reconnect, in another process -- returns the stored insight and appends nothing;
-* **world**: ``put_if``/``delete_if`` compare and store in one script (versions step by
-  exactly 1; tombstones keep the version); a named reducer runs in the merge's script, once.
-  The script computes on the JSON text where that is exact (ints below 10**15, floats,
-  strings, lists, unions of ints and plain strings); any other case it hands back, and
-  the client applies the Python reducer as a compare-and-set on the version it read: still
-  exactly one application per merge, never lost (a conflict retries the whole merge);
-* **the change feed**: each write's script also appends the change to the namespace's
-  ``changes`` stream; every client reads it with a blocking ``XREAD`` on a feed thread,
-  reports each change to its listener in stream order (seq order per topic, version order
-  per key), then calls ``settle``. A change is in the stream only once its state is
-  stored, so an event is never delivered before it is readable;
-* **retries**: each write carries a token; the script keeps its reply for ``reply_ttl``
-  seconds, so a write whose reply was lost is sent again and answered from what it did the
-  first time (never applied twice). A connection error is retried for ``retry_timeout``
-  seconds (reconnecting), then raised as :class:`StorageUnavailable` naming the URL (never
-  its password).
-
-What Redis cannot give, and what holds instead: ``export()`` (and so ``snapshot()`` and
-``save()``) reads each topic up to the tips read when it began and each world key at its
-own instant, in pages -- not one instant across every topic and key; ``count()`` is one
-instant. Durability is the server's: with ``appendonly yes`` and ``appendfsync always`` an
-acknowledged write survives a crash of the server; with ``appendfsync everysec`` (Redis's
-default) a crash can lose the writes of the last second or so -- acknowledged writes
-included -- and a retried explicit id may then be appended again.
-
-Values are JSON (never pickle: a shared server must not become a way to run code in every
-client); what JSON cannot hold exactly is a ``TypeError`` before anything is sent.
+Its guarantees (the storage protocol's, across every client of a namespace, and what Redis
+cannot give) are in the docstring of :class:`RedisStorage`.
 """
 
 from __future__ import annotations
@@ -144,8 +113,8 @@ def _version(text: str) -> int | None:
 
 
 class RedisStorage:
-    """A knowledge base's storage on a Redis server, under ``namespace`` (see the module
-    docstring). Made by :meth:`KnowledgeBase.connect <atomics.KnowledgeBase.connect>`.
+    """A knowledge base's storage on a Redis server, under ``namespace``. Made by
+    :meth:`KnowledgeBase.connect <atomics.KnowledgeBase.connect>`.
 
     ``url``: ``redis://[[user]:password@]host[:port][/db]``, ``rediss://`` for TLS
     (passed to the ``redis`` client as given). ``retain_per_topic`` is the namespace's:
@@ -156,6 +125,42 @@ class RedisStorage:
     change feed's approximate length: a client whose feed thread falls further behind
     than this (stopped for that many changes) misses the trimmed changes' events -- the
     insights stay readable in their logs through a cursor.
+
+    Guarantees
+    ----------
+    Every write is one server-side script (:mod:`atomics.kb.storage.redis_lua`), atomic on the
+    server, so the guarantees of the storage protocol hold across every client of a namespace:
+
+    * **log**: a topic's seq is assigned in the append's script (gap-free, totally ordered); an
+      explicit id's check and the append are the same script, so a retry -- after a timeout, a
+      reconnect, in another process -- returns the stored insight and appends nothing;
+    * **world**: ``put_if``/``delete_if`` compare and store in one script (versions step by
+      exactly 1; tombstones keep the version); a named reducer runs in the merge's script, once.
+      The script computes on the JSON text where that is exact (ints below 10**15, floats,
+      strings, lists, unions of ints and plain strings); any other case it hands back, and
+      the client applies the Python reducer as a compare-and-set on the version it read: still
+      exactly one application per merge, never lost (a conflict retries the whole merge);
+    * **the change feed**: each write's script also appends the change to the namespace's
+      ``changes`` stream; every client reads it with a blocking ``XREAD`` on a feed thread,
+      reports each change to its listener in stream order (seq order per topic, version order
+      per key), then calls ``settle``. A change is in the stream only once its state is
+      stored, so an event is never delivered before it is readable;
+    * **retries**: each write carries a token; the script keeps its reply for ``reply_ttl``
+      seconds, so a write whose reply was lost is sent again and answered from what it did the
+      first time (never applied twice). A connection error is retried for ``retry_timeout``
+      seconds (reconnecting), then raised as :class:`StorageUnavailable` naming the URL (never
+      its password).
+
+    What Redis cannot give, and what holds instead: ``export()`` (and so ``snapshot()`` and
+    ``save()``) reads each topic up to the tips read when it began and each world key at its
+    own instant, in pages -- not one instant across every topic and key; ``count()`` is one
+    instant. Durability is the server's: with ``appendonly yes`` and ``appendfsync always`` an
+    acknowledged write survives a crash of the server; with ``appendfsync everysec`` (Redis's
+    default) a crash can lose the writes of the last second or so -- acknowledged writes
+    included -- and a retried explicit id may then be appended again.
+
+    Values are JSON (never pickle: a shared server must not become a way to run code in every
+    client); what JSON cannot hold exactly is a ``TypeError`` before anything is sent.
 
     Thread-safe: one client's methods may be called from any number of threads.
     """
