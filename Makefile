@@ -12,7 +12,7 @@ VENV_BENCH_FT  := .venv-bench-ft
 VENV_BENCH_GIL := .venv-bench-gil
 BENCHES        ?= $(wildcard benchmarks/bench_*.py)
 
-.PHONY: lockcheck wild demo demo-redis test flake-check stress bench bench-promote bench-tables bench-check-tables lint ft-python clean
+.PHONY: lockcheck wild demo demo-redis test flake-check stress wheel-check bench bench-promote bench-tables bench-check-tables lint docs ft-python clean
 .DEFAULT_GOAL := demo
 
 ## demo: run the demo on the free-threaded interpreter

@@ -26,7 +26,7 @@ PUBLIC_API: dict[str, tuple[str, ...]] = {
         "ANY", "DELETE", "MISSING", "AtomicBoolean", "AtomicInteger", "AtomicReference",
         "AtomicsError", "AtomicsTypeError", "AtomicsValueError", "BoundedQueue", "Conflict",
         "CounterHandle", "Cursor", "Insight", "KnowledgeBase", "KnowledgeBaseClosed", "Lag",
-        "ReentrantCallError", "ShardedDict", "ShutDown", "StorageUnavailable", "StripedCounter",
+        "QueueLike", "ReentrantCallError", "ShardedDict", "ShutDown", "StorageUnavailable", "StripedCounter",
         "Subscription", "SubscriptionOverflow", "WorldEntry", "WorldEvent", "WrongThreadError",
         "errors", "free_threading_active", "gil_disabled_build", "gil_enabled", "runtime",
     ),
@@ -42,7 +42,10 @@ PUBLIC_API: dict[str, tuple[str, ...]] = {
     "atomics.atomic_boolean": ("AtomicBoolean",),
     "atomics.atomic_reference": ("AtomicReference",),
     "atomics.striped_counter": ("CounterHandle", "StripedCounter"),
-    "atomics.sharded_dict": ("DELETE", "MISSING", "LockedEntry", "ShardedDict"),
+    "atomics.sharded_dict": (
+        "DELETE", "MISSING", "DeleteType", "LockedEntry", "MissingType", "ShardedDict",
+    ),
+    "atomics.protocols": ("QueueLike",),
     "atomics.bounded_queue": ("BoundedQueue", "Empty", "Full", "ShutDown"),
     "atomics.kb": (
         "ANY", "Conflict", "Cursor", "Insight", "KnowledgeBase", "KnowledgeBaseClosed", "Lag",

@@ -36,7 +36,12 @@ class QueueLike(Protocol[T]):
     ``BoundedQueue.shutdown`` returns the items it drops) and the batch methods
     (``put_many``/``get_many``: ``BoundedQueue`` only). ``isinstance(obj, QueueLike)``
     checks only that the methods exist, not their signatures nor the item type.
-    Thread safety is the implementation's: both named classes are safe to share.
+
+    Guarantees
+    ----------
+    None of its own: a protocol has no implementation. Thread safety is the implementing
+    class's: ``queue.Queue`` and ``BoundedQueue`` are both safe to share between threads,
+    each with the guarantees its own documentation states.
 
     >>> import queue
     >>> isinstance(queue.Queue(), QueueLike), isinstance([], QueueLike)
