@@ -149,7 +149,8 @@ class BoundedQueue(Generic[T]):
     # --- introspection ---------------------------------------------------------------------
     @property
     def maxsize(self) -> int:
-        """The capacity. Assignable, as ``queue.Queue.maxsize`` (see the module's Guarantees).
+        """The capacity. Assignable, as ``queue.Queue.maxsize`` (see "Capacity can change"
+        in the class's Guarantees).
 
         >>> q = BoundedQueue(1); q.put(1); q.maxsize = 2; q.put(2); q.qsize()
         2
@@ -186,7 +187,7 @@ class BoundedQueue(Generic[T]):
         >>> BoundedQueue(4).qsize()
         0
         """
-        with self._lock:  # not a batch half taken (see the module's Guarantees)
+        with self._lock:  # not a batch half taken (see the class's Guarantees)
             return len(self._items)
 
     def empty(self) -> bool:

@@ -371,7 +371,8 @@ class ShardedDict(MutableMapping[K, V]):
                 yield from shard.copy().items()
 
     def keys(self) -> KeysView[K]:
-        """A view of the keys (weakly consistent iteration; see the module docstring)."""
+        """A view of the keys (weakly consistent iteration: see "Iteration" in the class's
+        Guarantees)."""
         return KeysView(self)
 
     def values(self) -> ValuesView[V]:

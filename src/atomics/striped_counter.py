@@ -274,7 +274,7 @@ class StripedCounter:
     # --- reads ---------------------------------------------------------------------------------
     def sum(self) -> int:
         """The total. Exact when no add is in flight; weakly consistent during adds (see
-        the module's Guarantees). Holds the lock while it reads the cells (O(cells)).
+        the class's Guarantees). Holds the lock while it reads the cells (O(cells)).
 
         >>> StripedCounter(7).sum()
         7

@@ -428,8 +428,8 @@ class KnowledgeBase:
         """A stream of new insights (of ``topics`` / topics starting with ``prefix``; all
         topics if neither is given and ``world_keys`` is not either) and world changes (of
         ``world_keys``; ``True``: every key). With ``since``, the insights after that cursor
-        first, then live ones: each exactly once. See the module's Guarantees for
-        ``overflow``; ``exclude_agent`` skips that agent's own events."""
+        first, then live ones: each exactly once. ``overflow``: see "Subscriptions" in the
+        class's Guarantees; ``exclude_agent`` skips that agent's own events."""
         _guard.check_write("KnowledgeBase.subscribe()")
         if self._closed:
             raise KnowledgeBaseClosed("this KnowledgeBase is closed")
