@@ -363,21 +363,6 @@ def test_class_docstring_states_its_guarantees(cls: type) -> None:
 
 # -- a docstring for every public name (what the API reference, make docs, shows) -----------
 
-# Public names without a docstring today, by prefix: methods that implement a protocol
-# documented on the protocol (Storage), the negative controls' model/broken methods, the
-# checked locks' lock methods, a test server's properties and the plugin's pytest hooks.
-# test_known_gaps_are_closed turns red (an XPASS, strict) once they are documented: then
-# remove the prefix here.
-KNOWN_GAPS = (
-    "atomics.kb.storage.memory.MemoryStorage.",
-    "atomics.kb.storage.redis_storage.RedisStorage.",
-    "atomics.testing.controls.",
-    "atomics.testing.lockcheck.CheckedLock.",
-    "atomics.testing.lockcheck.CheckedRLock.",
-    "atomics.kb.storage.local_redis.LocalRedis.",
-    "atomics.testing.pytest_plugin.pytest_",  # pytest's hooks (pytest documents them)
-)
-
 
 def _public_modules() -> list[str]:
     """atomics and every submodule without an underscore in its name (as make docs)."""
@@ -419,10 +404,5 @@ def _undocumented() -> list[str]:
 
 
 def test_every_public_name_has_a_docstring() -> None:
-    missing = [name for name in _undocumented() if not name.startswith(KNOWN_GAPS)]
+    missing = _undocumented()
     assert not missing, "public names without a docstring:\n" + "\n".join(missing)
-
-
-@pytest.mark.xfail(strict=True, reason="known gaps (KNOWN_GAPS): remove a prefix once closed")
-def test_known_gaps_are_closed() -> None:
-    assert [name for name in _undocumented() if name.startswith(KNOWN_GAPS)] == []

@@ -51,14 +51,22 @@ class CounterModel:
         self.value = 0
 
     def increment(self) -> int:
+        """Add 1; return the new value (the model: run one call at a time)."""
         self.value += 1
         return self.value
 
     def add(self, delta: int) -> int:
+        """Add ``delta``; return the new value."""
         self.value += delta
         return self.value
 
     def get(self) -> int:
+        """The current value.
+
+        >>> counter = CounterModel()
+        >>> counter.increment(), counter.add(2), counter.get()
+        (1, 3, 3)
+        """
         return self.value
 
 
@@ -74,12 +82,17 @@ class RacyCounter(CounterModel):
     """BROKEN on purpose: read, then write, with no lock. Concurrent increments are lost."""
 
     def increment(self) -> int:
+        """BROKEN on purpose: reads the value, gives up the CPU, writes value + 1 -- no lock,
+        so an increment by another thread in between is lost. Caught by
+        tests/testing/test_controls.py::test_broken_control_is_caught (``counter``)."""
         current = self.value  # another thread may write between this read ...
         _race_window()
         self.value = current + 1  # ... and this write: its update is lost
         return current + 1
 
     def add(self, delta: int) -> int:
+        """BROKEN on purpose, as :meth:`increment`: an unlocked read, a yield, then the write
+        of value + ``delta`` (a concurrent update in between is lost)."""
         current = self.value
         _race_window()
         self.value = current + delta
@@ -94,14 +107,17 @@ class LockedCounter(CounterModel):
         self._lock = threading.Lock()  # guards self.value
 
     def increment(self) -> int:
+        """Add 1 under the lock (the read-modify-write is atomic); return the new value."""
         with self._lock:
             return super().increment()
 
     def add(self, delta: int) -> int:
+        """Add ``delta`` under the lock; return the new value."""
         with self._lock:
             return super().add(delta)
 
     def get(self) -> int:
+        """The current value: one attribute read, atomic without the lock."""
         return self.value  # one attribute read is atomic: no lock needed
 
 
@@ -122,16 +138,25 @@ class MapModel:
         return key
 
     def compute(self, key: Hashable, fn: Callable[[Any], int]) -> int:
+        """Store ``fn(current value, or MISSING if absent)`` under ``key``; return it.
+
+        >>> m = MapModel()
+        >>> m.add("a", 2), m.add("a", 3), m.get("a"), m.get("b")
+        (2, 5, 5, None)
+        """
         self.data[key] = new = fn(self.data.get(key, MISSING))
         return new
 
     def add(self, key: Hashable, delta: int) -> int:
+        """Add ``delta`` to the key's value (``delta`` if absent), through :meth:`compute`."""
         return self.compute(key, lambda old: delta if old is MISSING else old + delta)
 
     def put(self, key: Hashable, value: int) -> None:
+        """Set the key's value."""
         self.data[key] = value
 
     def get(self, key: Hashable) -> int | None:
+        """The key's value, or None if absent."""
         return self.data.get(key)
 
 
@@ -139,6 +164,9 @@ class CheckThenActMap(MapModel):
     """BROKEN on purpose: ``compute`` reads, calls ``fn``, writes -- three steps, no lock."""
 
     def compute(self, key: Hashable, fn: Callable[[Any], int]) -> int:
+        """BROKEN on purpose: reads the key, calls ``fn``, gives up the CPU, then writes -- no
+        lock, so an ``add`` or ``put`` by another thread between the read and the write is lost.
+        Caught by tests/testing/test_controls.py::test_broken_control_is_caught (``map``)."""
         old = self.data.get(key, MISSING)  # check ...
         new = fn(old)
         _race_window()
@@ -154,10 +182,12 @@ class LockedMap(MapModel):
         self._lock = threading.Lock()  # guards every write to self.data
 
     def compute(self, key: Hashable, fn: Callable[[Any], int]) -> int:
+        """Read, call ``fn`` and write under the lock: atomic per call."""
         with self._lock:
             return super().compute(key, fn)
 
     def put(self, key: Hashable, value: int) -> None:
+        """Set the key's value under the lock (so it cannot land inside a :meth:`compute`)."""
         with self._lock:  # so that a put cannot land between compute's read and write
             super().put(key, value)
 
@@ -171,16 +201,28 @@ class BoundedQueueModel:
         self.items: deque[Any] = deque()
 
     def put_nowait(self, item: Any) -> None:
+        """Append ``item``, or raise ``queue.Full`` at ``maxsize`` items.
+
+        >>> q = BoundedQueueModel(maxsize=1)
+        >>> q.put_nowait("x"), q.qsize()
+        (None, 1)
+        >>> q.put_nowait("y")
+        Traceback (most recent call last):
+        ...
+        queue.Full
+        """
         if len(self.items) >= self.maxsize:
             raise queue.Full
         self.items.append(item)
 
     def get_nowait(self) -> Any:
+        """Remove and return the oldest item, or raise ``queue.Empty``."""
         if not self.items:
             raise queue.Empty
         return self.items.popleft()
 
     def qsize(self) -> int:
+        """The number of items held."""
         return len(self.items)
 
 
@@ -188,12 +230,17 @@ class CheckThenActBoundedQueue(BoundedQueueModel):
     """BROKEN on purpose: checks for room (or for an item), then acts, with no lock."""
 
     def put_nowait(self, item: Any) -> None:
+        """BROKEN on purpose: checks for room, gives up the CPU, then appends -- no lock, so
+        two producers can both see room and overshoot ``maxsize``. Caught by
+        tests/testing/test_controls.py::test_broken_control_is_caught (``queue``)."""
         if len(self.items) >= self.maxsize:  # two producers can both see room ...
             raise queue.Full
         _race_window()
         self.items.append(item)  # ... and both append: the bound is exceeded
 
     def get_nowait(self) -> Any:
+        """BROKEN on purpose: checks for an item, gives up the CPU, then pops -- no lock, so
+        two consumers can both see one item and the second pops an empty deque (``IndexError``)."""
         if not self.items:  # two consumers can both see one item ...
             raise queue.Empty
         _race_window()
@@ -208,14 +255,17 @@ class LockedBoundedQueue(BoundedQueueModel):
         self._lock = threading.Lock()  # guards self.items
 
     def put_nowait(self, item: Any) -> None:
+        """Check for room and append under the lock: atomic (``queue.Full`` at ``maxsize``)."""
         with self._lock:
             super().put_nowait(item)
 
     def get_nowait(self) -> Any:
+        """Check for an item and pop it under the lock: atomic (``queue.Empty`` if none)."""
         with self._lock:
             return super().get_nowait()
 
     def qsize(self) -> int:
+        """The number of items held: one ``len()`` of a deque, atomic without the lock."""
         return len(self.items)  # len() of a deque is one atomic read
 
 

@@ -606,6 +606,19 @@ class CheckedLock:
         self._serial, self._name = checker.register(self)
 
     def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        """As ``threading.Lock.acquire``: True once taken, False if not within ``timeout``
+        (or at once, ``blocking=False``). A blocking acquisition first reports to the checker --
+        an edge from every lock this thread holds, a ``"self"`` finding if it holds this one
+        (with ``raise_on_inversion``, :class:`LockOrderError` before it waits); once taken, the
+        lock is among this thread's held locks.
+
+        >>> with watching() as checker:
+        ...     lock = CheckedLock(checker)
+        ...     with lock:
+        ...         held = lock.locked()
+        >>> held, lock.locked(), checker.findings
+        (True, False, [])
+        """
         state = self._checker.acquiring(self, blocking)
         try:
             got = self._lock.acquire(blocking, timeout)
@@ -617,12 +630,15 @@ class CheckedLock:
         return got
 
     def release(self) -> None:
+        """As ``threading.Lock.release`` (any thread may release it; ``RuntimeError`` if it
+        is not held); the lock leaves the held locks of the thread that took it."""
         holder, self._holder = self._holder, None
         self._lock.release()
         if holder is not None:
             holder.dropped(self)
 
     def locked(self) -> bool:
+        """As ``threading.Lock.locked``: whether any thread holds it (reports nothing)."""
         return self._lock.locked()
 
     __enter__ = acquire
@@ -667,6 +683,10 @@ class CheckedRLock:
         self._serial, self._name = checker.register(self)
 
     def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        """As ``threading.RLock.acquire``: True once taken (again, by its owner), False if
+        not within ``timeout``. Only this thread's first, blocking acquisition reports to the
+        checker (an edge from every other lock it holds; with ``raise_on_inversion``,
+        :class:`LockOrderError` before it waits); a re-entry only counts its depth."""
         depth = self._depth.__dict__.get("n", 0)
         if depth:
             got: bool = self._lock.acquire(blocking, timeout)
@@ -684,6 +704,8 @@ class CheckedRLock:
         return got
 
     def release(self) -> None:
+        """As ``threading.RLock.release`` (``RuntimeError`` from a thread that does not own
+        it); the last release takes the lock out of this thread's held locks."""
         self._lock.release()
         self._depth.n -= 1
         if self._depth.n == 0:

@@ -60,6 +60,7 @@ _ROWS = pytest.StashKey[list[tuple[str, HarnessStats]]]()  # per test that ran t
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
+    """Add the plugin's options (``pytest --help``, group "atomics.testing")."""
     group = parser.getgroup("atomics.testing", "atomics.testing (ft-atomics)")
     group.addoption(
         "--atomics-lockcheck",
@@ -93,6 +94,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    """Register the plugin's markers and keep a copy of the real stderr for hang dumps."""
     config.stash[_ROWS] = []
     # the real stderr, for hang dumps written while a test runs (its output is captured);
     # pytest's capture is suspended here (as pytest's own faulthandler plugin relies on)
@@ -115,6 +117,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
+    """Close the stderr copy that :func:`pytest_configure` made."""
     fd = config.stash.get(_STDERR, -1)
     if fd >= 0:
         os.close(fd)
@@ -122,12 +125,15 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Skip a ``free_threaded_only`` test unless the GIL is disabled."""
     if item.get_closest_marker("free_threaded_only") and not runtime.free_threading_active():
         pytest.skip(f"free-threaded only (this is {runtime.describe()})")
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[Any]:
+    """Run each test recording what the harness runs in it (for ``harness_stats`` and the
+    summary), with the ``--atomics-hang-dump`` watchdog when that option is given."""
     seconds = float(item.config.getoption("atomics_hang_dump") or 0.0)
     finished = _thread.allocate_lock()
     finished.acquire()
@@ -229,6 +235,8 @@ def harness_stats(request: pytest.FixtureRequest) -> HarnessStats:
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    """Print the "atomics.testing" section: the harness's totals, and with
+    ``--atomics-summary`` one line per test that ran it (nothing if no test did)."""
     rows = config.stash.get(_ROWS, [])
     if not rows:
         return

@@ -62,10 +62,14 @@ class LocalRedis:
 
     @property
     def url(self) -> str:
+        """``redis://127.0.0.1:<port>/0``, the server's URL (its port is 0 until
+        :meth:`start`; the same port after :meth:`kill` and :meth:`start` again)."""
         return f"redis://127.0.0.1:{self.port}/0"
 
     @property
     def pid(self) -> int | None:
+        """The server process's id, or None while it is not running (before :meth:`start`,
+        after :meth:`kill` or :meth:`stop`)."""
         return None if self.process is None else self.process.pid
 
     def start(self, timeout: float = 20.0) -> LocalRedis:

@@ -468,6 +468,10 @@ class MemoryStorage:
             self.appended.notify_all()
 
     def read(self, topic: str, after: int, limit: int | None) -> list[Insight]:
+        """The topic's insights with seq > ``after``, in seq order, at most ``limit`` (``[]``
+        for a topic never appended to: a read never creates one). Copied under the topic's lock:
+        one consistent reading of the topic (what one append stored is in it whole or not at
+        all)."""
         log = self.logs.get(topic)  # a read never creates a topic
         if log is None:
             return []
@@ -476,6 +480,8 @@ class MemoryStorage:
         return [_insight_copy(i) for i in out] if self.json_values else out
 
     def latest(self, topic: str, n: int) -> list[Insight]:
+        """The topic's newest ``n`` insights, oldest first (``[]`` for an unknown topic).
+        Copied under the topic's lock, as :meth:`read`."""
         log = self.logs.get(topic)
         if log is None:
             return []
@@ -484,10 +490,14 @@ class MemoryStorage:
         return [_insight_copy(i) for i in out] if self.json_values else out
 
     def topics(self) -> list[str]:
+        """Every topic with at least one insight ever, sorted. Reads the topic registry
+        without the topic locks: a topic first appended to during the call may be missing."""
         # a log made by a write that was then refused (closed) holds nothing: not a topic
         return sorted(topic for topic, log in self.logs.items() if log.next_seq)
 
     def count(self) -> int:
+        """Insights kept, over every topic (after retention). Lock-free: each topic's length is
+        exact at its own instant, so the sum is exact whenever no append is in flight."""
         # Without locks: each len() is exact at its instant; exact overall with no write in flight.
         return sum(len(log.entries) for log in self.logs.values())
 
@@ -519,6 +529,9 @@ class MemoryStorage:
 
     # --- world -----------------------------------------------------------------------------------
     def get(self, key: str) -> WorldEntry | None:
+        """The key's entry, or None if absent or deleted (a tombstone). One lock-free, atomic
+        read of the key's shard: an entry is never seen half written (with ``json_values``, a
+        fresh copy)."""
         entry = self.world.get(key)
         if entry is None or entry.value is DELETED:
             return None
@@ -547,6 +560,20 @@ class MemoryStorage:
     def put_if(
         self, key: str, value: Any, agent_id: str, expected_version: Any, timestamp: float
     ) -> WorldEntry:
+        """Compare-and-set: store ``value`` as the key's next version if its version is
+        ``expected_version`` (``None``: absent or deleted; ``ANY``: no check), else raise
+        :class:`~atomics.kb.errors.Conflict` carrying the current version. The check, the store
+        and the listener's note run under the key's stripe lock: atomic, so versions step by
+        exactly 1 and, of two writers expecting the same version, one wins.
+
+        >>> storage = MemoryStorage()
+        >>> storage.put_if("k", "a", "agent", None, 0.0).version
+        1
+        >>> storage.put_if("k", "b", "agent", None, 0.0)
+        Traceback (most recent call last):
+        ...
+        atomics.kb.errors.Conflict: world key 'k': expected version None, current version 1
+        """
         if self.json_values:
             value = _json_copy(value, "value")
 
@@ -563,6 +590,11 @@ class MemoryStorage:
     def delete_if(
         self, key: str, agent_id: str, expected_version: Any, timestamp: float
     ) -> WorldEntry | None:
+        """Delete the key if its version is ``expected_version`` (as for :meth:`put_if`): its
+        tombstone takes the next version, so versions never repeat; returns the tombstone, or None
+        if the key was absent or already deleted (nothing written). Atomic under the key's stripe
+        lock, as :meth:`put_if`."""
+
         def step(current: WorldEntry | None) -> WorldEntry | None:
             _check_version(key, current, expected_version)
             if current is None or current.value is DELETED:  # absent: nothing to write
@@ -574,6 +606,16 @@ class MemoryStorage:
     def merge(
         self, key: str, value: Any, reducer: str, agent_id: str, timestamp: float
     ) -> WorldEntry:
+        """Store ``reducers[reducer](current value or MISSING, value)`` as the key's next
+        version; ``reducer`` is a named one (``sum``, ``max``, ``min``, ``union``, ``append``;
+        another name is ``ValueError``). Read, reduce and store under the key's stripe lock:
+        atomic, the reducer runs exactly once per merge, and no concurrent merge is lost. The
+        operands' own methods run as user code (a write from them raises ``ReentrantCallError``).
+
+        >>> storage = MemoryStorage()
+        >>> [storage.merge("n", 2, "sum", "agent", 0.0).value for _ in range(3)]
+        [2, 4, 6]
+        """
         if reducer not in NAMED_REDUCERS:
             raise AtomicsValueError(
                 f"reducer: unknown name {reducer!r}; known: {sorted(NAMED_REDUCERS)}"
@@ -598,6 +640,11 @@ class MemoryStorage:
     def scan(
         self, prefix: str = "", *, after: str | None = None, limit: int | None = None
     ) -> list[tuple[str, WorldEntry]]:
+        """Live keys (not deleted) starting with ``prefix``, sorted, after the key ``after``, at
+        most ``limit`` (``ValueError`` if negative). Filters one :meth:`ShardedDict.snapshot
+        <atomics.ShardedDict.snapshot>` of the world: a consistent copy, so a write running
+        meanwhile is in it or not (from user code holding one of this package's locks, each shard
+        at its own instant)."""
         if limit is not None:
             _validate.count(limit, "limit", 0)
         rows = sorted(

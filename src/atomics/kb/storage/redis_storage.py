@@ -390,6 +390,12 @@ class RedisStorage:
         )
 
     def append(self, topic: str, drafts: Sequence[Draft]) -> list[Insight]:
+        """Append ``drafts`` with the topic's next seqs in one server-side script: the seqs are
+        gap-free across every client of the namespace, and a draft whose explicit id is stored
+        already returns the stored insight (whatever its topic) and appends nothing -- checked in
+        the same script. A lost reply is retried with the write's token and answered from the
+        first run (never appended twice). What JSON cannot hold: ``TypeError`` before anything is
+        sent."""
         many = len(drafts) > 1
         args = [self._p, topic, self._retain, "\0token", "0", self._ttl, self._maxlen]
         for i, draft in enumerate(drafts):
@@ -435,6 +441,8 @@ class RedisStorage:
         timestamp: float,
         insight_id: str | None = None,
     ) -> Insight:
+        """Append one insight: ``append(topic, [Draft(insight_id, ...)])[0]``, the same one
+        script (atomic on the server, retried without appending twice)."""
         return self.append(topic, [Draft(insight_id, agent_id, content, meta, timestamp)])[0]
 
     def _insights(self, topic: str, entries: list[Any]) -> list[Insight]:
@@ -445,6 +453,8 @@ class RedisStorage:
         return out
 
     def read(self, topic: str, after: int, limit: int | None) -> list[Insight]:
+        """The topic's insights with seq > ``after``, in seq order, at most ``limit``: one
+        ``XRANGE`` of the topic's log (one instant on the server; fresh JSON copies)."""
         if (limit is not None and limit <= 0) or after >= _BIG:
             return []
         limit = None if limit is None else min(limit, _BIG)
@@ -453,6 +463,8 @@ class RedisStorage:
         return self._insights(topic, self._read(lambda: self._redis.xrange(log, start, "+", limit)))
 
     def latest(self, topic: str, n: int) -> list[Insight]:
+        """The topic's newest ``n`` insights, oldest first: one ``XREVRANGE`` of the topic's
+        log (one instant on the server)."""
         if n <= 0:
             return []
         n = min(n, _BIG)
@@ -461,13 +473,19 @@ class RedisStorage:
         return self._insights(topic, entries[::-1])
 
     def topics(self) -> list[str]:
+        """Every topic of the namespace with at least one insight ever (by any client),
+        sorted: one read of the namespace's tips."""
         return sorted(self._read(lambda: self._redis.hkeys(self._p + "tips")))
 
     def tips(self) -> dict[str, int]:
+        """topic -> the last seq assigned, by every client of the namespace: one ``HGETALL``
+        (one instant on the server)."""
         tips = self._read(lambda: self._redis.hgetall(self._p + "tips"))
         return {topic: int(seq) for topic, seq in tips.items()}
 
     def count(self) -> int:
+        """Insights kept over every topic (after retention), counted by one server-side
+        script: exact at one instant."""
         return int(self._read(lambda: self._script("COUNT", [self._p])))
 
     def wait(self, tips: Mapping[str, int], timeout: float | None) -> bool:
@@ -499,6 +517,8 @@ class RedisStorage:
 
     # --- world ---------------------------------------------------------------------------------
     def get(self, key: str) -> WorldEntry | None:
+        """The key's entry, or None if absent or deleted: one ``HGET``. Each write's script
+        stores the entry whole, so it is never seen half written."""
         text = self._read(lambda: self._redis.hget(self._p + "world", key))
         if text is None:
             return None
@@ -511,6 +531,12 @@ class RedisStorage:
     def put_if(
         self, key: str, value: Any, agent_id: str, expected_version: Any, timestamp: float
     ) -> WorldEntry:
+        """Compare-and-set in one server-side script: store ``value`` as the key's next version
+        if its version is ``expected_version`` (``None``: absent or deleted; ``ANY``: no check),
+        else raise :class:`~atomics.kb.errors.Conflict` carrying the current version. Atomic on the
+        server across every client (versions step by exactly 1); a lost reply is retried with the
+        write's token and answered from the first run, never applied twice. A value JSON cannot
+        hold: ``TypeError`` before anything is sent."""
         text = _dump(value, "value")
         meta = self._meta(agent_id, timestamp)
         args = [self._p, key, _expected(expected_version), meta, text, "\0token", "0"]
@@ -523,6 +549,10 @@ class RedisStorage:
     def delete_if(
         self, key: str, agent_id: str, expected_version: Any, timestamp: float
     ) -> WorldEntry | None:
+        """Delete the key if its version is ``expected_version`` (as for :meth:`put_if`), in one
+        server-side script: its tombstone takes the next version (versions never repeat); returns
+        the tombstone, or None if the key was absent or already deleted (nothing written). Atomic
+        and retried as :meth:`put_if`."""
         meta = self._meta(agent_id, timestamp)
         args = [self._p, key, _expected(expected_version), meta, "\0token", "0"]
         reply = self._write("DELETE_IF", [*args, self._ttl, self._maxlen])
@@ -536,6 +566,12 @@ class RedisStorage:
     def merge(
         self, key: str, value: Any, reducer: str, agent_id: str, timestamp: float
     ) -> WorldEntry:
+        """Store ``reducers[reducer](current value or MISSING, value)`` as the key's next
+        version; ``reducer`` is a named one (another name is ``ValueError``). The merge's script
+        applies the reducer on the server, atomically with the write, where it can compute on the
+        JSON text exactly; any other case it hands back, and this client applies the Python
+        reducer and stores the result as a compare-and-set on the version it read (a conflict
+        retries the whole merge). Either way: exactly one application per merge, none lost."""
         if reducer not in NAMED_REDUCERS:
             raise AtomicsValueError(
                 f"reducer: unknown name {reducer!r}; known: {sorted(NAMED_REDUCERS)}"
@@ -560,6 +596,9 @@ class RedisStorage:
     def scan(
         self, prefix: str = "", *, after: str | None = None, limit: int | None = None
     ) -> list[tuple[str, WorldEntry]]:
+        """Live keys (not deleted) starting with ``prefix``, sorted, after the key ``after``, at
+        most ``limit`` (``ValueError`` if negative): one server-side script, so one page is one
+        instant on the server (the pages of a longer scan are not)."""
         if limit is not None:
             _validate.count(limit, "limit", 0)
             if limit == 0:
