@@ -26,9 +26,10 @@ PUBLIC_API: dict[str, tuple[str, ...]] = {
         "ANY", "DELETE", "MISSING", "AtomicBoolean", "AtomicInteger", "AtomicReference",
         "AtomicsError", "AtomicsTypeError", "AtomicsValueError", "BoundedQueue", "Conflict",
         "CounterHandle", "Cursor", "Insight", "KnowledgeBase", "KnowledgeBaseClosed", "Lag",
-        "QueueLike", "ReentrantCallError", "ShardedDict", "ShutDown", "StorageUnavailable", "StripedCounter",
-        "Subscription", "SubscriptionOverflow", "WorldEntry", "WorldEvent", "WrongThreadError",
-        "errors", "free_threading_active", "gil_disabled_build", "gil_enabled", "runtime",
+        "QueueLike", "ReentrantCallError", "ShardedDict", "ShutDown", "StorageUnavailable",
+        "StripedCounter", "Subscription", "SubscriptionOverflow", "WorldEntry", "WorldEvent",
+        "WrongThreadError", "errors", "free_threading_active", "gil_disabled_build",
+        "gil_enabled", "runtime",
     ),
     "atomics.errors": (
         "AtomicsError", "AtomicsTypeError", "AtomicsValueError", "ReentrantCallError",
