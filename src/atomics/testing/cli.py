@@ -153,7 +153,7 @@ def run_stress(
         return 2
     import pytest
 
-    from atomics.testing.suites import suite_seconds
+    from atomics.testing.suites import fixtures, suite_seconds
 
     if seconds is not None:
         os.environ["STRESS_SECONDS"] = str(seconds)
@@ -193,7 +193,7 @@ def run_stress(
             *(["--collect-only"] if list_only else []),
             *targets,
         ],
-        plugins=[plugin],
+        plugins=[plugin, fixtures],  # fixtures: stress_seconds for the paths given too
     )
     if plugin.interrupted:
         return 130
