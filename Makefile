@@ -49,10 +49,16 @@ lockcheck:
 wild:
 	scripts/wild
 
-## stress: the long runs in stress/ on the free-threaded interpreter, STRESS_SECONDS each
+## stress: the long runs (the suites shipped in atomics.testing.suites, which stress/ imports)
+## on the free-threaded interpreter, STRESS_SECONDS per suite
 stress:
 	@scripts/ensure-venv $(VENV_FT) "$$(scripts/ft-python)" test
 	$(VENV_FT)/bin/python -m atomics stress --seconds $(STRESS_SECONDS)
+
+## wheel-check: build the wheel from HEAD, install it (with [test]) on every interpreter
+## present, run --version, info, demo --steps 1 and stress --seconds 1 from outside the checkout
+wheel-check:
+	scripts/wheel-check
 
 ## bench: each of $(BENCHES) on both interpreters; every run writes a NEW file under
 ## benchmarks/results/runs/ (never the reference results: see bench-promote)

@@ -1,15 +1,5 @@
-"""Shared settings for the long runs: the time budget each suite spends."""
+"""``pytest stress`` in a checkout: the shipped suites (:mod:`atomics.testing.suites`), each
+test with its share of ``STRESS_SECONDS`` (default 60) per suite, as the stress command
+gives it. Those modules are the only copy: each ``test_*.py`` here imports one."""
 
-from __future__ import annotations
-
-import os
-
-import pytest
-
-STRESS_SECONDS = float(os.environ.get("STRESS_SECONDS", "60"))
-
-
-@pytest.fixture
-def stress_seconds() -> float:
-    """Seconds this test may spend (STRESS_SECONDS, default 60)."""
-    return STRESS_SECONDS
+from atomics.testing.suites.fixtures import stress_seconds  # noqa: F401

@@ -1,43 +1,4 @@
-"""Long run: the agent workload in parallel threads computes what it computes alone.
+"""The suite :mod:`atomics.testing.suites.stress_agent_workload`, which ships with the package
+(``python -m atomics stress`` and ``make stress`` run it there; ``pytest stress`` here)."""
 
-Runs for STRESS_SECONDS (default 60): rounds of 2x-CPU agent threads released together,
-each result compared with the single-threaded reference.  The structures' own stress
-suites join this folder as they land.
-"""
-
-from __future__ import annotations
-
-import os
-import threading
-import time
-
-from atomics import demo, runtime
-
-STRESS_SECONDS = float(os.environ.get("STRESS_SECONDS", "60"))
-
-
-def test_parallel_agents_match_sequential_reference() -> None:
-    threads = 2 * runtime.cpu_count()
-    iterations = 50_000
-    reference = [demo.agent_reasoning(i + 1, iterations) for i in range(threads)]
-    deadline = time.monotonic() + STRESS_SECONDS
-    rounds = 0
-    while rounds == 0 or time.monotonic() < deadline:
-        results = [0] * threads  # one slot per thread
-        start_line = threading.Barrier(threads)
-
-        def agent(
-            index: int, results: list[int] = results, start_line: threading.Barrier = start_line
-        ) -> None:
-            start_line.wait(timeout=60)
-            results[index] = demo.agent_reasoning(index + 1, iterations)
-
-        workers = [threading.Thread(target=agent, args=(i,)) for i in range(threads)]
-        for worker in workers:
-            worker.start()
-        for worker in workers:
-            worker.join(timeout=120)
-            assert not worker.is_alive(), "agent thread hung"
-        assert results == reference
-        rounds += 1
-    print(f"{rounds} rounds of {threads} agents on {runtime.describe()}")
+from atomics.testing.suites.stress_agent_workload import *  # noqa: F403

@@ -1,9 +1,8 @@
-"""Command line: ``python -m atomics {info,demo,stress}``.
+"""The command line: ``python -m atomics {info,demo,stress}`` (see ``--help``).
 
-``info`` prints the runtime facts (interpreter, build, live GIL state, CPUs); ``demo`` runs
-the Research Swarm at 1..N threads and prints the table (``--backend redis://...``: with its
-agents in 1..N processes sharing one knowledge base on that Redis server); ``stress`` runs
-the stress/ suites (needs the ``test`` extra) and prints a summary table.
+Results go to stdout; messages, errors and hints to stderr. Exit status: 0 success, 1 a
+check failed or the command could not finish, 2 a usage error (or a missing extra), 130
+interrupted -- the ``EXIT_STATUS`` text below, which ``--help`` prints.
 """
 
 from __future__ import annotations
@@ -11,10 +10,47 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
+import textwrap
 import threading
 from collections.abc import Sequence
 
+import atomics
 from atomics import demo, runtime
+
+PROG = "python -m atomics"
+
+DESCRIPTION = (
+    "atomics (distribution ft-atomics): thread-safe primitives for free-threaded CPython. "
+    "This command prints the runtime facts, runs the Research Swarm demo, or runs the "
+    "stress suites that ship with the package."
+)
+INFO_SUMMARY = "print the runtime facts: interpreter, build, live GIL state, CPUs"
+DEMO_SUMMARY = "run the Research Swarm demo at 1, 2, 4, ... threads and print its table"
+DEMO_DESCRIPTION = (
+    f"{DEMO_SUMMARY[0].upper()}{DEMO_SUMMARY[1:]}: agents add insights to a KnowledgeBase, "
+    "compared with the article's knowledge base (the table shows duplicates and lost "
+    "updates). With --backend redis://...: the agents run in 1, 2, ... processes sharing one "
+    "knowledge base on that Redis server."
+)
+STRESS_SUMMARY = (
+    "run the stress suites that ship with the package, with progress and a summary table"
+)
+STRESS_DESCRIPTION = (
+    f"{STRESS_SUMMARY[0].upper()}{STRESS_SUMMARY[1:]}. Each test prints a line when it "
+    "starts (with its time budget) and when it ends; the table lists per test the "
+    "operations, histories checked, failures and overlap. Needs pytest and Hypothesis: "
+    "pip install 'ft-atomics[test]'."
+)
+EXIT_STATUS = """\
+exit status:
+  0    success
+  1    a check failed (a stress test failed; the demo's knowledge base lost an update)
+       or the command could not finish (the Redis server could not be reached)
+  2    usage error: bad arguments, no tests found, or a missing extra
+       (stress needs pytest and Hypothesis: pip install 'ft-atomics[test]')
+  130  interrupted
+
+Results go to stdout; progress, messages, errors and hints go to stderr."""
 
 
 def _info() -> int:
@@ -65,22 +101,29 @@ def _seconds(text: str) -> float:
     return value
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Parse ``argv`` and run the chosen command; return the exit status."""
-    parser = argparse.ArgumentParser(prog="python -m atomics", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("info", help="print the runtime facts")
-    demo_parser = commands.add_parser(
-        "demo", help="the Research Swarm on a KnowledgeBase at 1..N threads"
-    )
-    demo_parser.add_argument(
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1: {text!r}")
+    return value
+
+
+def _fill(text: str) -> str:
+    return textwrap.fill(text, 79)
+
+
+def _demo_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
         "--threads",
         type=_thread_list,
         default=None,
         help="thread counts, comma-separated (default: 1, 2, 4, ... up to the CPU count; "
         "with --backend: threads per process, default 1)",
     )
-    demo_parser.add_argument(
+    parser.add_argument(
         "--backend",
         type=_backend,
         default=None,
@@ -89,44 +132,111 @@ def main(argv: Sequence[str] | None = None) -> int:
         "the article's) or a Redis URL, redis://host:port/db (agents in several processes, "
         "one fresh namespace per run, dropped after it)",
     )
-    demo_parser.add_argument(
+    parser.add_argument(
         "--processes",
         type=_process_list,
         default=None,
         help="with --backend: process counts, comma-separated "
         "(default: 1, 2, 4, ... up to the CPU count)",
     )
-    demo_parser.add_argument(
+    parser.add_argument(
         "--connect-timeout",
         type=_seconds,
         default=5.0,
         metavar="SECONDS",
         help="with --backend: give up if the server cannot be reached in this time (default 5)",
     )
-    demo_parser.add_argument("--agents", type=int, default=8, help="agents (default 8)")
-    demo_parser.add_argument("--steps", type=int, default=20, help="steps per agent (default 20)")
-    demo_parser.add_argument(
-        "--work", type=int, default=150_000, help="reasoning iterations per step (default 150,000)"
+    parser.add_argument("--agents", type=_positive_int, default=8, help="agents (default 8)")
+    parser.add_argument(
+        "--steps", type=_positive_int, default=20, help="steps per agent (default 20)"
     )
-    stress_parser = commands.add_parser("stress", help="run the stress/ suites with a summary")
-    stress_parser.add_argument("paths", nargs="*", default=["stress"], help="default: stress/")
+    parser.add_argument(
+        "--work",
+        type=_positive_int,
+        default=150_000,
+        help="reasoning iterations per step (default 150,000)",
+    )
+
+
+def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
+    """The program's parser and each command's (errors come from the parser of the command
+    whose arguments are wrong)."""
+    formatter = argparse.RawDescriptionHelpFormatter  # keeps the exit-status table's lines
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description=_fill(DESCRIPTION),
+        epilog=EXIT_STATUS,
+        formatter_class=formatter,
+    )
+    parser.add_argument("--version", action="version", version=f"atomics {atomics.__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    info_parser = commands.add_parser(
+        "info",
+        help=INFO_SUMMARY,
+        description=_fill(f"{INFO_SUMMARY[0].upper()}{INFO_SUMMARY[1:]}."),
+        epilog=EXIT_STATUS,
+        formatter_class=formatter,
+    )
+    demo_parser = commands.add_parser(
+        "demo",
+        help=DEMO_SUMMARY,
+        description=_fill(DEMO_DESCRIPTION),
+        epilog=EXIT_STATUS,
+        formatter_class=formatter,
+    )
+    _demo_arguments(demo_parser)
+    stress_parser = commands.add_parser(
+        "stress",
+        help=STRESS_SUMMARY,
+        description=_fill(STRESS_DESCRIPTION),
+        epilog=EXIT_STATUS,
+        formatter_class=formatter,
+    )
     stress_parser.add_argument(
-        "--seconds", type=float, default=None, help="time budget per suite (sets STRESS_SECONDS)"
+        "paths",
+        nargs="*",
+        metavar="PATH",
+        help="test files or folders to run instead of the shipped suites (atomics.testing.suites)",
     )
-    args = parser.parse_args(argv)
+    stress_parser.add_argument(
+        "--seconds",
+        type=_seconds,
+        default=None,
+        help="time budget of each suite, shared by its tests "
+        "(sets STRESS_SECONDS; default: $STRESS_SECONDS, else 60)",
+    )
+    stress_parser.add_argument(
+        "--list", action="store_true", help="list the tests that would run, and run none"
+    )
+    return parser, {"info": info_parser, "demo": demo_parser, "stress": stress_parser}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse ``argv`` and run the chosen command; return the exit status (0 success, 1 a
+    check failed or the command could not finish, 2 usage, 130 interrupted).
+
+    Thread-safety: meant for the main thread of a process (it may set a SIGTERM handler
+    there, and ``stress`` sets ``STRESS_SECONDS`` in the environment)."""
+    parser, commands = _parser()
+    try:
+        args, extra = parser.parse_known_args(argv)
+        if extra:  # argparse would report them from the program's parser
+            commands[args.command].error(f"unrecognized arguments: {' '.join(extra)}")
+        if args.command == "demo" and args.backend is None and args.processes is not None:
+            commands["demo"].error(
+                "--processes needs --backend URL (agents in processes share a Redis server)"
+            )
+    except SystemExit as exit_:  # --help, --version: 0; a usage error: 2 (argparse's)
+        return exit_.code if isinstance(exit_.code, int) else 2
     if args.command == "info":
         return _info()
     if args.command == "stress":
         from atomics.testing.cli import run_stress
 
-        return run_stress(args.paths, args.seconds)
-    if min(args.agents, args.steps, args.work) < 1:
-        parser.error("--agents, --steps and --work must be at least 1")
-    if args.backend is None and args.processes is not None:
-        parser.error("--processes needs --backend URL (agents in processes share a Redis server)")
+        return run_stress(args.paths, args.seconds, list_only=args.list, prog=f"{PROG} stress")
     if args.backend is None:
         return demo.main(threads=args.threads, agents=args.agents, steps=args.steps, work=args.work)
-    return _demo_on_backend(parser.prog, args)
+    return _demo_on_backend(PROG, args)
 
 
 def _demo_on_backend(prog: str, args: argparse.Namespace) -> int:
