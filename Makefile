@@ -101,7 +101,8 @@ lint:
 ## (pdoc adds the submodules a package's __all__ names; the others are named here)
 DOCS_MODULES = import importlib, pkgutil, atomics; \
 	print("atomics", *(m.name for m in pkgutil.walk_packages(atomics.__path__, "atomics.") \
-	if "._" not in m.name and m.name.rpartition(".")[2] \
+	if "._" not in m.name and not m.name.startswith("atomics.testing.suites") \
+	and m.name.rpartition(".")[2] \
 	not in getattr(importlib.import_module(m.name.rpartition(".")[0]), "__all__", ())))
 docs:
 	@scripts/ensure-venv $(VENV_DEV) $(GIL_PYTHON) dev

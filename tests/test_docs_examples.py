@@ -365,13 +365,17 @@ def test_class_docstring_states_its_guarantees(cls: type) -> None:
 
 
 def _public_modules() -> list[str]:
-    """atomics and every submodule without an underscore in its name (as make docs)."""
+    """atomics and every submodule without an underscore in its name (as make docs), but the
+    stress suites (atomics.testing.suites: test modules run by ``python -m atomics stress``,
+    not an API: docs/stability.md)."""
     import pkgutil
 
     import atomics
 
     walked = pkgutil.walk_packages(atomics.__path__, "atomics.")
-    return ["atomics", *(m.name for m in walked if "._" not in m.name)]
+    suites = "atomics.testing.suites"
+    names = (m.name for m in walked if "._" not in m.name)
+    return ["atomics", *(n for n in names if n != suites and not n.startswith(suites + "."))]
 
 
 def _undocumented() -> list[str]:
