@@ -97,18 +97,11 @@ lint:
 	$(VENV_DEV)/bin/python tests/typing/test_typing.py
 
 ## docs: the API reference, generated from the docstrings by pdoc, as HTML in build/docs/
-## (open build/docs/index.html): atomics, atomics.kb, atomics.testing and every public submodule
-## (pdoc adds the submodules a package's __all__ names; the others are named here)
-DOCS_MODULES = import importlib, pkgutil, atomics; \
-	print("atomics", *(m.name for m in pkgutil.walk_packages(atomics.__path__, "atomics.") \
-	if "._" not in m.name and not m.name.startswith("atomics.testing.suites") \
-	and m.name.rpartition(".")[2] \
-	not in getattr(importlib.import_module(m.name.rpartition(".")[0]), "__all__", ())))
+## (open build/docs/index.html): exactly the public modules of docs/stability.md
 docs:
 	@scripts/ensure-venv $(VENV_DEV) $(GIL_PYTHON) dev
 	rm -rf build/docs
-	$(VENV_DEV)/bin/python -m pdoc --docformat restructuredtext -o build/docs \
-		$$($(VENV_DEV)/bin/python -c '$(DOCS_MODULES)')
+	$(VENV_DEV)/bin/python scripts/api-reference build/docs
 
 ## ft-python: print the free-threaded interpreter's path (building it if needed)
 ft-python:
