@@ -28,9 +28,11 @@ demo-redis:
 	scripts/with-redis $(VENV_FT)/bin/python \
 		$(VENV_FT)/bin/python -m atomics demo --backend {url} $(DEMO_ARGS)
 
-## test: tests/ on the free-threaded interpreter and on $(GIL_PYTHON); fails if either fails
+## test: tests/ in five legs, one after the other: free-threaded, and GIL CPython 3.10, 3.11,
+## 3.12, 3.13 (found on PATH or in pyenv; GIL_PYTHONS="python3.x ..." overrides: see
+## scripts/run-tests); fails if a leg fails (or, under CI=true, cannot find its interpreter)
 test:
-	@GIL_PYTHON=$(GIL_PYTHON) scripts/run-tests
+	@scripts/run-tests
 
 ## flake-check: make test FLAKE_RUNS times (default 5) on a clean clone of HEAD under a CPU hog
 FLAKE_RUNS ?= 5

@@ -1,14 +1,17 @@
 """Shared test configuration: name the leg, and fail a leg that ran under the wrong GIL state.
 
-``make test`` runs this suite twice and tells each run which leg it is through
-``ATOMICS_EXPECT_LEG`` ("free-threaded" or "gil"). A free-threaded leg whose GIL is (or
-becomes) enabled -- ``PYTHON_GIL=1``, or an extension module that re-enables it on import --
-would silently test nothing that matters, so the session fails instead.
+``make test`` runs this suite once per leg and tells each run which leg it is through
+``ATOMICS_EXPECT_LEG``: "free-threaded", or "gil-X.Y" for the GIL CPython X.Y legs ("gil"
+alone: any GIL interpreter). A free-threaded leg whose GIL is (or becomes) enabled --
+``PYTHON_GIL=1``, or an extension module that re-enables it on import -- would silently test
+nothing that matters, and a "gil-3.12" leg run by a 3.11 would leave 3.12 untested: either
+fails the session instead.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -28,8 +31,15 @@ def pytest_report_header(config: pytest.Config) -> str:
 def _leg_problem() -> str | None:
     if EXPECT_LEG == "free-threaded" and not runtime.free_threading_active():
         return f"expected a free-threaded leg with the GIL disabled, got: {runtime.describe()}"
-    if EXPECT_LEG == "gil" and not runtime.gil_enabled():
-        return f"expected a GIL leg, got: {runtime.describe()}"
+    if EXPECT_LEG == "gil" or EXPECT_LEG.startswith("gil-"):
+        if runtime.gil_disabled_build() or not runtime.gil_enabled():
+            return f"expected a GIL build with the GIL enabled, got: {runtime.describe()}"
+        version = f"{sys.version_info[0]}.{sys.version_info[1]}"
+        if EXPECT_LEG.startswith("gil-") and f"gil-{version}" != EXPECT_LEG:
+            return f"expected the {EXPECT_LEG} leg, got: {runtime.describe()}"
+        return None
+    if EXPECT_LEG not in ("", "free-threaded"):
+        return f"unknown ATOMICS_EXPECT_LEG {EXPECT_LEG!r} (free-threaded, gil or gil-X.Y)"
     return None
 
 

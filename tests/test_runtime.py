@@ -6,6 +6,8 @@ import os
 import subprocess
 import sys
 import sysconfig
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -49,11 +51,47 @@ def test_free_threaded_leg_runs_without_gil() -> None:
     assert runtime.describe().endswith("free-threaded, GIL disabled")
 
 
-@pytest.mark.skipif(EXPECT_LEG != "gil", reason="only the GIL leg of make test")
+GIL_LEG = EXPECT_LEG == "gil" or EXPECT_LEG.startswith("gil-")
+VERSION = f"{sys.version_info[0]}.{sys.version_info[1]}"
+
+
+@pytest.mark.skipif(not GIL_LEG, reason="only the GIL legs of make test")
 def test_gil_leg_reports_gil() -> None:
     assert runtime.gil_enabled()
+    assert not runtime.gil_disabled_build()
     assert not runtime.free_threading_active()
     assert runtime.describe().endswith(", GIL enabled")
+    if EXPECT_LEG != "gil":
+        assert f"gil-{VERSION}" == EXPECT_LEG
+
+
+def _conftest(config: pytest.Config) -> Any:
+    path = Path(__file__).with_name("conftest.py")
+    for plugin in config.pluginmanager.get_plugins():
+        if getattr(plugin, "__file__", None) == str(path):
+            return plugin
+    raise AssertionError(f"{path} is not a loaded plugin")
+
+
+def test_leg_check_fails_a_leg_run_by_the_wrong_interpreter(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    conftest = _conftest(request.config)
+    gil_build = not runtime.gil_disabled_build() and runtime.gil_enabled()
+
+    def problem(leg: str) -> str | None:
+        monkeypatch.setattr(conftest, "EXPECT_LEG", leg)
+        result: str | None = conftest._leg_problem()
+        return result
+
+    assert (problem("free-threaded") is None) is runtime.free_threading_active()
+    assert (problem("gil") is None) is gil_build
+    assert (problem(f"gil-{VERSION}") is None) is gil_build
+    wrong = problem("gil-3.9")
+    assert wrong is not None
+    assert ("gil-3.9" in wrong) is gil_build
+    assert "unknown ATOMICS_EXPECT_LEG" in (problem("gil3.11") or "")
+    assert problem("") is None
 
 
 @pytest.mark.skipif(not FT_BUILD, reason="PYTHON_GIL has no effect on a GIL build")
