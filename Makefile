@@ -110,4 +110,4 @@ ft-python:
 	@scripts/ft-python
 
 clean:
-	rm -rf $(VENV_FT) $(VENV_GIL) $(VENV_DEV) $(VENV_BENCH_FT) $(VENV_BENCH_GIL) .test-results .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV_FT) $(VENV_GIL) .venv-gil-* $(VENV_DEV) $(VENV_BENCH_FT) $(VENV_BENCH_GIL) .test-results .pytest_cache .mypy_cache .ruff_cache
