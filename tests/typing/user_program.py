@@ -57,6 +57,9 @@ reveal_type(d.snapshot())  # R: dict[str, int]
 reveal_type(d.copy())  # R: atomics.sharded_dict.ShardedDict[str, int]
 reveal_type(d.handle())  # R: atomics.sharded_dict.ShardedDict[str, int]
 reveal_type(d | {"b": 2})  # R: atomics.sharded_dict.ShardedDict[str, int]
+reveal_type(d | {"z": "x"})  # R: atomics.sharded_dict.ShardedDict[str, int | str]
+reveal_type({"b": 2} | d)  # R: atomics.sharded_dict.ShardedDict[str, int]
+reveal_type({"z": "x"} | d)  # R: atomics.sharded_dict.ShardedDict[str, int | str]
 reveal_type(list(d.keys()))  # R: list[str]
 reveal_type(list(d.values()))  # R: list[int]
 reveal_type(list(d.items()))  # R: list[tuple[str, int]]
@@ -91,7 +94,17 @@ d.update({"b": 2}, c=3)
 d.update([("b", 2)])
 d.update({"b": "two"})  # E: dict-item
 d.update([("b", "two")])  # E: list-item
-d.increment("hits", "x")  # E: arg-type
+d.increment("hits", "x")  # E: call-overload
+d |= {"w": 2}
+d |= [("w", 2)]
+d |= {"w": "x"}  # E: dict-item
+d |= 5  # E: call-overload
+d | 5  # E: operator
+reveal_type(ShardedDict[str, float]().increment("k"))  # R: float
+reveal_type(ShardedDict[str, float]().increment("k", 0.5))  # R: float
+reveal_type(ShardedDict[str, str]().increment("k", "a", ""))  # R: str
+ShardedDict[str, str]().increment("k")  # E: call-arg
+ShardedDict[str, str]().increment("k", "a")  # E: call-arg
 d.compute("n", lambda v: "text")  # E: arg-type, return-value
 d.compute_if_present("n", lambda v: v.upper())  # E: attr-defined
 ShardedDict[str, int]()[1]  # E: index
