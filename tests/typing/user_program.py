@@ -14,6 +14,7 @@ from __future__ import annotations
 import queue
 
 from atomics import (
+    ANY,
     DELETE,
     MISSING,
     AtomicBoolean,
@@ -206,3 +207,10 @@ with KnowledgeBase() as kb:
         batch: list[Insight | WorldEvent | Lag] = feed.get_many(8)
         only_insights: list[Insight] = feed.get_many(8)  # E: assignment
     kb.add_insight("agent", "text", topic=1)  # E: arg-type
+    kb.world.put("k", 1, agent_id="a", expected_version=7)
+    kb.world.put("k", 1, agent_id="a", expected_version=None)
+    kb.world.put("k", 1, agent_id="a", expected_version=ANY)
+    kb.world.put("k", 1, agent_id="a", expected_version="seven")  # E: arg-type
+    kb.world.delete("k", agent_id="a", expected_version=ANY)
+    kb.world.delete("k", agent_id="a", expected_version=1.5)  # E: arg-type
+    reveal_type(ANY)  # R: Literal[atomics.kb.records.AnyType.ANY]?
