@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import queue
 
+import atomics.testing
+import atomics.testing.stats
 from atomics import (
     ANY,
     DELETE,
@@ -214,3 +216,21 @@ with KnowledgeBase() as kb:
     kb.world.delete("k", agent_id="a", expected_version=ANY)
     kb.world.delete("k", agent_id="a", expected_version=1.5)  # E: arg-type
     reveal_type(ANY)  # R: Literal[atomics.kb.records.AnyType.ANY]?
+
+# --- atomics.testing: the lazy and deprecated names, typed; no others ----------------------
+reveal_type(atomics.testing.SETTINGS)  # R: hypothesis._settings.settings
+reveal_type(atomics.testing.CONTROL_SECONDS)  # R: float
+reveal_type(atomics.testing.check_history([], dict).verdict)  # R: atomics.testing.checker.Verdict
+
+
+def moved(result: atomics.testing.MPMCResult, stats: atomics.testing.HarnessStats) -> None:
+    """Deprecated names of atomics.testing still type as their homes' classes."""
+    reveal_type(result)  # R: atomics.testing.queues.MPMCResult
+    reveal_type(stats)  # R: atomics.testing.stats.HarnessStats
+
+
+_ = atomics.testing.Totally_Not_A_Name  # E: attr-defined
+reveal_type(atomics.testing.stats.invocations)  # R: int
+reveal_type(atomics.testing.stats.overlap)  # R: float
+reveal_type(atomics.testing.stats.process_totals().overlap)  # R: float
+_ = atomics.testing.stats.Totally_Not_A_Name  # E: attr-defined
