@@ -663,7 +663,8 @@ class ShardedDict(MutableMapping[K, V]):
     def increment(self, key: K, delta: V, default: V) -> V: ...
 
     def increment(self, key: K, delta: Any = 1, default: Any = 0) -> Any:
-        """``d[key] = d.get(key, default) + delta``, atomically; return the new value.
+        """``d[key] = d.get(key, default) + delta``, atomically; return the new value. (To a
+        type checker, ``delta`` and ``default`` may be left out only on an int or float map.)
 
         >>> d = ShardedDict(); d.increment("k"), d.increment("k", 10)
         (1, 11)
