@@ -49,9 +49,9 @@ PUBLIC_API: dict[str, tuple[str, ...]] = {
     "atomics.protocols": ("QueueLike",),
     "atomics.bounded_queue": ("BoundedQueue", "Empty", "Full", "ShutDown"),
     "atomics.kb": (
-        "ANY", "Conflict", "Cursor", "Insight", "KnowledgeBase", "KnowledgeBaseClosed", "Lag",
-        "StorageUnavailable", "Subscription", "SubscriptionOverflow", "World", "WorldEntry",
-        "WorldEvent", "reducers",
+        "ANY", "AnyType", "Conflict", "Cursor", "Insight", "KnowledgeBase", "KnowledgeBaseClosed",
+        "Lag", "StorageUnavailable", "Subscription", "SubscriptionOverflow", "World",
+        "WorldEntry", "WorldEvent", "reducers",
     ),
     "atomics.kb.storage": (
         "ChangeListener", "ExportRecord", "MemoryStorage", "Storage", "TopicHeader",

@@ -14,6 +14,11 @@ __all__ = ["Sentinel"]
 class Sentinel:
     """A named unique value, defined as a module global named ``name`` in ``module``.
 
+    Guarantees
+    ----------
+    * Immutable and compared by identity: safe to share among any number of threads.
+    * ``copy``, ``deepcopy`` and pickling give back the very same object.
+
     >>> import copy, pickle
     >>> from atomics import MISSING
     >>> copy.deepcopy(MISSING) is MISSING, pickle.loads(pickle.dumps(MISSING)) is MISSING

@@ -651,13 +651,20 @@ class ShardedDict(MutableMapping[K, V]):
                 leave(guard)
             return self._store(shard, key, current, new)
 
+    # The defaults (1, 0) are ints: only an int or float map may leave them out (a str map's
+    # ``increment("k")`` would raise TypeError); any other value type passes both.
+    @overload
+    def increment(self: ShardedDict[K, int], key: K, delta: int = 1, default: int = 0) -> int: ...
+    @overload
     def increment(
-        self,
-        key: K,
-        delta: V = 1,  # type: ignore[assignment]  # V is a number type in use
-        default: V = 0,  # type: ignore[assignment]
-    ) -> V:
-        """``d[key] = d.get(key, default) + delta``, atomically; return the new value.
+        self: ShardedDict[K, float], key: K, delta: float = 1, default: float = 0
+    ) -> float: ...
+    @overload
+    def increment(self, key: K, delta: V, default: V) -> V: ...
+
+    def increment(self, key: K, delta: Any = 1, default: Any = 0) -> Any:
+        """``d[key] = d.get(key, default) + delta``, atomically; return the new value. (To a
+        type checker, ``delta`` and ``default`` may be left out only on an int or float map.)
 
         >>> d = ShardedDict(); d.increment("k"), d.increment("k", 10)
         (1, 11)
@@ -881,7 +888,13 @@ class ShardedDict(MutableMapping[K, V]):
         """``ShardedDict({...})`` of a consistent snapshot."""
         return f"ShardedDict({self.snapshot()!r})"
 
-    def __or__(self, other: object) -> ShardedDict[K, V]:
+    # As typeshed types dict's: the same key and value types keep them, others widen them.
+    @overload
+    def __or__(self, other: Mapping[K, V], /) -> ShardedDict[K, V]: ...
+    @overload
+    def __or__(self, other: Mapping[HK, T], /) -> ShardedDict[K | HK, V | T]: ...
+
+    def __or__(self, other: object, /) -> ShardedDict[Any, Any]:
         """``d | other``: a new ShardedDict (this map's stripes); ``other``'s values win."""
         if not isinstance(other, Mapping):
             return NotImplemented
@@ -889,7 +902,12 @@ class ShardedDict(MutableMapping[K, V]):
         merged.update(other.snapshot() if isinstance(other, ShardedDict) else dict(other))
         return ShardedDict(merged, stripes=self._stripes)
 
-    def __ror__(self, other: object) -> ShardedDict[K, V]:
+    @overload
+    def __ror__(self, other: Mapping[K, V], /) -> ShardedDict[K, V]: ...
+    @overload
+    def __ror__(self, other: Mapping[HK, T], /) -> ShardedDict[K | HK, V | T]: ...
+
+    def __ror__(self, other: object, /) -> ShardedDict[Any, Any]:
         """``other | d``: a new ShardedDict (this map's stripes); this map's values win."""
         if not isinstance(other, Mapping):
             return NotImplemented
@@ -897,7 +915,14 @@ class ShardedDict(MutableMapping[K, V]):
         merged.update(self.snapshot())
         return ShardedDict(merged, stripes=self._stripes)
 
-    def __ior__(self, other: Any) -> ShardedDict[K, V]:  # type: ignore[misc]
+    # Takes pairs too, as dict's (and update) does, so unlike __or__'s: mypy's [misc], which
+    # it reports on the overloads and on the implementation.
+    @overload  # type: ignore[misc]
+    def __ior__(self, other: SupportsKeysAndGetItem[K, V], /) -> ShardedDict[K, V]: ...
+    @overload
+    def __ior__(self, other: Iterable[tuple[K, V]], /) -> ShardedDict[K, V]: ...
+
+    def __ior__(self, other: Any, /) -> ShardedDict[K, V]:  # type: ignore[misc]
         """``d |= other``: :meth:`update` (atomic per key, not as a whole); returns ``d``."""
         self.update(other)
         return self

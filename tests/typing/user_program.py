@@ -13,7 +13,10 @@ from __future__ import annotations
 
 import queue
 
+import atomics.testing
+import atomics.testing.stats
 from atomics import (
+    ANY,
     DELETE,
     MISSING,
     AtomicBoolean,
@@ -57,6 +60,9 @@ reveal_type(d.snapshot())  # R: dict[str, int]
 reveal_type(d.copy())  # R: atomics.sharded_dict.ShardedDict[str, int]
 reveal_type(d.handle())  # R: atomics.sharded_dict.ShardedDict[str, int]
 reveal_type(d | {"b": 2})  # R: atomics.sharded_dict.ShardedDict[str, int]
+reveal_type(d | {"z": "x"})  # R: atomics.sharded_dict.ShardedDict[str, int | str]
+reveal_type({"b": 2} | d)  # R: atomics.sharded_dict.ShardedDict[str, int]
+reveal_type({"z": "x"} | d)  # R: atomics.sharded_dict.ShardedDict[str, int | str]
 reveal_type(list(d.keys()))  # R: list[str]
 reveal_type(list(d.values()))  # R: list[int]
 reveal_type(list(d.items()))  # R: list[tuple[str, int]]
@@ -91,7 +97,17 @@ d.update({"b": 2}, c=3)
 d.update([("b", 2)])
 d.update({"b": "two"})  # E: dict-item
 d.update([("b", "two")])  # E: list-item
-d.increment("hits", "x")  # E: arg-type
+d.increment("hits", "x")  # E: call-overload
+d |= {"w": 2}
+d |= [("w", 2)]
+d |= {"w": "x"}  # E: dict-item
+d |= 5  # E: call-overload
+d | 5  # E: operator
+reveal_type(ShardedDict[str, float]().increment("k"))  # R: float
+reveal_type(ShardedDict[str, float]().increment("k", 0.5))  # R: float
+reveal_type(ShardedDict[str, str]().increment("k", "a", ""))  # R: str
+ShardedDict[str, str]().increment("k")  # E: call-arg
+ShardedDict[str, str]().increment("k", "a")  # E: call-arg
 d.compute("n", lambda v: "text")  # E: arg-type, return-value
 d.compute_if_present("n", lambda v: v.upper())  # E: attr-defined
 ShardedDict[str, int]()[1]  # E: index
@@ -193,3 +209,28 @@ with KnowledgeBase() as kb:
         batch: list[Insight | WorldEvent | Lag] = feed.get_many(8)
         only_insights: list[Insight] = feed.get_many(8)  # E: assignment
     kb.add_insight("agent", "text", topic=1)  # E: arg-type
+    kb.world.put("k", 1, agent_id="a", expected_version=7)
+    kb.world.put("k", 1, agent_id="a", expected_version=None)
+    kb.world.put("k", 1, agent_id="a", expected_version=ANY)
+    kb.world.put("k", 1, agent_id="a", expected_version="seven")  # E: arg-type
+    kb.world.delete("k", agent_id="a", expected_version=ANY)
+    kb.world.delete("k", agent_id="a", expected_version=1.5)  # E: arg-type
+    reveal_type(ANY)  # R: Literal[atomics.kb.records.AnyType.ANY]?
+
+# --- atomics.testing: the lazy and deprecated names, typed; no others ----------------------
+reveal_type(atomics.testing.SETTINGS)  # R: hypothesis._settings.settings
+reveal_type(atomics.testing.CONTROL_SECONDS)  # R: float
+reveal_type(atomics.testing.check_history([], dict).verdict)  # R: atomics.testing.checker.Verdict
+
+
+def moved(result: atomics.testing.MPMCResult, stats: atomics.testing.HarnessStats) -> None:
+    """Deprecated names of atomics.testing still type as their homes' classes."""
+    reveal_type(result)  # R: atomics.testing.queues.MPMCResult
+    reveal_type(stats)  # R: atomics.testing.stats.HarnessStats
+
+
+_ = atomics.testing.Totally_Not_A_Name  # E: attr-defined
+reveal_type(atomics.testing.stats.invocations)  # R: int
+reveal_type(atomics.testing.stats.overlap)  # R: float
+reveal_type(atomics.testing.stats.process_totals().overlap)  # R: float
+_ = atomics.testing.stats.Totally_Not_A_Name  # E: attr-defined

@@ -36,13 +36,14 @@ from atomics.kb.errors import (
     SubscriptionOverflow,
 )
 from atomics.kb.knowledge_base import KnowledgeBase
-from atomics.kb.records import ANY, Cursor, Insight, Lag, WorldEntry, WorldEvent
+from atomics.kb.records import ANY, AnyType, Cursor, Insight, Lag, WorldEntry, WorldEvent
 from atomics.kb.reducers import reducers
 from atomics.kb.subscription import Subscription
 from atomics.kb.world import World
 
 __all__ = [
     "ANY",
+    "AnyType",
     "Conflict",
     "Cursor",
     "Insight",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from atomics._sentinel import Sentinel
 from atomics.sharded_dict import MISSING
@@ -13,6 +13,7 @@ from atomics.sharded_dict import MISSING
 __all__ = [
     "ANY",
     "DELETED",
+    "AnyType",
     "Cursor",
     "Draft",
     "Insight",
@@ -24,8 +25,22 @@ __all__ = [
     "is_automatic_id",
 ]
 
-ANY: Any = Sentinel("ANY", "atomics.kb.records")  # expected_version: no version check
-"""``expected_version=ANY`` (the default of ``world.put``/``delete``): no version check."""
+if TYPE_CHECKING:
+    import enum
+    from typing import Final
+
+    # As MISSING's type (atomics.sharded_dict): to a type checker ANY is the one member of its
+    # own enum, so ``expected_version: int | AnyType | None`` rejects anything else. At run
+    # time it is a Sentinel object (the else branch): use ``is``, not ``isinstance``.
+    class AnyType(enum.Enum):
+        ANY = "ANY"
+
+    ANY: Final = AnyType.ANY
+else:
+    AnyType = Sentinel  # annotations only: ``int | AnyType | None``
+
+    ANY = Sentinel("ANY", "atomics.kb.records")  # expected_version: no version check
+    """``expected_version=ANY`` (the default of ``world.put``/``delete``): no version check."""
 
 
 class Insight(NamedTuple):

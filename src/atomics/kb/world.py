@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from atomics import _guard, _locks, _validate
 from atomics.errors import AtomicsTypeError, AtomicsValueError
 from atomics.kb.errors import Conflict
-from atomics.kb.records import ANY, WorldEntry
+from atomics.kb.records import ANY, AnyType, WorldEntry
 from atomics.kb.reducers import reducers
 from atomics.kb.storage.base import NAMED_REDUCERS, Storage
 from atomics.sharded_dict import MISSING
@@ -78,7 +78,7 @@ class World:
         return self._storage.get(_validate.name(key, "key"))
 
     def put(
-        self, key: str, value: Any, *, agent_id: str, expected_version: Any = ANY
+        self, key: str, value: Any, *, agent_id: str, expected_version: int | AnyType | None = ANY
     ) -> WorldEntry:
         """Store ``value``: last-writer-wins, or compare-and-set if ``expected_version`` is
         given (``None``: the key must not exist), raising :class:`Conflict` otherwise (it
@@ -156,7 +156,9 @@ class World:
         finally:
             self._kb._after_write()
 
-    def delete(self, key: str, *, agent_id: str, expected_version: Any = ANY) -> bool:
+    def delete(
+        self, key: str, *, agent_id: str, expected_version: int | AnyType | None = ANY
+    ) -> bool:
         """Remove the key (a write: its version goes on from the tombstone); False if absent.
         ``expected_version`` as for :meth:`put`."""
         agent_id = self._kb._check_writable(agent_id)

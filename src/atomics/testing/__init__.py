@@ -64,7 +64,27 @@ from atomics.testing.runner import HarnessError, HarnessTimeout, WorkerPool
 from atomics.testing.scenario import Scenario, fixed_scenario, scenarios
 
 if TYPE_CHECKING:
+    # What the module __getattr__ below gives at run time, with its real types: SETTINGS
+    # (built on first use) and the names deprecated here (their homes' objects, which warn
+    # at run time). Type checkers see no __getattr__, so any other name is an error there.
     from hypothesis import settings
+
+    from atomics.testing.bulk import CONTROL_SECONDS as CONTROL_SECONDS
+    from atomics.testing.bulk import BulkResult as BulkResult
+    from atomics.testing.bulk import overlap_fraction as overlap_fraction
+    from atomics.testing.bulk import rounds as rounds
+    from atomics.testing.checker import CheckResult as CheckResult
+    from atomics.testing.checker import Verdict as Verdict
+    from atomics.testing.checker import check_history as check_history
+    from atomics.testing.history import OpRecord as OpRecord
+    from atomics.testing.history import Raised as Raised
+    from atomics.testing.linearizability import ScenarioResult as ScenarioResult
+    from atomics.testing.linearizability import format_report as format_report
+    from atomics.testing.queues import MPMCResult as MPMCResult
+    from atomics.testing.runner import forced_switching as forced_switching
+    from atomics.testing.scenario import small_keys as small_keys
+    from atomics.testing.scenario import small_values as small_values
+    from atomics.testing.stats import HarnessStats as HarnessStats
 
     SETTINGS: settings
 
@@ -123,7 +143,7 @@ def _settings() -> Any:
     )
 
 
-def __getattr__(name: str) -> Any:
+def _module_getattr(name: str) -> Any:
     if name == "SETTINGS":  # needs Hypothesis: built on first use
         value = globals()["SETTINGS"] = _settings()
         return value
@@ -136,3 +156,7 @@ def __getattr__(name: str) -> Any:
         )
         return getattr(importlib.import_module(home), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+if not TYPE_CHECKING:  # hidden from type checkers: they know the names above, precisely
+    __getattr__ = _module_getattr

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 __all__ = ["HarnessStats", "process_totals", "recording"]
 
@@ -109,7 +109,25 @@ stats: Any = _Fanout()  # internal: the harness modules add to it (reading gives
 _TOTALS_NAMES = {f.name for f in fields(HarnessStats)} | {"overlap", "total_operations", "reset"}
 
 
-def __getattr__(name: str) -> Any:
+if TYPE_CHECKING:
+    # The deprecated module-level totals (``_TOTALS_NAMES``, given by __getattr__ below),
+    # typed as HarnessStats types them; type checkers see no __getattr__, so any other name
+    # is an error there.
+    scenarios = _totals.scenarios
+    invocations = _totals.invocations
+    operations = _totals.operations
+    histories_checked = _totals.histories_checked
+    failures = _totals.failures
+    checked_operations = _totals.checked_operations
+    overlapping_operations = _totals.overlapping_operations
+    bulk_operations = _totals.bulk_operations
+    bulk_overlapping = _totals.bulk_overlapping
+    overlap = _totals.overlap
+    total_operations = _totals.total_operations
+    reset = _totals.reset
+
+
+def _module_getattr(name: str) -> Any:
     # Before 0.2, ``atomics.testing.stats`` was the process's HarnessStats object; reading
     # its totals through the module still works, deprecated, for one release.
     if name in _TOTALS_NAMES:
@@ -123,3 +141,7 @@ def __getattr__(name: str) -> Any:
         )
         return getattr(_totals, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+if not TYPE_CHECKING:  # hidden from type checkers: they know the names above, precisely
+    __getattr__ = _module_getattr
