@@ -154,8 +154,16 @@ def test_demo_on_redis_without_the_client_names_the_extra_and_exits_2() -> None:
 def test_ctrl_c_stops_the_in_memory_demo_with_one_line_and_130() -> None:
     """Its agents are threads: Ctrl-C stops them (each after its current step) instead of a
     traceback and a process that waits for them to finish a long run."""
+    code = (
+        "import signal, sys; "
+        # a runner started in the background may pass SIGINT on ignored: Python then never
+        # raises KeyboardInterrupt, so the child restores the handler Python installs
+        "signal.signal(signal.SIGINT, signal.default_int_handler); "
+        "from atomics.__main__ import main; "
+        "sys.exit(main(['demo', '--work', '1000', '--steps', '1000000']))"
+    )
     child = subprocess.Popen(
-        [sys.executable, "-m", "atomics", "demo", "--work", "1000", "--steps", "1000000"],
+        [sys.executable, "-c", code],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

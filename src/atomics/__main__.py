@@ -50,7 +50,8 @@ exit status:
   1    a check failed (a stress test failed; the demo's knowledge base lost an update)
        or the command could not finish (the Redis server could not be reached)
   2    usage error: bad arguments, no tests found, or a missing extra
-       (stress needs pytest and Hypothesis: pip install 'ft-atomics[test]')
+       (stress needs pytest and Hypothesis: pip install 'ft-atomics[test]';
+       demo --backend needs the redis client: pip install 'ft-atomics[redis]')
   130  interrupted
   141  stdout closed before the output was written (e.g. piped to head): no message
 
