@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import sys
 import tempfile
@@ -75,6 +76,13 @@ def test_each_command_is_described_alike_in_the_program_help_and_its_own() -> No
         (("stress", "--seconds", "0"), "argument --seconds: must be positive and finite"),
         (("stress", "-k", "x"), "unrecognized arguments: -k"),
         (("info", "extra"), "unrecognized arguments: extra"),
+        # huge numbers: a usage error, not an OverflowError traceback
+        (("demo", "--threads", "9" * 20), "argument --threads: thread counts must be at most"),
+        (("demo", "--processes", "9" * 20), "argument --processes: process counts must be at"),
+        (("demo", "--work", "9" * 20), "argument --work: must be at most 1,000,000,000"),
+        (("demo", "--steps", "9" * 20), "argument --steps: must be at most 1,000,000,000"),
+        (("demo", "--connect-timeout", "1e300"), "argument --connect-timeout: must be at most"),
+        (("stress", "--seconds", "1e300"), "argument --seconds: must be at most"),
     ],
 )
 def test_usage_errors_come_from_the_command_parser(args: tuple[str, ...], message: str) -> None:
@@ -83,6 +91,19 @@ def test_usage_errors_come_from_the_command_parser(args: tuple[str, ...], messag
     assert done.stdout == ""
     assert done.stderr.startswith(f"usage: {PROG} {args[0]} "), done.stderr
     assert f"{PROG} {args[0]}: error: {message}" in done.stderr
+
+
+@pytest.mark.parametrize(
+    "args", [("--bogus",), ("--bogus", "info"), ("-x", "demo", "--steps", "1")]
+)
+def test_an_unknown_option_before_the_command_is_blamed_on_the_program(
+    args: tuple[str, ...],
+) -> None:
+    done = run(*args)
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert done.stderr.startswith(f"usage: {PROG} [-h]"), done.stderr
+    assert f"{PROG}: error: unrecognized arguments: {args[0]}\n" in done.stderr
 
 
 def test_no_command_is_a_usage_error_of_the_program() -> None:
@@ -114,3 +135,90 @@ def test_main_returns_the_status_instead_of_exiting(capsys: pytest.CaptureFixtur
     out, err = capsys.readouterr()
     assert out == f"atomics {atomics.__version__}\n"
     assert "error: argument --steps" in err
+
+
+def test_demo_on_redis_without_the_client_names_the_extra_and_exits_2() -> None:
+    done = run(
+        code="import sys; sys.modules['redis'] = None; "  # as if not installed
+        "from atomics.__main__ import main; "
+        "sys.exit(main(['demo', '--backend', 'redis://localhost:1', '--steps', '1']))"
+    )
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith(f"{PROG} demo: error: ")
+    assert "pip install 'ft-atomics[redis]'" in lines[0]
+
+
+def test_ctrl_c_stops_the_in_memory_demo_with_one_line_and_130() -> None:
+    """Its agents are threads: Ctrl-C stops them (each after its current step) instead of a
+    traceback and a process that waits for them to finish a long run."""
+    code = (
+        "import signal, sys; "
+        # a runner started in the background may pass SIGINT on ignored: Python then never
+        # raises KeyboardInterrupt, so the child restores the handler Python installs
+        "signal.signal(signal.SIGINT, signal.default_int_handler); "
+        "from atomics.__main__ import main; "
+        "sys.exit(main(['demo', '--work', '1000', '--steps', '1000000']))"
+    )
+    child = subprocess.Popen(
+        [sys.executable, "-c", code],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tempfile.gettempdir(),
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        assert child.stdout is not None
+        for line in child.stdout:  # the header, then the run (hours of it): interrupt it
+            if line.strip().startswith("threads:"):
+                break
+        child.send_signal(signal.SIGINT)
+        err = child.communicate(timeout=60)[1]
+    finally:
+        child.kill()
+        child.wait()
+    assert child.returncode == 130, err
+    assert "Traceback" not in err
+    assert err.strip().splitlines() == [f"{PROG} demo: interrupted"]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("info",),
+        ("demo", "--steps", "1", "--work", "10", "--threads", "1"),
+        ("stress", "--list"),
+    ],
+)
+def test_a_closed_stdout_ends_the_command_quietly_with_141(args: tuple[str, ...]) -> None:
+    """``| head``: a reader gone before the output was written (here: before it started)."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "atomics", *args],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+            check=False,
+            cwd=tempfile.gettempdir(),
+        )
+    finally:
+        os.close(write_end)
+    assert done.returncode == 141, done.stderr
+    assert "Traceback" not in done.stderr
+    assert "BrokenPipeError" not in done.stderr
+
+
+def test_help_says_what_the_budget_is_and_which_article() -> None:
+    stress = " ".join(run("stress", "--help").stdout.split())
+    assert "at least one round, so a run can take longer" in stress
+    demo = " ".join(run("demo", "--help").stdout.split())
+    assert "promised threading.AtomicInteger" in demo
+    assert "docs/knowledge_base.md" in demo
+    statuses = run("--help").stdout
+    assert re.search(r"^  141 +stdout closed", statuses, re.MULTILINE), statuses

@@ -226,13 +226,24 @@ def _kb_step(kb: KnowledgeBase, name: str, field: str, step: int, finding: dict[
             conflicts += 1  # another agent wrote first: read again, decide again
 
 
-def _kb_agent(kb: KnowledgeBase, a: int, *, steps: int, work: int, retry_every: int) -> int:
+def _kb_agent(
+    kb: KnowledgeBase,
+    a: int,
+    *,
+    steps: int,
+    work: int,
+    retry_every: int,
+    stop: threading.Event | None = None,
+) -> int:
     """Agent ``a``'s ``steps`` steps on a KnowledgeBase, every ``retry_every``-th run twice
-    (see :func:`run_swarm`); the conflicts it met."""
+    (see :func:`run_swarm`); the conflicts it met. ``stop``: checked before each step (set:
+    the agent ends early)."""
     field = FIELDS[a % len(FIELDS)]
     name = f"agent-{a}"
     conflicts = 0
     for step in range(steps):
+        if stop is not None and stop.is_set():
+            break
         finding = {"step": step, "score": _score(a, step, work)}
         attempts = 2 if (step + 1) % retry_every == 0 else 1  # the retried step
         for _ in range(attempts):
@@ -308,33 +319,55 @@ def run_swarm(
 
     def agent(t: int, a: int) -> None:
         if full is not None:
-            conflicts[t] += _kb_agent(full, a, steps=steps, work=work, retry_every=retry_every)
+            conflicts[t] += _kb_agent(
+                full, a, steps=steps, work=work, retry_every=retry_every, stop=stop
+            )
             return
         field = FIELDS[a % len(FIELDS)]
         name = f"agent-{a}"
         for step in range(steps):
+            if stop.is_set():
+                break
             finding = {"step": step, "score": _score(a, step, work)}
             attempts = 2 if (step + 1) % retry_every == 0 else 1  # the retried step
             for _ in range(attempts):
                 article_step(name, field, finding)
 
     def worker(t: int) -> None:
-        start_line.wait()
+        try:
+            start_line.wait()
+        except threading.BrokenBarrierError:  # the main thread was interrupted first
+            return
         for a in range(t, agents, threads):
             agent(t, a)
 
     start_line = threading.Barrier(threads + 1)
+    stop = threading.Event()  # set if the main thread is interrupted: the agents end early
     workers = [threading.Thread(target=worker, args=(t,)) for t in range(threads)]
     reader = threading.Thread(target=summarise) if full is not None else None
-    for thread in [*workers, *([reader] if reader else [])]:
-        thread.start()
-    start_line.wait()
-    began = time.perf_counter()
-    for worker_thread in workers:
-        while worker_thread.is_alive():
-            worker_thread.join(0.25)
-            if progress is not None:
-                progress(kb.entry_count, agents * steps)
+    started: list[threading.Thread] = []
+    try:
+        for thread in [*workers, *([reader] if reader else [])]:
+            thread.start()
+            started.append(thread)
+        start_line.wait()
+        began = time.perf_counter()
+        for worker_thread in workers:
+            while worker_thread.is_alive():
+                worker_thread.join(0.25)  # a timeout: Ctrl-C reaches this thread
+                if progress is not None:
+                    progress(kb.entry_count, agents * steps)
+    except BaseException:  # Ctrl-C, a closed stdout: stop the agents before unwinding
+        stop.set()
+        start_line.abort()
+        for thread in started:
+            if thread is not reader:
+                thread.join()  # each ends after its current step
+        if full is not None:
+            full.close()  # the subscriber drains, then ends
+        if reader is not None and reader in started:
+            reader.join()
+        raise
     seconds = time.perf_counter() - began
     unique = agents * steps
     if full is not None:
@@ -358,7 +391,8 @@ def run_swarm(
 class BackendError(Exception):
     """The demo's shared knowledge base failed: a server that cannot be reached, a bad URL,
     the redis client missing, or an agent process that failed. The message is one line for
-    the user; ``status`` the exit status (2: the URL itself is wrong; 1: anything else)."""
+    the user; ``status`` the exit status (2: the URL itself is wrong or the redis client is
+    missing; 1: anything else)."""
 
     def __init__(self, message: str, status: int = 1) -> None:
         super().__init__(" ".join(message.split()))  # one line
@@ -373,7 +407,7 @@ def _connect(url: str, namespace: str, timeout: float) -> KnowledgeBase:
             url, namespace=namespace, connect_timeout=timeout, retry_timeout=timeout
         )
     except ImportError as error:  # the redis client: names the extra ft-atomics[redis]
-        raise BackendError(str(error)) from None
+        raise BackendError(str(error), status=2) from None
     except ConnectionError as error:  # StorageUnavailable: names the URL, not its password
         raise BackendError(str(error)) from None
     except ValueError as error:  # a URL the client cannot parse
@@ -738,7 +772,10 @@ def _main_processes(
     connect_timeout: float,
 ) -> int:
     """``main`` with a Redis backend: one row per (processes, threads per process)."""
-    from atomics.kb.storage.redis_storage import safe_url
+    try:
+        from atomics.kb.storage.redis_storage import safe_url
+    except ImportError as error:  # the redis client missing: names ft-atomics[redis]
+        raise BackendError(str(error), status=2) from None
 
     _print_facts(info)
     if 1 not in processes:

@@ -108,6 +108,29 @@ def test_no_tests_is_a_usage_error_without_a_table(tmp_path: Path) -> None:
     assert "operations" not in done.stdout
 
 
+def test_a_suite_that_cannot_be_collected_exits_1_not_interrupted(tmp_path: Path) -> None:
+    """pytest stops on a collection error with Session.Interrupted: not the user's Ctrl-C."""
+    (tmp_path / "test_syntax.py").write_text("def test_x(:\n    pass\n")
+    done = stress("--seconds", "1", str(tmp_path / "test_syntax.py"), cwd=tmp_path)
+    assert done.returncode == 1, done.stderr
+    assert "interrupted" not in done.stderr.splitlines()[-1]
+    assert "python -m atomics stress: error: the suites could not be collected" in done.stderr
+
+
+def test_the_shipped_suites_print_notes_to_stderr_not_among_the_results() -> None:
+    import ast
+
+    from atomics.testing import suites
+
+    for path in Path(suites.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "print":
+                target = [k.value for k in node.keywords if k.arg == "file"]
+                assert target and ast.unparse(target[0]) == "sys.stderr", (
+                    f"{path.name}:{node.lineno}"
+                )
+
+
 def test_stress_seconds_must_be_a_positive_number(tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "atomics", "stress", "--list"],

@@ -78,7 +78,11 @@ class _StressPlugin:
             self.budgets[item.nodeid] = share_of(self.seconds, item.path, paths)
 
     def pytest_keyboard_interrupt(self, excinfo: Any) -> None:
-        self.interrupted = True
+        import pytest
+
+        # pytest raises Session.Interrupted (a KeyboardInterrupt) itself when collection
+        # failed: that is not the user's Ctrl-C
+        self.interrupted = not isinstance(excinfo.value, pytest.Session.Interrupted)
 
     def pytest_runtest_logstart(self, nodeid: str, location: Any) -> None:
         self.started += 1
@@ -197,6 +201,9 @@ def run_stress(
     )
     if plugin.interrupted:
         return 130
+    if status == pytest.ExitCode.INTERRUPTED:  # Session.Interrupted: collection errors
+        _message(f"{prog}: error: the suites could not be collected (errors above)")
+        return 1
     if status == pytest.ExitCode.NO_TESTS_COLLECTED:
         _message(f"{prog}: error: no tests found in {' '.join(paths) or SUITES}")
         return 2

@@ -6,6 +6,7 @@ released together, each result compared with the single-threaded reference.
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 
@@ -36,4 +37,5 @@ def test_parallel_agents_match_sequential_reference(stress_seconds: float) -> No
             assert not worker.is_alive(), "agent thread hung"
         assert results == reference
         rounds += 1
-    print(f"{rounds} rounds of {threads} agents on {runtime.describe()}")
+    # a note, not a result: stdout is the stress command's table
+    print(f"{rounds} rounds of {threads} agents on {runtime.describe()}", file=sys.stderr)
