@@ -120,38 +120,18 @@ class KnowledgeBase:
       and return seq order per topic (topics in name order). A cursor (``topic -> last seq
       seen``, see :class:`Cursor`) passed back as ``since`` never skips an entry, with or
       without ``limit``.
-    * **World model**: every write (put, update, merge, delete) bumps the key's version by
-      exactly 1, atomically in the storage (one conditional write). ``put`` is
-      last-writer-wins, or compare-and-set with ``expected_version`` (``None``: must not exist)
-      raising :class:`Conflict` (which carries the current version). A *named* reducer
-      (``"sum"``, ``"max"``, ``"min"``, ``"union"``, ``"append"``) runs exactly once per merge,
-      inside the storage. ``update(fn)`` and *callable* reducers are compare-and-set loops:
-      ``fn`` runs with no lock held, once per attempt -- again when another write to the key
-      came first -- so it may run more than once and must have no other effect (nor change
-      the value it is given: return a new one); the value stored is ``fn`` of the value it
-      replaces. If ``fn`` raises, nothing changes. Writing to
-      the KnowledgeBase (or any other atomics object) from inside it raises
-      ``ReentrantCallError``; reads are allowed. This rule is the same on every backend.
-      Deleted keys keep a tombstone with their version, so versions never repeat (no ABA).
-    * **Subscriptions**: events are delivered by writers' threads into the subscriber's own
-      BoundedQueue -- no user callback ever runs on a writer's thread -- in seq order per topic
-      and version order per key, *after* the state they announce is readable (the storage reports
-      each change after storing it, under the write's lock, and the event is delivered once the
-      writer holds no lock: a subscriber that reads the knowledge base for each event never
-      deadlocks with a writer; one that writes, see "block"). ``overflow="drop_oldest"``
-      (default): a writer never waits; the oldest event is dropped and counted and the reader gets
-      a :class:`Lag` marker next, to catch up from the log with its cursor. ``"block"``: writers
-      wait, holding no lock, until the subscriber makes room (up to ``block_timeout``, then drop
-      the oldest as above); a full subscription holds up only its own writers. (So a consumer must
-      not itself write what its own "block" subscription receives, as with a ``queue.Queue`` it
-      both fills and drains: it would wait for room only it can make. ``exclude_agent`` is the way
-      out. Consumers of several "block" subscriptions that write what the others receive can wait
-      for each other in a cycle: give them a ``block_timeout``.) A :class:`Lag` marker comes where
-      the gap is. ``"error"``: the subscription ends with :class:`SubscriptionOverflow` once
-      drained; the writer is unaffected. With ``since``, every matching insight after the cursor
-      is delivered exactly once: the subscription is registered, then the backlog read, and live
-      insights the backlog holds are skipped. A subscription dropped without ``close()`` is
-      unregistered once collected.
+    * **World model** (``kb.world``): every write bumps the key's version by exactly 1,
+      atomically in the storage; ``put`` is last-writer-wins or compare-and-set
+      (``expected_version``, raising :class:`Conflict`); named reducers run exactly once per
+      merge, ``update(fn)`` and callable reducers are compare-and-set loops whose ``fn`` runs
+      with no lock held and may run more than once; writing to any atomics object from inside
+      ``fn`` raises ``ReentrantCallError``. The full rules: the Guarantees of
+      :class:`~atomics.kb.world.World`.
+    * **Subscriptions** (:meth:`subscribe`): events are delivered by writers' threads into the
+      subscriber's own BoundedQueue (no user callback on a writer's thread), in order, after
+      the state they announce is readable, with an explicit overflow policy
+      (``"drop_oldest"``, ``"block"``, ``"error"``). The full rules, and what a consumer of a
+      ``"block"`` subscription must not do: the Guarantees of :class:`Subscription`.
     * **snapshot()** is consistent across all keys and topics (every lock, in one order).
       ``save(path)`` writes versioned JSON to a temporary file, fsyncs and renames it over
       ``path`` atomically: a crash mid-save leaves the previous file intact. Content JSON cannot

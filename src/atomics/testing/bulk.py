@@ -27,7 +27,7 @@ from atomics import runtime
 from atomics.testing.runner import HarnessError, HarnessTimeout, dump_all_stacks, forced_switching
 from atomics.testing.stats import stats
 
-__all__ = ["BulkResult", "bulk_stress", "overlap_fraction", "rounds"]
+__all__ = ["CONTROL_SECONDS", "BulkResult", "bulk_stress", "overlap_fraction", "rounds"]
 
 S = TypeVar("S")
 MAX_SAMPLES_PER_THREAD = 2000  # operations per thread tested for overlap, evenly spaced
