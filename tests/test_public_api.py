@@ -12,6 +12,7 @@ import importlib
 import importlib.metadata
 import inspect
 import re
+import types
 import warnings
 from pathlib import Path
 from typing import Any
@@ -146,7 +147,10 @@ def test_public_name(module: str, name: str) -> None:
     mod = importlib.import_module(module)
     assert name in mod.__all__, f"{module}.{name} is public (docs/stability.md) but not in __all__"
     obj = getattr(mod, name)  # AttributeError: a public name disappeared
-    if inspect.isclass(obj) or inspect.isroutine(obj):
+    # a type alias (checker.Transitions = dict[...]) carries dict's docstring, and on 3.10
+    # inspect.isclass() is True for it: documented where it is defined, not on the object
+    is_alias = isinstance(obj, types.GenericAlias)
+    if (inspect.isclass(obj) or inspect.isroutine(obj)) and not is_alias:
         assert _own_docstring(obj), f"{module}.{name} has no docstring"
 
 
