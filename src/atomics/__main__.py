@@ -233,7 +233,8 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse ``argv`` and run the chosen command; return the exit status (0 success, 1 a
-    check failed or the command could not finish, 2 usage, 130 interrupted).
+    check failed or the command could not finish, 2 usage, 130 interrupted, 141 stdout
+    closed early).
 
     Thread-safety: meant for the main thread of a process (it may set a SIGTERM handler
     there, and ``stress`` sets ``STRESS_SECONDS`` in the environment)."""
