@@ -476,6 +476,24 @@ def problems(fig: Figure, folder: pathlib.Path) -> tuple[list[str], list[str]]:
     return missing, errors
 
 
+def trim(fig: Figure, folder: pathlib.Path) -> Figure | None:
+    """``fig`` without the series that have no cells in ``folder``'s results, and without the
+    panels left empty: for results of a smaller run (``make bench-scaling`` measures fewer key
+    spaces, for one).  None when nothing is left."""
+    found = sources(fig, folder)
+    panels = []
+    for panel in fig.panels:
+        kept = tuple(
+            s
+            for s in panel.series
+            if (data := found[(panel.benchmark, s.build or panel.build)]) is not None
+            and series_cells(data, panel, s)
+        )
+        if kept:
+            panels.append(dataclasses.replace(panel, series=kept))
+    return dataclasses.replace(fig, panels=tuple(panels)) if panels else None
+
+
 # -- drawing --------------------------------------------------------------------------------
 
 COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#17becf", "#7f7f7f")
@@ -789,9 +807,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("plots: matplotlib is not installed (it is in the bench extra); no figure drawn")
         return 1
     status = 0
-    for f in figures:
+    for spec in figures:
+        f = spec
         folder = folder_of(f, args.results)
         missing, errors = problems(f, folder)
+        if args.results is not None and errors and not missing:
+            # Another run's results: draw what it measured (the reference must match exactly).
+            trimmed = trim(f, folder)
+            if trimmed is None:
+                print(f"plots: skipped {f.name}.png: none of its cells in {folder}")
+                continue
+            print(f"plots: {f.name}.png: {len(errors)} series absent from {folder}: left out")
+            f, errors = trimmed, []
         if errors:
             for line in errors:
                 print(f"plots: ERROR {line}", file=sys.stderr)
