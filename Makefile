@@ -12,7 +12,7 @@ VENV_BENCH_FT  := .venv-bench-ft
 VENV_BENCH_GIL := .venv-bench-gil
 BENCHES        ?= $(wildcard benchmarks/bench_*.py)
 
-.PHONY: lockcheck wild demo demo-redis test flake-check stress wheel-check bench bench-promote bench-tables bench-check-tables lint docs ft-python clean
+.PHONY: lockcheck wild demo demo-redis test flake-check stress wheel-check bench bench-promote bench-tables bench-check-tables plots bench-scaling lint docs ft-python clean
 .DEFAULT_GOAL := demo
 
 ## demo: run the demo on the free-threaded interpreter
@@ -89,6 +89,17 @@ bench-tables:
 ## bench-check-tables: fail if a table in docs/ differs from what bench-tables would write
 bench-check-tables:
 	$(GIL_PYTHON) benchmarks/tables.py --check
+
+## plots: draw the figures of benchmarks/plots.py (PNG, into docs/img/) from the reference results
+plots:
+	@scripts/ensure-venv $(VENV_BENCH_GIL) $(GIL_PYTHON) bench
+	$(VENV_BENCH_GIL)/bin/python benchmarks/plots.py
+
+## bench-scaling: the stdlib-only scaling benchmarks at 1, 2, 4, ... threads up to the core
+## count (and 2x), free-threaded ($(FT_PYTHON) or scripts/ft-python's) and $(GIL_PYTHON), with no
+## venv; results and plots in benchmarks/results/scaling/<cpus>cpu-<host>/ (scripts/bench-scaling)
+bench-scaling:
+	GIL_PYTHON=$(GIL_PYTHON) scripts/bench-scaling
 
 ## lint: ruff, mypy --strict, and the public API's types as a user sees them (tests/typing)
 lint:

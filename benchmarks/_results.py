@@ -39,7 +39,17 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 RESULTS = pathlib.Path(__file__).resolve().parent / "results"
 REFERENCE = RESULTS / "reference"
 # Environment variables that change what a benchmark measures: recorded with each run.
-RECORDED_ENV = ("BENCH_SECONDS", "PYTHON_GIL", "PYTHONHASHSEED", "OPENBLAS_CORETYPE")
+RECORDED_ENV = (
+    "BENCH_SECONDS",
+    "BENCH_THREADS",
+    "BENCH_REPEATS",
+    "BENCH_KEY_SPACES",
+    "BENCH_ITEMS",
+    "BENCH_WORDS",
+    "PYTHON_GIL",
+    "PYTHONHASHSEED",
+    "OPENBLAS_CORETYPE",
+)
 
 Key = Mapping[str, Any]
 # A benchmark name and an interpreter tag become parts of file names: nothing else allowed.
@@ -51,6 +61,45 @@ def runs_dir() -> pathlib.Path:
     """Where new run files go: ``$ATOMICS_BENCH_RUNS`` or ``benchmarks/results/runs``."""
     override = os.environ.get("ATOMICS_BENCH_RUNS")
     return pathlib.Path(override) if override else RESULTS / "runs"
+
+
+def _positive_ints(name: str, text: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(part) for part in text.replace(" ", "").split(",") if part)
+    except ValueError:
+        raise ValueError(f"{name}: comma-separated positive integers, got {text!r}") from None
+    if not values or min(values) < 1:
+        raise ValueError(f"{name}: comma-separated positive integers, got {text!r}")
+    return values
+
+
+def thread_counts(default: Sequence[int]) -> tuple[int, ...]:
+    """The thread counts to measure: ``$BENCH_THREADS`` (``"1,2,4,8,16"``; sorted, each
+    once) or ``default``.  ``make bench-scaling`` sets it up to the machine's core count.
+
+    >>> thread_counts((1, 2, 4, 8))
+    (1, 2, 4, 8)
+    """
+    text = os.environ.get("BENCH_THREADS")
+    if not text:
+        return tuple(default)
+    return tuple(sorted(set(_positive_ints("BENCH_THREADS", text))))
+
+
+def repeats(default: int) -> int:
+    """Repetitions of every measurement: ``$BENCH_REPEATS`` or ``default`` (a budget knob:
+    fewer repetitions, a coarser spread)."""
+    text = os.environ.get("BENCH_REPEATS")
+    if not text:
+        return default
+    (value,) = _positive_ints("BENCH_REPEATS", text)
+    return value
+
+
+def int_list(name: str, default: Sequence[int]) -> tuple[int, ...]:
+    """``$name`` as comma-separated positive integers, or ``default``."""
+    text = os.environ.get(name)
+    return _positive_ints(name, text) if text else tuple(default)
 
 
 def summarize(samples: Sequence[float]) -> dict[str, Any]:

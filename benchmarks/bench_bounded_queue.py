@@ -13,6 +13,8 @@ per second (items moved / wall time) and ratios. Each run also checks that every
 arrived exactly once.
 
 Usage: python benchmarks/bench_bounded_queue.py
+Environment (recorded): BENCH_THREADS="2,4,8" (threads in all: t // 2 pairs for each t >= 2),
+BENCH_REPEATS=5, BENCH_ITEMS=40000 (per producer).
 """
 
 from __future__ import annotations
@@ -29,11 +31,14 @@ from typing import Any
 import _results
 from atomics import BoundedQueue, runtime
 
-REPEATS = 5
-ITEMS = 40_000  # per producer (a multiple of BATCH)
+REPEATS = _results.repeats(5)  # $BENCH_REPEATS overrides
 BATCH = 64
+ITEMS = _results.int_list("BENCH_ITEMS", (40_000,))[0]  # per producer (a multiple of BATCH)
+if ITEMS % BATCH:
+    raise SystemExit(f"BENCH_ITEMS: a multiple of {BATCH}, got {ITEMS}")
 MAXSIZE = 1_024
-PAIRS = (1, 2, 4)
+# $BENCH_THREADS="2,4,8" (threads in all) runs 1, 2, 4 pairs: t // 2 for each count t >= 2
+PAIRS = tuple(sorted({t // 2 for t in _results.thread_counts((2, 4, 8)) if t >= 2})) or (1,)
 
 try:
     from ft_utils.concurrency import StdConcurrentQueue  # type: ignore[import-not-found]
@@ -225,7 +230,8 @@ def main() -> None:
                 for name, make in table.items():
                     rates.setdefault((name, pairs), []).append(run(pairs, batched, make, item))
         label = f"{kind}, " + (f"batches of {BATCH}" if batched else "single items")
-        print(f"\n{label}: M items/s at 1P1C / 2P2C / 4P4C (and x queue.Queue in the same cell)")
+        shown = " / ".join(f"{p}P{p}C" for p in PAIRS)
+        print(f"\n{label}: M items/s at {shown} (and x queue.Queue in the same cell)")
         for name in table:
             line = ""
             for pairs in PAIRS:

@@ -16,6 +16,7 @@ Variants (each thread increments OPS times):
   run faster than it).
 
 Usage: python benchmarks/bench_counters.py [OPS_PER_THREAD]   (default 200,000)
+Environment: BENCH_THREADS="1,2,4,8" (thread counts), BENCH_REPEATS=7 (both recorded).
 """
 
 from __future__ import annotations
@@ -28,8 +29,8 @@ from collections.abc import Callable
 import _results
 from atomics import AtomicInteger, StripedCounter, runtime
 
-REPEATS = 7
-THREAD_COUNTS = (1, 2, 4, 8)
+REPEATS = _results.repeats(7)  # $BENCH_REPEATS overrides
+THREAD_COUNTS = _results.thread_counts((1, 2, 4, 8))  # $BENCH_THREADS overrides
 
 
 class Box:
@@ -110,10 +111,11 @@ def main() -> None:
     print("\nscaling (N-thread rate / own 1-thread rate)")
     print(header)
     for name in variants():
-        base = rates[(name, 1)]
+        base = rates[(name, THREAD_COUNTS[0])]
         print(f"  {name:26} " + "".join(f"{rates[(name, t)] / base:9.2f}x" for t in THREAD_COUNTS))
-    cost = rates[("AtomicInteger", 1)] / rates[("locked +=", 1)]
-    print(f"\nAtomicInteger 1-thread rate / locked += 1-thread rate: {cost:.2f}x")
+    base_t = THREAD_COUNTS[0]  # 1 unless BENCH_THREADS leaves it out
+    cost = rates[("AtomicInteger", base_t)] / rates[("locked +=", base_t)]
+    print(f"\nAtomicInteger {base_t}-thread rate / locked += {base_t}-thread rate: {cost:.2f}x")
     _results.save(
         "counters",
         [
@@ -127,7 +129,7 @@ def main() -> None:
             for t in THREAD_COUNTS
         ],
         parameters={"ops_per_thread": ops, "repeats": REPEATS, "thread_counts": THREAD_COUNTS},
-        derived={"atomic_integer_vs_locked_1t": cost},
+        derived={f"atomic_integer_vs_locked_{base_t}t": cost},
     )
 
 

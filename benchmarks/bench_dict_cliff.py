@@ -17,7 +17,7 @@ import _results
 from atomics import ShardedDict, runtime
 
 KEYS, OPS = 1_000, 50_000
-REPEATS = 5
+REPEATS = _results.repeats(5)  # $BENCH_REPEATS overrides (one reader thread: no BENCH_THREADS)
 
 
 def in_exited_thread(make: Callable[[], Any]) -> Any:

@@ -18,6 +18,8 @@ fills and uses a map of its own (the same loop on thread-private objects).
 
 Every variant runs in the same process, interleaved; medians of REPEATS; figures are
 aggregate operations per second and ratios. Usage: python benchmarks/bench_sharded_dict.py
+Environment (all recorded): BENCH_SECONDS=0.2 (per measurement), BENCH_THREADS="1,2,4,8",
+BENCH_REPEATS=5, BENCH_KEY_SPACES="1000,100000".
 """
 
 from __future__ import annotations
@@ -32,11 +34,11 @@ from typing import Any
 import _results
 from atomics import ShardedDict, runtime
 
-REPEATS = 5
+REPEATS = _results.repeats(5)  # $BENCH_REPEATS overrides
 SECONDS = float(__import__("os").environ.get("BENCH_SECONDS", "0.2"))  # per measurement
 BATCH = 2_000  # keys each thread draws, then cycles through
-THREAD_COUNTS = (1, 2, 4, 8)
-KEY_SPACES = (1_000, 100_000)
+THREAD_COUNTS = _results.thread_counts((1, 2, 4, 8))  # $BENCH_THREADS overrides
+KEY_SPACES = _results.int_list("BENCH_KEY_SPACES", (1_000, 100_000))
 WORKLOADS = ("read-heavy", "write-heavy", "increment-heavy")
 
 try:
@@ -200,8 +202,9 @@ def main() -> None:
             print(f"\n{workload}, {keys:,} keys: aggregate M ops/s (and x its own 1 thread)")
             for name in table:
                 median = {t: statistics.median(rates[(name, t)]) for t in THREAD_COUNTS}
+                first = median[THREAD_COUNTS[0]]
                 line = "".join(
-                    f"{median[t] / 1e6:7.2f} ({median[t] / median[1]:4.2f}x)" for t in THREAD_COUNTS
+                    f"{median[t] / 1e6:7.2f} ({median[t] / first:4.2f}x)" for t in THREAD_COUNTS
                 )
                 print(f"  {name:24}{line}")
                 cells.extend(
@@ -222,6 +225,7 @@ def main() -> None:
             "repeats": REPEATS,
             "batch": BATCH,
             "thread_counts": THREAD_COUNTS,
+            "key_spaces": KEY_SPACES,
             "ft_utils": ConcurrentDict is not None,
         },
     )
