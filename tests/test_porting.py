@@ -106,8 +106,8 @@ def test_the_naive_code_loses(heading: str, fence: Fence) -> None:
     if not runtime.free_threading_active() and heading not in LOSES_WITH_THE_GIL:
         pytest.skip(
             "with the GIL a thread is switched out every few ms: this naive code's window is "
-            "seldom hit (none in 10 runs on 3.11.7, docs/porting.md), so it is searched for "
-            "on the free-threaded build only"
+            "seldom hit (in at most 1 of 10 runs on 3.11.7, docs/porting.md), so it is "
+            "searched for on the free-threaded build only"
         )
     # The negative control: a search within the budget (a run on a busy machine, its threads
     # never overlapping, loses nothing; the next one usually does).
