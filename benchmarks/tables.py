@@ -467,6 +467,20 @@ def t_agent_workload(refs: list[Ref]) -> list[str]:
     ]
 
 
+def t_intern_memory(refs: list[Ref]) -> list[str]:
+    header = ["interpreter", "strings", "bytes/string held", "bytes/string after release", "immortal"]
+    rows = []
+    for ref in refs:
+        for variant in values(ref, "bytes_per_string_held", "variant"):
+            held = find(ref, "bytes_per_string_held", variant=variant)
+            left = find(ref, "bytes_per_string_after_release", variant=variant)
+            immortal = (held or {}).get("info", {}).get("immortal")
+            rows.append(
+                [interp(ref), f"`{variant}`", fig(held), fig(left), "yes" if immortal else "no"]
+            )
+    return table(header, rows) + [""]
+
+
 TABLES: dict[str, tuple[str, Callable[[list[Ref]], list[str]]]] = {
     # table name -> (benchmark whose reference results it shows, generator)
     "counters": ("counters", t_counters),
@@ -480,6 +494,7 @@ TABLES: dict[str, tuple[str, Callable[[list[Ref]], list[str]]]] = {
     "harness_detection": ("harness_detection", t_harness_detection),
     "checker": ("checker", t_checker),
     "agent_workload": ("agent_workload", t_agent_workload),
+    "intern_memory": ("intern_memory", t_intern_memory),
 }
 
 
