@@ -23,7 +23,10 @@ them.
 
 from __future__ import annotations
 
+import itertools
+import operator
 import threading
+from collections import Counter
 from collections.abc import (
     Callable,
     Hashable,
@@ -84,6 +87,12 @@ _NO_DEFAULT: Any = Sentinel("_NO_DEFAULT", __name__)  # pop()'s "no default give
 # Built-in value types whose ``==`` and ``+`` run no user code: compare_and_set and
 # increment skip the re-entry guard for them (their hot path).
 _PLAIN = frozenset({int, float, str, bytes, bool, type(None), complex})
+
+# The value types increment_many adds to under a stripe lock: ``+`` with an int is C code
+# there (no user code) and never raises.
+_NUMBERS = frozenset({int, float, bool})
+
+_add, _mod = operator.add, operator.mod
 
 MAX_STRIPES = 1 << 16
 """The most stripes a ShardedDict may have (each costs a dict and a lock up front)."""
@@ -245,7 +254,10 @@ class ShardedDict(MutableMapping[K, V]):
       ``ConcurrentHashMap``) -- the one difference from ``dict`` in a single-threaded program.
     * ``len()`` sums the shards' sizes without locking: exact when no write is in flight;
       during writes it counts every key present for the whole call and no key absent for the
-      whole call. ``update`` and ``|=`` are atomic per key, not as a whole.
+      whole call.
+    * **Batches** (``increment_many``, ``update``, ``|=``) take each stripe lock they need
+      once, one at a time (never two at once), and apply the batch's part in that stripe
+      atomically: atomic per key and per stripe, not as a whole.
     * Fairness: none (``threading.Lock``). Keys must be hashable (``TypeError`` as ``dict``).
     * ``MISSING`` and ``DELETE`` are never stored as values: every write that would store one
       raises ``ValueError`` and changes nothing (a ``get_or_create`` factory that returns one
@@ -692,6 +704,89 @@ class ShardedDict(MutableMapping[K, V]):
             shard[key] = new
             return new
 
+    # Only an int or float map (as increment's defaults): to a type checker, on a map of
+    # other values the call has no matching overload.
+    @overload
+    def increment_many(
+        self: ShardedDict[K, int], keys_or_counts: Mapping[K, int] | Iterable[K], /
+    ) -> None: ...
+    @overload
+    def increment_many(
+        self: ShardedDict[K, float], keys_or_counts: Mapping[K, int] | Iterable[K], /
+    ) -> None: ...
+
+    def increment_many(self, keys_or_counts: Any, /) -> None:
+        """Add a batch of counts: ``increment(key, n)`` for each key, taking each stripe lock
+        once per batch (the map counterpart of ``BoundedQueue.put_many``).
+
+        ``keys_or_counts`` is what ``collections.Counter.update`` takes: an iterable of keys
+        (each occurrence adds 1; a ``str`` is an iterable of characters) or a mapping of key
+        -> int amount (a ``Counter`` included; amounts may be 0 or negative, and an absent
+        key starts from 0, so a key with amount 0 is stored as 0). Returns None.
+
+        Atomicity: each key's addition is atomic with respect to every other operation on
+        that key (as :meth:`increment`), and the part of the batch that falls in one stripe
+        is applied atomically (one lock acquisition, one ``dict.update``): a reader never
+        sees half of a stripe's part. The batch as a whole is not atomic: a reader may see
+        some stripes updated and others not yet.
+
+        Errors: an unhashable key, or an amount whose type is not exactly ``int`` (a bool or
+        other int subclass included), raise ``TypeError`` before anything changes. A value
+        already in the map under one of the keys that is not an int or float (``"x"``,
+        ``None``, a ``Decimal``...) cannot be added to here: the stripe holding it is left
+        entirely unchanged (checked under its lock before writing), every other stripe of
+        the batch is updated, and then ``TypeError`` names that key. (Use ``increment`` for
+        other value types.) No user code runs under a stripe lock, except the keys'
+        ``__eq__`` as in every method.
+
+        >>> d = ShardedDict(a=5)
+        >>> d.increment_many(["a", "b", "a"]); d.increment_many({"b": 10}); sorted(d.items())
+        [('a', 7), ('b', 11)]
+        """
+        if ACTIVE[0]:  # some thread has run user code: is this one inside it?
+            check_write("ShardedDict.increment_many()")
+        counts = _counts(keys_or_counts)
+        if not counts:
+            return
+        shards, locks = self._shards, self._locks
+        unchanged: list[Any] = []  # per stripe left unchanged, the key whose value was bad
+        for index, pairs in self._by_stripe(counts):
+            shard = shards[index]
+            new = dict(pairs)  # key -> amount; an absent key then stores 0 + amount
+            with locks[index]:
+                # C-level passes over the stripe's keys, no .get (on 3.13t, dict.get of a key
+                # stored by another live thread can take a slow path 100x over; see the docs).
+                flags = list(map(shard.__contains__, new))
+                if True in flags:
+                    present = list(itertools.compress(new, flags))
+                    old = list(map(shard.__getitem__, present))
+                    if not _NUMBERS.issuperset(map(type, old)):  # user code: not here
+                        unchanged.append(present[[type(v) in _NUMBERS for v in old].index(False)])
+                        continue
+                    amounts = list(itertools.compress(new.values(), flags))
+                    new.update(zip(present, map(_add, old, amounts), strict=True))
+                shard.update(new)
+        if unchanged:
+            raise AtomicsTypeError(
+                f"increment_many: the value of {unchanged[0]!r} is not an int or float, "
+                f"so {len(unchanged)} stripe(s) of the batch holding such a value were left "
+                "unchanged (every other stripe was updated); use increment() for other "
+                "value types"
+            )
+
+    def _by_stripe(self, source: dict[Any, Any]) -> list[tuple[int, list[tuple[Any, Any]]]]:
+        """``source``'s items split by stripe: ``(index, [(key, value), ...])`` for each
+        stripe present, in the order the stripes first occur in ``source`` (so two threads
+        batching at once do not walk the stripes in the same order), built in C-level steps
+        (no Python loop over the keys)."""
+        stripes = self._stripes
+        if stripes == 1:
+            return [(0, list(source.items()))]
+        indices = list(map(_mod, map(hash, source), itertools.repeat(stripes)))
+        buckets: dict[int, list[tuple[Any, Any]]] = {i: [] for i in dict.fromkeys(indices)}
+        any(map(list.append, map(buckets.__getitem__, indices), source.items()))
+        return list(buckets.items())
+
     def compare_and_set(self, key: K, expected: V | MissingType, new: V) -> bool:
         """If ``d[key] == expected`` (or ``expected`` is ``MISSING`` and the key is absent),
         set it to ``new`` and return True; else return False. Atomic.
@@ -827,8 +922,12 @@ class ShardedDict(MutableMapping[K, V]):
     def update(self: ShardedDict[str, V], /, **kwargs: V) -> None: ...
 
     def update(self, other: Any = (), /, **kwargs: V) -> None:
-        """``dict.update``: from a mapping, an iterable of pairs, and/or keywords; atomic
-        per key, not as a whole. A ShardedDict source is read with :meth:`snapshot` (the
+        """``dict.update``: from a mapping, an iterable of pairs, and/or keywords (the last
+        value of a duplicate key wins). Atomic per stripe, not as a whole: the pairs are
+        grouped by stripe first (so a bad pair raises before anything changes), then each
+        stripe's part is stored under its lock in one ``dict.update`` -- a reader never sees
+        half of one stripe's part, but may see some stripes updated and others not yet.
+        A ShardedDict source is read with :meth:`snapshot` (the
         generic ``keys()``-then-``d[k]`` could raise ``KeyError`` under concurrent deletes).
 
         >>> d = ShardedDict(a=1); d.update(ShardedDict(b=2), c=3); sorted(d)
@@ -848,8 +947,11 @@ class ShardedDict(MutableMapping[K, V]):
         for _, value in pairs:  # all checked before anything is stored
             if type(value) is Sentinel:
                 raise _validate.sentinel_error(value)
-        for key, value in pairs:
-            self[key] = value
+        merged = dict(pairs)  # the last value of a duplicate key wins; TypeError if unhashable
+        shards, locks = self._shards, self._locks
+        for index, part in self._by_stripe(merged):
+            with locks[index]:
+                shards[index].update(part)
 
     def copy(self) -> ShardedDict[K, V]:
         """A new ShardedDict with a consistent copy of the contents and the same stripes."""
@@ -923,7 +1025,7 @@ class ShardedDict(MutableMapping[K, V]):
     def __ior__(self, other: Iterable[tuple[K, V]], /) -> ShardedDict[K, V]: ...
 
     def __ior__(self, other: Any, /) -> ShardedDict[K, V]:  # type: ignore[misc]
-        """``d |= other``: :meth:`update` (atomic per key, not as a whole); returns ``d``."""
+        """``d |= other``: :meth:`update` (atomic per stripe, not as a whole); returns ``d``."""
         self.update(other)
         return self
 
@@ -945,6 +1047,35 @@ class ShardedDict(MutableMapping[K, V]):
         for index, shard in enumerate(self._shards):
             for key in list(shard):
                 assert self._index(key) == index, f"{key!r} in shard {index}"
+
+
+def _counts(keys_or_counts: object) -> dict[Any, int]:
+    """increment_many's argument as a new dict of key -> int amount, validated."""
+    if isinstance(keys_or_counts, ShardedDict):
+        counts: dict[Any, Any] = keys_or_counts.snapshot()
+    elif isinstance(keys_or_counts, dict):
+        counts = keys_or_counts.copy() if type(keys_or_counts) is dict else dict(keys_or_counts)
+    elif isinstance(keys_or_counts, Mapping):
+        counts = {key: keys_or_counts[key] for key in keys_or_counts}
+    elif isinstance(keys_or_counts, Iterable):
+        try:
+            counted = Counter(keys_or_counts)  # C-level counting
+        except TypeError as exc:
+            raise AtomicsTypeError(f"keys_or_counts: {exc}") from exc
+        return counted
+    else:
+        raise AtomicsTypeError(
+            "keys_or_counts must be an iterable of keys or a mapping of key -> int, not "
+            f"{type(keys_or_counts).__name__}"
+        )
+    if not {int}.issuperset(map(type, counts.values())):
+        for key, amount in counts.items():
+            if type(amount) is not int:
+                raise AtomicsTypeError(
+                    f"keys_or_counts: the amount for {key!r} must be an int, not "
+                    f"{type(amount).__name__}"
+                )
+    return counts
 
 
 def _pair(item: Any) -> tuple[Any, Any]:

@@ -108,6 +108,12 @@ reveal_type(ShardedDict[str, float]().increment("k", 0.5))  # R: float
 reveal_type(ShardedDict[str, str]().increment("k", "a", ""))  # R: str
 ShardedDict[str, str]().increment("k")  # E: call-arg
 ShardedDict[str, str]().increment("k", "a")  # E: call-arg
+d.increment_many(["hits", "hits"])
+d.increment_many({"hits": 2})
+ShardedDict[str, float]().increment_many("abc")
+d.increment_many([1])  # E: list-item
+d.increment_many({"hits": 0.5})  # a mapping is also an iterable of keys: TypeError at run time
+ShardedDict[str, str]().increment_many(["k"])  # E: misc
 d.compute("n", lambda v: "text")  # E: arg-type, return-value
 d.compute_if_present("n", lambda v: v.upper())  # E: attr-defined
 ShardedDict[str, int]()[1]  # E: index
