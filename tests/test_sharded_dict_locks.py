@@ -573,17 +573,18 @@ def test_control_an_unlocked_map_lets_the_write_in(holder: str, writer: str) -> 
 
 # --- _remove_if_is (package-internal: the knowledge base's id index) never undoes a store ------
 class PausingShard(dict):  # type: ignore[type-arg]
-    """A shard whose next ``get`` (once armed) reads, then waits, up to HOLD seconds, for
-    another thread's store to return, then answers what it read: a check whose act comes
-    after the other thread's store."""
+    """A shard whose next ``shard[key]`` (once armed) reads, then waits, up to HOLD seconds,
+    for another thread's store to return, then answers what it read: a check whose act comes
+    after the other thread's store. (The map reads with ``in`` and ``[]``, never
+    ``dict.get``: see ``sharded_dict._read``.)"""
 
     def __init__(self) -> None:
         super().__init__()
         self.armed = False
         self.inside, self.stored = threading.Event(), threading.Event()
 
-    def get(self, *args: Any) -> Any:
-        value = super().get(*args)
+    def __getitem__(self, key: Any) -> Any:
+        value = super().__getitem__(key)
         if self.armed:
             self.armed = False
             self.inside.set()
@@ -625,7 +626,7 @@ class UnlockedRemoveIfIs(ShardedDict[Any, Any]):
 
     def _remove_if_is(self, key: Any, value: object) -> bool:
         shard = self._shards[self._index(key)]
-        if shard.get(key, MISSING) is value:
+        if key in shard and shard[key] is value:
             del shard[key]
             return True
         return False
