@@ -1,8 +1,10 @@
 """Benchmark: the cross-thread dict cliff on free-threaded CPython, and what avoids it.
 
 One reader thread does ``get`` on a 1,000-key map; what varies is which thread created the
-dict, the stored keys, and the lookup key objects. Reported as M gets/s (median of REPEATS = 5).
-docs/sharded_dict.md explains the results. Usage: python benchmarks/bench_dict_cliff.py
+dict, the stored keys, and the lookup key objects -- and, for the case that falls off the
+cliff, ``d[k]`` and ``k in d`` instead of ``d.get(k)``: on 3.13t only ``dict.get`` nests a
+second critical section in its slow path. Reported as M lookups/s (median of REPEATS = 5).
+docs/lock_granularity.md (rule 2) explains the results. Usage: python benchmarks/bench_dict_cliff.py
 """
 
 from __future__ import annotations
@@ -28,13 +30,23 @@ def in_exited_thread(make: Callable[[], Any]) -> Any:
     return box[0]
 
 
-def read_rate(get_map: Callable[[], Any], lookup_keys: Callable[[], list[int]]) -> float:
-    """M gets/s of one reader thread; ``get_map`` and ``lookup_keys`` run in the reader."""
+# (make the map, make the lookup keys[, how]): see read_rate
+Case = (
+    tuple[Callable[[], Any], Callable[[], list[int]]]
+    | tuple[Callable[[], Any], Callable[[], list[int]], str]
+)
+
+
+def read_rate(
+    get_map: Callable[[], Any], lookup_keys: Callable[[], list[int]], how: str = "get"
+) -> float:
+    """M lookups/s of one reader thread; ``get_map`` and ``lookup_keys`` run in the reader;
+    ``how``: ``get`` (``mapping.get(k)``), ``[]`` (``mapping[k]``) or ``in`` (``k in mapping``)."""
     result: list[float] = []
 
     def reader() -> None:
         mapping, keys = get_map(), lookup_keys()
-        get = mapping.get
+        get = {"get": mapping.get, "[]": mapping.__getitem__, "in": mapping.__contains__}[how]
         began = time.perf_counter()
         for i in range(OPS):
             get(keys[i % len(keys)])
@@ -62,7 +74,7 @@ def main() -> None:
     def distinct() -> list[int]:  # equal to the stored keys, but new objects (made here)
         return [int(str(k)) for k in range(300, 300 + KEYS)]
 
-    cases: dict[str, tuple[Callable[[], Any], Callable[[], list[int]]]] = {
+    cases: dict[str, Case] = {
         "dict made by the reader, same key objects": (
             lambda: dict.fromkeys(range(300, 300 + KEYS), 0),
             lambda: list(range(300, 1300)),
@@ -71,6 +83,8 @@ def main() -> None:
             lambda: map_only_dict,
             distinct,
         ),
+        "same dict, d[k] instead of d.get(k)": (lambda: map_only_dict, distinct, "[]"),
+        "same dict, k in d instead of d.get(k)": (lambda: map_only_dict, distinct, "in"),
         "ShardedDict made by live main, keys referenced by it only, distinct lookups": (
             lambda: map_only_sharded,
             distinct,
@@ -99,8 +113,8 @@ def main() -> None:
     }
     main_sharded_small = ShardedDict(dict.fromkeys(range(256), 0))
     cells = []
-    for name, (get_map, keys) in cases.items():
-        samples = [read_rate(get_map, keys) * 1e6 for _ in range(REPEATS)]
+    for name, case in cases.items():
+        samples = [read_rate(*case) * 1e6 for _ in range(REPEATS)]
         print(f"  {name:76} {statistics.median(samples) / 1e6:6.2f} M gets/s")
         cells.append(_results.cell({"case": name}, "gets_per_second", samples, unit="gets/s"))
     _results.save("dict_cliff", cells, parameters={"keys": KEYS, "ops": OPS, "repeats": REPEATS})

@@ -173,6 +173,14 @@ CLIFF_SERIES = (
         {"case": "dict made by live main, keys referenced by the dict only, distinct lookups"},
     ),
     Series(
+        "same dict, d[k] instead of d.get(k)",
+        {"case": "same dict, d[k] instead of d.get(k)"},
+    ),
+    Series(
+        "same dict, k in d instead of d.get(k)",
+        {"case": "same dict, k in d instead of d.get(k)"},
+    ),
+    Series(
         "ShardedDict, same case",
         {"case": "ShardedDict made by live main, keys referenced by it only, distinct lookups"},
     ),
