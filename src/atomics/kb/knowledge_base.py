@@ -613,8 +613,9 @@ class KnowledgeBase:
             ("reducers", self.world._reducer_lock),
         ]
         counted = _locks.contention(self._track_contention, named)
-        if isinstance(self._storage, MemoryStorage):
-            stored = self._storage.statistics()
+        storage_statistics = getattr(self._storage, "statistics", None)  # MemoryStorage's
+        if storage_statistics is not None:
+            stored: ContentionStatistics = storage_statistics()
             counted["tracking"] = counted["tracking"] or stored["tracking"]
             counted["locks"] += stored["locks"]
             counted["acquisitions"] += stored["acquisitions"]

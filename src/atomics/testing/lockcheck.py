@@ -602,7 +602,7 @@ class CheckedLock:
     def __init__(self, checker: LockOrderChecker, lock: Any = None) -> None:
         # ``lock``: the lock to wrap (a counting lock of a structure that tracks contention,
         # atomics.contention); a new plain one by default
-        self._lock = _allocate() if lock is None else lock
+        self._lock: _thread.LockType = _allocate() if lock is None else lock
         self._checker = checker
         self._holder: _ThreadState | None = None  # the state of the thread that took it
         self._serial, self._name = checker.register(self)
