@@ -119,6 +119,7 @@ def test_every_structure_reports_the_same_shape(name: str, track: bool) -> None:
         assert stats["wait_seconds"] == 0.0
 
 
+@pytest.mark.no_lockcheck("asserts the lock types, which the session's checker replaces")
 @pytest.mark.parametrize("name", NAMES)
 def test_tracking_off_means_plain_locks_and_on_means_counting_ones(name: str) -> None:
     make, _, locks_of = STRUCTURES[name]
@@ -289,6 +290,7 @@ def test_bounded_queue_condition_waits_with_a_counting_lock() -> None:
     assert stats["acquisitions"] >= 2 * items  # a woken put or get takes the lock again
 
 
+@pytest.mark.no_lockcheck("opens its own checker, whose findings it asserts")
 def test_the_lock_order_checker_composes_with_counting_locks() -> None:
     with watching() as checker:
         a: ShardedDict[int, int] = ShardedDict(stripes=1, track_contention=True)
