@@ -35,7 +35,10 @@ counter or a handle), ``BoundedQueue.empty``/``full``. Contention there, if any,
 interpreter (reference counts), not in a lock, and the counters do not see it.
 
 The counters only grow: measure an interval by subtracting two ``statistics()`` (there is no
-reset: resetting while other threads count would need every lock, or lose counts).
+reset: resetting while other threads count would need every lock, or lose counts). A copy,
+an unpickled structure or ``ShardedDict.copy()`` is a new structure with the process default
+(:func:`tracking_default`), not the original's setting. A ``CounterHandle`` takes no lock and
+has no counters of its own: read its counter's.
 
 >>> from atomics import ShardedDict
 >>> d = ShardedDict(stripes=2, track_contention=True)
