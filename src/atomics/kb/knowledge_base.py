@@ -144,7 +144,6 @@ class KnowledgeBase:
     * **close()**: later writes raise :class:`KnowledgeBaseClosed`; a write in flight either
       completes, delivered to every subscriber, before ``close()`` returns, or is refused; reads
       still work; subscribers drain what they have, then end.
-
     * :meth:`statistics` reports the contention of its locks and, with the in-memory storage,
       the storage's, in the package's uniform shape (:mod:`atomics.contention`), counted only
       with ``track_contention=True`` (zeros, and plain ``threading.Lock`` objects, otherwise).
@@ -597,9 +596,8 @@ class KnowledgeBase:
         and id stripes, one lock per topic...), in the package's uniform shape
         (:mod:`atomics.contention`), counted with ``track_contention=True`` (``"tracking":
         False`` and zeros otherwise). A subscription's queue is not included (its events are
-        delivered outside these locks). Thread-safe and
-        lock-free (it never blocks); while other threads write, each figure is one that held
-        during the call.
+        delivered outside these locks). Thread-safe and lock-free (it never blocks); while
+        other threads write, each figure is one that held during the call.
 
         >>> kb = KnowledgeBase(track_contention=True)
         >>> _ = kb.add_insight("a", "hello", topic="news")
