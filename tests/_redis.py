@@ -59,12 +59,13 @@ def namespace(prefix: str = "t") -> str:
 
 def storage(**kwargs: Any) -> Any:
     """A RedisStorage on a fresh namespace of the session server (``retain_per_topic``
-    honoured; ``stripes``/``json_values`` are the in-memory backend's and ignored: Redis
-    always stores JSON)."""
+    honoured; ``stripes``/``json_values``/``track_contention`` are the in-memory backend's
+    and ignored: Redis always stores JSON, and counts no lock contention)."""
     from atomics.kb.storage.redis_storage import RedisStorage
 
     kwargs.pop("stripes", None)
     kwargs.pop("json_values", None)
+    kwargs.pop("track_contention", None)
     return RedisStorage(url(), namespace=namespace(), **kwargs)
 
 

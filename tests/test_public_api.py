@@ -49,6 +49,11 @@ PUBLIC_API: dict[str, tuple[str, ...]] = {
     ),
     "atomics.protocols": ("QueueLike",),
     "atomics.bounded_queue": ("BoundedQueue", "Empty", "Full", "ShutDown"),
+    "atomics.contention": (
+        "ENVIRONMENT_VARIABLE", "BoundedQueueStatistics", "ContentionStatistics",
+        "LockStatistics", "ShardedDictStatistics", "StripedCounterStatistics",
+        "tracking_default",
+    ),
     "atomics.kb": (
         "ANY", "AnyType", "Conflict", "Cursor", "Insight", "KnowledgeBase", "KnowledgeBaseClosed",
         "Lag", "StorageUnavailable", "Subscription", "SubscriptionOverflow", "World",

@@ -20,6 +20,7 @@ from typing import Any
 
 from atomics import _locks, _validate
 from atomics._guard import ACTIVE, check_write
+from atomics.contention import ContentionStatistics
 
 __all__ = ["AtomicBoolean"]
 
@@ -37,6 +38,10 @@ class AtomicBoolean:
       ``flag.set("yes")`` are usually bugs, and truthiness conversion would hide them.
     * A call that raises leaves the value unchanged. Mutable, so unhashable; ``copy.copy``
       gives an independent AtomicBoolean with the current value; pickling stores the value.
+    * ``statistics()`` reports the contention of the instance's one lock (``"value"``) in the
+      package's uniform shape (:mod:`atomics.contention`); counted only with
+      ``track_contention=True`` (or ``ATOMICS_TRACK_CONTENTION=1``), zeros otherwise, when the
+      lock is a plain ``threading.Lock`` and nothing costs. Lock-free reads count nothing.
 
     >>> AtomicBoolean(True)
     AtomicBoolean(True)
@@ -44,9 +49,10 @@ class AtomicBoolean:
 
     __slots__ = ("__weakref__", "_lock", "_value")
 
-    def __init__(self, initial: bool = False) -> None:
+    def __init__(self, initial: bool = False, *, track_contention: bool | None = None) -> None:
         self._value = _validate.boolean(initial, "initial")
-        self._lock = _locks.Lock()  # guards every write of self._value
+        # guards every write of self._value; counting (atomics.contention) if asked for
+        self._lock = _locks.lock(_locks.tracking(track_contention))
 
     def get(self) -> bool:
         """The current value. Atomic, lock-free.
@@ -127,6 +133,20 @@ class AtomicBoolean:
     def __repr__(self) -> str:
         """``AtomicBoolean(True)`` or ``AtomicBoolean(False)``."""
         return f"AtomicBoolean({self._value})"
+
+    def statistics(self) -> ContentionStatistics:
+        """Contention counters of the instance's lock (:mod:`atomics.contention`): with
+        ``track_contention=True``, acquisitions (every write and read-modify-write takes the
+        lock once; ``get`` takes none), those that waited for another thread, and the time
+        waited; ``"tracking": False`` and zeros otherwise. Thread-safe and lock-free: it never
+        blocks; while other threads write, each figure is one that held during the call.
+
+        >>> n = AtomicBoolean(True, track_contention=True); n.set(True)
+        >>> s = n.statistics(); s["tracking"], s["acquisitions"], s["contended"]
+        (True, 1, 0)
+        """
+        lock = self._lock
+        return _locks.contention(_locks.counters(lock) is not None, (("value", lock),))
 
     def __copy__(self) -> AtomicBoolean:
         """``copy.copy``: a new AtomicBoolean with the current value."""

@@ -45,6 +45,7 @@ from typing import Generic, NoReturn, TypeVar
 
 from atomics import _locks, _validate
 from atomics._guard import ACTIVE, check_write
+from atomics.contention import BoundedQueueStatistics
 from atomics.errors import AtomicsTypeError, AtomicsValueError
 
 __all__ = ["BoundedQueue", "Empty", "Full", "ShutDown"]
@@ -108,6 +109,10 @@ class BoundedQueue(Generic[T]):
     * Fairness: none. Waiters are woken in the order ``threading.Condition`` wakes them (FIFO
       in CPython), but a thread arriving between the wake-up and the sleeper running may go
       first.
+    * :meth:`statistics` reports the lock's contention in the package's uniform shape
+      (:mod:`atomics.contention`), counted only with ``track_contention=True`` (zeros, and a
+      plain ``threading.Lock``, otherwise), and how often puts and gets slept for room or
+      items (always counted).
 
     Exceptions are the standard library's own ``queue.Full``, ``queue.Empty`` and (3.13+)
     ``queue.ShutDown``; on older Pythons ``atomics.ShutDown`` is a compatible stand-in.
@@ -119,23 +124,27 @@ class BoundedQueue(Generic[T]):
     __slots__ = (
         "_all_done",
         "_batch_putters",
+        "_get_waits",
         "_getters",
         "_items",
         "_lock",
         "_maxsize",
         "_not_empty",
         "_not_full",
+        "_put_waits",
         "_putters",
         "_resizes",
         "_shutdown",
         "_unfinished",
     )
 
-    def __init__(self, maxsize: int) -> None:
+    def __init__(self, maxsize: int, *, track_contention: bool | None = None) -> None:
         self._maxsize = _validate.count(maxsize, "maxsize")
+        track = _locks.tracking(track_contention)
         self._items: deque[T] = deque()
         # One lock guards everything below; each Condition is one reason to wait on it.
-        self._lock = _locks.Lock()
+        # (A counting lock with track_contention: atomics.contention.)
+        self._lock = _locks.lock(track)
         self._not_empty = threading.Condition(self._lock)
         self._not_full = threading.Condition(self._lock)
         self._all_done = threading.Condition(self._lock)
@@ -145,6 +154,8 @@ class BoundedQueue(Generic[T]):
         self._unfinished = 0  # items put and not yet task_done()
         self._shutdown = False
         self._resizes = 0  # maxsize assignments so far (lets full() read without the lock)
+        self._put_waits = 0  # times a put slept for room (statistics())
+        self._get_waits = 0  # times a get slept for an item
 
     # --- introspection ---------------------------------------------------------------------
     @property
@@ -224,6 +235,35 @@ class BoundedQueue(Generic[T]):
         state = ", shut down" if self._shutdown else ""
         return f"<BoundedQueue maxsize={self._maxsize} qsize={self.qsize()}{state}>"
 
+    def statistics(self) -> BoundedQueueStatistics:
+        """The contention counters of the queue's one lock (``"queue"``) in the package's
+        uniform shape (:mod:`atomics.contention`), counted with ``track_contention=True``
+        (``"tracking": False`` and zeros otherwise): every put, get, batch, ``qsize``,
+        ``task_done``... takes it once, and a put or get woken from a wait takes it again;
+        ``empty()`` and ``full()`` take none. Beside them, counted always (only on the path
+        that sleeps anyway): ``put_waits`` and ``get_waits``, the times a put slept because
+        the queue was full and a get because it was empty -- waiting for room or items, which
+        is not lock contention: a producer far ahead of its consumers shows up here, not in
+        ``contended``. Thread-safe and lock-free (it never blocks); while other threads work,
+        each figure is one that held during the call.
+
+        >>> q = BoundedQueue(2, track_contention=True); q.put(1); q.get()
+        1
+        >>> s = q.statistics(); s["acquisitions"], s["contended"], s["put_waits"]
+        (2, 0, 0)
+        """
+        lock = self._lock
+        counted = _locks.contention(_locks.counters(lock) is not None, (("queue", lock),))
+        return {
+            "tracking": counted["tracking"],
+            "acquisitions": counted["acquisitions"],
+            "contended": counted["contended"],
+            "wait_seconds": counted["wait_seconds"],
+            "locks": counted["locks"],
+            "put_waits": self._put_waits,
+            "get_waits": self._get_waits,
+        }
+
     def __reduce__(self) -> NoReturn:
         """Refused: ``TypeError`` (a queue holds locks and waiting threads; copy or pickle
         its items instead, e.g. :meth:`drain`).
@@ -251,6 +291,7 @@ class BoundedQueue(Generic[T]):
                 self._pass_on_room()  # a notify we consumed may be someone else's
                 raise Full
             self._putters += 1
+            self._put_waits += 1
             self._batch_putters += needed > 1
             try:
                 self._not_full.wait(remaining)
@@ -269,6 +310,7 @@ class BoundedQueue(Generic[T]):
             if remaining is not None and remaining <= 0:
                 raise Empty
             self._getters += 1
+            self._get_waits += 1
             try:
                 self._not_empty.wait(remaining)
             finally:

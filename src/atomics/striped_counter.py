@@ -49,6 +49,7 @@ from typing import Any, NoReturn
 
 from atomics import _locks, _validate
 from atomics._guard import ACTIVE, check_write
+from atomics.contention import StripedCounterStatistics
 from atomics.errors import AtomicsTypeError, WrongThreadError
 
 __all__ = ["CounterHandle", "StripedCounter"]
@@ -176,6 +177,9 @@ class StripedCounter:
     * Mutable, so unhashable. ``copy.copy`` gives an independent counter starting at the
       current sum; pickling stores the sum. A :class:`CounterHandle` cannot be copied or
       pickled (``TypeError``): a copy would write a cell no counter reads.
+    * :meth:`statistics` reports the contention of the counter's one lock in the package's
+      uniform shape (:mod:`atomics.contention`), counted only with ``track_contention=True``.
+      Adds take no lock (through the counter or a handle) and count nothing.
 
     >>> c = StripedCounter(5)
     >>> c.decrement(); c.sum()
@@ -184,9 +188,10 @@ class StripedCounter:
 
     __slots__ = ("__weakref__", "_cells", "_local", "_lock", "_retired", "_retiring")
 
-    def __init__(self, initial: int = 0) -> None:
+    def __init__(self, initial: int = 0, *, track_contention: bool | None = None) -> None:
         # _lock guards: the _cells list, _retired, and every cell's ``taken`` field.
-        self._lock = _locks.Lock()
+        # (A counting lock with track_contention: atomics.contention.)
+        self._lock = _locks.lock(_locks.tracking(track_contention))
         self._cells: list[_Cell] = []
         self._retired = _check_int(initial, "initial")
         self._local = threading.local()
@@ -327,8 +332,32 @@ class StripedCounter:
         """Pickling: the current :meth:`sum`."""
         return (StripedCounter, (self.sum(),))
 
-    def statistics(self) -> dict[str, int]:
-        """Debugging figures: live cells (threads and handles) and the retired total."""
-        with self._lock:
+    def statistics(self) -> StripedCounterStatistics:
+        """Debugging figures: ``cells`` (live cells: threads and handles), ``retired`` (the
+        count folded from cells whose owner is gone), and the contention counters of the
+        counter's one lock (``"cells"``) in the package's uniform shape
+        (:mod:`atomics.contention`), counted with ``track_contention=True`` (``"tracking":
+        False`` and zeros otherwise). Adds -- through the counter or a handle -- are lock-free
+        and count nothing; the lock is taken to register a thread's or handle's cell, by
+        :meth:`sum`/:meth:`reset`/:meth:`sum_then_reset` and by this method, whose own
+        acquisition is counted by the next call, not this one (the counters are read first).
+        Thread-safe; it takes the lock briefly (to fold retired cells).
+
+        >>> c = StripedCounter(track_contention=True); c.increment(); c.increment()
+        >>> s = c.statistics(); s["cells"], s["acquisitions"], s["contended"]
+        (1, 1, 0)
+        """
+        lock = self._lock
+        counted = _locks.contention(_locks.counters(lock) is not None, (("cells", lock),))
+        with lock:
             self._fold_retiring()
-            return {"cells": len(self._cells), "retired": self._retired}
+            cells, retired = len(self._cells), self._retired
+        return {
+            "tracking": counted["tracking"],
+            "acquisitions": counted["acquisitions"],
+            "contended": counted["contended"],
+            "wait_seconds": counted["wait_seconds"],
+            "locks": counted["locks"],
+            "cells": cells,
+            "retired": retired,
+        }

@@ -31,6 +31,11 @@ from atomics import (
     StripedCounter,
     WorldEvent,
 )
+from atomics.contention import (
+    ContentionStatistics,
+    ShardedDictStatistics,
+    StripedCounterStatistics,
+)
 from atomics.sharded_dict import MissingType
 from atomics.testing import mpmc_stress
 
@@ -59,6 +64,12 @@ reveal_type(d.popitem())  # R: tuple[str, int]
 reveal_type(d.snapshot())  # R: dict[str, int]
 reveal_type(d.copy())  # R: atomics.sharded_dict.ShardedDict[str, int]
 reveal_type(d.handle())  # R: atomics.sharded_dict.ShardedDict[str, int]
+d_stats: ShardedDictStatistics = d.statistics()  # the TypedDict itself (its text: long)
+uniform: ContentionStatistics = d_stats  # every structure's shares the common keys
+reveal_type(d_stats["stripes"])  # R: int
+reveal_type(d.statistics()["shard_sizes"])  # R: list[int]
+reveal_type(d.statistics()["locks"][0]["contended"])  # R: int
+ShardedDict(track_contention="yes")  # E: arg-type
 reveal_type(d | {"b": 2})  # R: atomics.sharded_dict.ShardedDict[str, int]
 reveal_type(d | {"z": "x"})  # R: atomics.sharded_dict.ShardedDict[str, int | str]
 reveal_type({"b": 2} | d)  # R: atomics.sharded_dict.ShardedDict[str, int]
@@ -190,7 +201,11 @@ counter.increment()
 reveal_type(counter.sum())  # R: int
 reveal_type(counter.sum_then_reset())  # R: int
 reveal_type(counter.handle())  # R: atomics.striped_counter.CounterHandle
-reveal_type(counter.statistics())  # R: dict[str, int]
+counter_stats: StripedCounterStatistics = counter.statistics()
+reveal_type(counter_stats["acquisitions"])  # R: int
+reveal_type(counter.statistics()["cells"])  # R: int
+reveal_type(counter.statistics()["locks"][0]["wait_seconds"])  # R: float
+reveal_type(StripedCounter(track_contention=True).statistics()["tracking"])  # R: bool
 
 # --- KnowledgeBase ----------------------------------------------------------------------
 with KnowledgeBase() as kb:

@@ -13,6 +13,7 @@ from typing import Any
 from atomics import _guard, _locks, _validate
 from atomics._guard import ACTIVE as _GUARD_ACTIVE
 from atomics._guard import in_user_code as _in_user_code
+from atomics.contention import ContentionStatistics
 from atomics.errors import AtomicsTypeError, AtomicsValueError
 from atomics.kb import persistence
 from atomics.kb.errors import KnowledgeBaseClosed
@@ -94,6 +95,9 @@ class KnowledgeBase:
     what JSON cannot hold exactly (a server backend's rule; see :mod:`atomics.kb.storage`).
     ``storage``: a :class:`~atomics.kb.storage.Storage` (default: a new in-process
     :class:`~atomics.kb.storage.MemoryStorage` made with the arguments above).
+    ``track_contention``: count lock contention (:meth:`statistics`) in the knowledge base's
+    own locks and in the default storage's (a storage given as ``storage`` counts as it was
+    made); None: the process default (:mod:`atomics.contention`).
 
     Guarantees
     ----------
@@ -140,6 +144,9 @@ class KnowledgeBase:
     * **close()**: later writes raise :class:`KnowledgeBaseClosed`; a write in flight either
       completes, delivered to every subscriber, before ``close()`` returns, or is refused; reads
       still work; subscribers drain what they have, then end.
+    * :meth:`statistics` reports the contention of its locks and, with the in-memory storage,
+      the storage's, in the package's uniform shape (:mod:`atomics.contention`), counted only
+      with ``track_contention=True`` (zeros, and plain ``threading.Lock`` objects, otherwise).
 
     >>> kb = KnowledgeBase(); _ = kb.add_insights("a", ["x", "y"], topic="t")
     >>> [(i.seq, i.content) for i in kb.latest("t", 2)], kb.entry_count
@@ -153,10 +160,15 @@ class KnowledgeBase:
         stripes: int | None = None,
         json_values: bool = False,
         storage: Storage | None = None,
+        track_contention: bool | None = None,
     ) -> None:
+        track = _locks.tracking(track_contention)
         if storage is None:
             storage = MemoryStorage(
-                retain_per_topic=retain_per_topic, stripes=stripes, json_values=json_values
+                retain_per_topic=retain_per_topic,
+                stripes=stripes,
+                json_values=json_values,
+                track_contention=track,
             )
         elif not isinstance(storage, Storage):
             raise AtomicsTypeError(
@@ -172,11 +184,12 @@ class KnowledgeBase:
         self.retain_per_topic: int | None = storage.retain_per_topic
         self._storage: Storage = storage
         self._subscriptions: tuple[_Sink, ...] = ()  # copy on write, read without lock
-        self._subscriptions_lock = _locks.Lock()
+        self._subscriptions_lock = _locks.lock(track)
         # per writer thread, between its write and its _deliver: the "block"
         # subscriptions its write fed (.fed)
         self._written = threading.local()
         self._closed = False
+        self._track_contention = track  # World's lock follows it
         self.world = World(self)
         storage.watch(_Listener(self))  # note() under the write's lock; then we deliver
 
@@ -575,6 +588,38 @@ class KnowledgeBase:
         with _guard.package_code():  # a new KnowledgeBase no other thread can see yet
             kb._storage.import_state(paginate(topics, world, 1024))
         return kb
+
+    def statistics(self) -> ContentionStatistics:
+        """The contention counters of the knowledge base's locks (``"subscriptions"``,
+        ``"reducers"``) and, with the in-memory storage, of the storage's (see
+        :meth:`MemoryStorage.statistics <atomics.kb.storage.MemoryStorage.statistics>`: world
+        and id stripes, one lock per topic...), in the package's uniform shape
+        (:mod:`atomics.contention`), counted with ``track_contention=True`` (``"tracking":
+        False`` and zeros otherwise). A subscription's queue is not included (its events are
+        delivered outside these locks). Thread-safe and lock-free (it never blocks); while
+        other threads write, each figure is one that held during the call.
+
+        >>> kb = KnowledgeBase(track_contention=True)
+        >>> _ = kb.add_insight("a", "hello", topic="news")
+        >>> s = kb.statistics(); s["tracking"], s["contended"]
+        (True, 0)
+        >>> [r["acquisitions"] for r in s["locks"] if r["name"] == "topic 'news'"]
+        [1]
+        """
+        named: list[tuple[str, object]] = [
+            ("subscriptions", self._subscriptions_lock),
+            ("reducers", self.world._reducer_lock),
+        ]
+        counted = _locks.contention(self._track_contention, named)
+        storage_statistics = getattr(self._storage, "statistics", None)  # MemoryStorage's
+        if storage_statistics is not None:
+            stored: ContentionStatistics = storage_statistics()
+            counted["tracking"] = counted["tracking"] or stored["tracking"]
+            counted["locks"] += stored["locks"]
+            counted["acquisitions"] += stored["acquisitions"]
+            counted["contended"] += stored["contended"]
+            counted["wait_seconds"] += stored["wait_seconds"]
+        return counted
 
     @property
     def closed(self) -> bool:

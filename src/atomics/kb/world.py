@@ -71,7 +71,8 @@ class World:
         self._kb = kb
         self._storage: Storage = kb._storage
         self._reducers: list[tuple[str, str | Callable[[Any, Any], Any]]] = []
-        self._reducer_lock = _locks.Lock()  # guards registration (reads copy the list ref)
+        # guards registration (reads copy the list ref); counting as the knowledge base's
+        self._reducer_lock = _locks.lock(getattr(kb, "_track_contention", False))
 
     def get(self, key: str) -> WorldEntry | None:
         """``(value, version, agent_id, timestamp)``, or None if absent. No lock."""

@@ -599,8 +599,10 @@ class CheckedLock:
 
     __slots__ = ("__weakref__", "_checker", "_holder", "_lock", "_name", "_serial")
 
-    def __init__(self, checker: LockOrderChecker) -> None:
-        self._lock = _allocate()
+    def __init__(self, checker: LockOrderChecker, lock: Any = None) -> None:
+        # ``lock``: the lock to wrap (a counting lock of a structure that tracks contention,
+        # atomics.contention); a new plain one by default
+        self._lock: _thread.LockType = _allocate() if lock is None else lock
         self._checker = checker
         self._holder: _ThreadState | None = None  # the state of the thread that took it
         self._serial, self._name = checker.register(self)
@@ -814,8 +816,8 @@ def _apply() -> None:
 
 
 def _factories(checker: LockOrderChecker) -> tuple[Any, Any]:
-    def make_lock() -> CheckedLock:
-        return CheckedLock(checker)
+    def make_lock(lock: Any = None) -> CheckedLock:
+        return CheckedLock(checker, lock)
 
     def make_rlock() -> CheckedRLock:
         return CheckedRLock(checker)

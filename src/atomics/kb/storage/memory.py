@@ -18,6 +18,7 @@ from typing import Any
 
 from atomics import _guard, _locks, _validate
 from atomics._guard import in_user_code, package_code
+from atomics.contention import ContentionStatistics
 from atomics.errors import AtomicsTypeError, AtomicsValueError
 from atomics.kb.errors import Conflict, KnowledgeBaseClosed
 from atomics.kb.records import (
@@ -52,12 +53,12 @@ class TopicLog:
 
     __slots__ = ("entries", "lock", "next_seq", "topic")
 
-    def __init__(self, topic: str, retain: int | None) -> None:
+    def __init__(self, topic: str, retain: int | None, track: bool = False) -> None:
         # Interned: every insight carries this one immortal str, so that a dict keyed by
         # insights' topics, filled by one thread and read by others, avoids the cross-thread
         # cost on 3.13t (docs/sharded_dict.md); topic names are few, so it leaks nothing.
         self.topic = sys.intern(topic if type(topic) is str else str.__str__(topic))
-        self.lock = _locks.Lock()  # guards both fields; seq is assigned under it
+        self.lock = _locks.lock(track)  # guards both fields; seq is assigned under it
         self.entries: deque[Insight] = deque(maxlen=retain)
         self.next_seq = 0
 
@@ -88,8 +89,8 @@ class IdIndex:
 
     __slots__ = ("locks", "shards")
 
-    def __init__(self, stripes: int) -> None:
-        self.locks = tuple(_locks.Lock() for _ in range(stripes))
+    def __init__(self, stripes: int, track: bool = False) -> None:
+        self.locks = tuple(_locks.lock(track) for _ in range(stripes))
         self.shards: tuple[dict[str, Insight], ...] = tuple({} for _ in range(stripes))
 
     def get_or_append(self, insight_id: str, append: Callable[[], Insight]) -> Insight:
@@ -175,7 +176,9 @@ class MemoryStorage:
     * the **change feed**: the listener's ``note`` is called under the topic's lock or the key's
       stripe lock, after the store (so what it notes is readable, and notes come in seq order
       per topic, version order per key); the knowledge base delivers once the write is done
-      and no lock is held.
+      and no lock is held;
+    * **contention counters** (``track_contention=True``; None: the process default): every
+      lock above counts its acquisitions and waits, reported by :meth:`statistics`.
 
     Lock order, the one way locks are ever nested (so nothing can deadlock): id-index stripe ->
     registry lock -> world stripes (index order) -> topic locks (several: by topic name) -> the
@@ -196,7 +199,9 @@ class MemoryStorage:
         retain_per_topic: int | None = None,
         stripes: int | None = None,
         json_values: bool = False,
+        track_contention: bool | None = None,
     ) -> None:
+        self.track_contention = track = _locks.tracking(track_contention)
         if retain_per_topic is not None:
             # a deque's maxlen is at most sys.maxsize
             _validate.count(retain_per_topic, "retain_per_topic", 1, sys.maxsize)
@@ -204,15 +209,17 @@ class MemoryStorage:
             raise AtomicsTypeError(f"json_values must be a bool, got {type(json_values).__name__}")
         self.retain = self.retain_per_topic = retain_per_topic
         self.json_values = json_values
-        self.logs: ShardedDict[str, TopicLog] = ShardedDict(stripes=stripes)
-        self.by_id = IdIndex(self.logs.stripes)
+        self.logs: ShardedDict[str, TopicLog] = ShardedDict(stripes=stripes, track_contention=track)
+        self.by_id = IdIndex(self.logs.stripes, track)
         self._id_locks, self._id_shards = self.by_id.locks, self.by_id.shards
         self._id_stripes = len(self._id_locks)
-        self.world: ShardedDict[str, WorldEntry] = ShardedDict(stripes=stripes)
+        self.world: ShardedDict[str, WorldEntry] = ShardedDict(
+            stripes=stripes, track_contention=track
+        )
         # Held while a topic is created: export() sees a fixed set of topics.
         self.local = threading.local()  # its __dict__: this thread's topic -> TopicLog cache
-        self.registry_lock = _locks.Lock()
-        self.appended = _locks.Condition()  # wait()'s wake-up
+        self.registry_lock = _locks.lock(track)
+        self.appended = _locks.Condition(track)  # wait()'s wake-up
         self.waiters = 0  # under appended's lock
         self.closed = False
         self._note: Callable[[Insight | WorldChange], None] | None = None
@@ -248,7 +255,7 @@ class MemoryStorage:
                         # a plain store, not get_or_create: no factory runs, so this is not
                         # user code and does not switch on the re-entry guard
                         # (docs/guarantees.md), whose check then costs every write
-                        log = TopicLog(topic, self.retain)
+                        log = TopicLog(topic, self.retain, self.track_contention)
                         self.logs[log.topic] = log
             cache[topic] = log
         return log
@@ -668,6 +675,32 @@ class MemoryStorage:
             pass  # every write that took its lock before ``closed`` was set has noted
         with self.appended:
             self.appended.notify_all()
+
+    def statistics(self) -> ContentionStatistics:
+        """The contention counters of every lock of this storage, in the package's uniform
+        shape (:mod:`atomics.contention`), counted with ``track_contention=True`` (zeros
+        otherwise): ``"registry"``, ``"appended"`` (the lock of :meth:`wait`'s condition),
+        ``"topics stripe <i>"`` (the map of topic logs), ``"id stripe <i>"``, ``"world stripe
+        <i>"`` and one ``"topic <name>"`` per topic, by name. Thread-safe and lock-free (it
+        never blocks); while other threads write, each figure is one that held during the
+        call, and a topic created meanwhile may be missing.
+
+        >>> storage = MemoryStorage(stripes=2, track_contention=True)
+        >>> storage.append_one("t", "a", "hello", None, 0.0).seq
+        0
+        >>> rows = storage.statistics()["locks"]
+        >>> [row["name"] for row in rows if row["acquisitions"] and "stripe" not in row["name"]]
+        ['registry', "topic 't'"]
+        """
+        named: list[tuple[str, object]] = [
+            ("registry", self.registry_lock),
+            ("appended", self.appended._lock),  # type: ignore[attr-defined]
+        ]
+        named += [(f"topics stripe {i}", lock) for i, lock in enumerate(self.logs._locks)]
+        named += [(f"id stripe {i}", lock) for i, lock in enumerate(self._id_locks)]
+        named += [(f"world stripe {i}", lock) for i, lock in enumerate(self.world._locks)]
+        named += [(f"topic {log.topic!r}", log.lock) for _, log in sorted(self.logs.items())]
+        return _locks.contention(self.track_contention, named)
 
     # --- export / import -------------------------------------------------------------------------
     @contextmanager
