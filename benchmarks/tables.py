@@ -468,7 +468,7 @@ def t_agent_workload(refs: list[Ref]) -> list[str]:
 
 
 def t_intern_memory(refs: list[Ref]) -> list[str]:
-    header = ["interpreter", "strings", "bytes/string held", "bytes/string after release", "immortal"]
+    header = ["interpreter", "strings", "bytes/string held", "after release", "immortal"]
     rows = []
     for ref in refs:
         for variant in values(ref, "bytes_per_string_held", "variant"):
@@ -478,7 +478,7 @@ def t_intern_memory(refs: list[Ref]) -> list[str]:
             rows.append(
                 [interp(ref), f"`{variant}`", fig(held), fig(left), "yes" if immortal else "no"]
             )
-    return table(header, rows) + [""]
+    return [*table(header, rows), ""]
 
 
 TABLES: dict[str, tuple[str, Callable[[list[Ref]], list[str]]]] = {

@@ -1119,7 +1119,7 @@ def _counts(keys_or_counts: object) -> dict[Any, int]:
     return counts
 
 
-def _read(shard: dict[Any, Any], key: object, default: Any) -> Any:
+def _read(shard: dict[Any, T], key: object, default: D) -> T | D:
     """``shard.get(key, default)`` for a reader that holds no lock, without ``dict.get``.
 
     On free-threaded CPython 3.13, ``dict.get`` runs inside the dict's critical section, and
