@@ -228,7 +228,7 @@ def _contend(hold: Any, wait: Callable[[], object]) -> None:
         waiter = threading.Thread(target=wait, daemon=True)
         waiter.start()
         assert wait_until_blocked_or_done(
-            waiter, _locks.CountingLock.acquire.__code__, _blocking_line(), settle=0.05
+            waiter, _locks.CountingLock.acquire.__code__, _blocking_line(), settle=0.05, timeout=60
         ), "the waiter finished without waiting: it did not take the lock"
     waiter.join(60)
     assert not waiter.is_alive()
