@@ -48,8 +48,11 @@ from collections import deque
 from typing import Any, NoReturn
 
 from atomics import _locks, _validate
-from atomics._guard import ACTIVE, check_write
+from atomics._guard import check_write, mirror
 from atomics.errors import AtomicsTypeError, WrongThreadError
+
+_GUARD_ON = False  # the re-entry guard's flag: True once any thread ran user code
+mirror(globals(), "_GUARD_ON")  # (a global bound to an immortal bool: see atomics._guard)
 
 __all__ = ["CounterHandle", "StripedCounter"]
 
@@ -112,7 +115,7 @@ class CounterHandle:
         n = _check_int(n, "n")
         if _get_ident() != self._owner:
             raise self._wrong_thread()
-        if ACTIVE[0]:
+        if _GUARD_ON:
             check_write("CounterHandle.add()")
         self._cell.added += n  # single writer: this thread
 
@@ -120,7 +123,7 @@ class CounterHandle:
         """Add 1. Atomic; lock-free."""
         if _get_ident() != self._owner:
             raise self._wrong_thread()
-        if ACTIVE[0]:
+        if _GUARD_ON:
             check_write("CounterHandle.increment()")
         self._cell.added += 1  # single writer: this thread
 
@@ -128,7 +131,7 @@ class CounterHandle:
         """Subtract 1. Atomic; lock-free."""
         if _get_ident() != self._owner:
             raise self._wrong_thread()
-        if ACTIVE[0]:
+        if _GUARD_ON:
             check_write("CounterHandle.decrement()")
         self._cell.added -= 1  # single writer: this thread
 
@@ -255,19 +258,19 @@ class StripedCounter:
         -3
         """
         n = _check_int(n, "n")
-        if ACTIVE[0]:
+        if _GUARD_ON:
             check_write("StripedCounter.add()")
         self._thread_cell().added += n  # single writer: the calling thread owns this cell
 
     def increment(self) -> None:
         """Add 1. Atomic; lock-free after the thread's first call."""
-        if ACTIVE[0]:
+        if _GUARD_ON:
             check_write("StripedCounter.increment()")
         self._thread_cell().added += 1  # single writer
 
     def decrement(self) -> None:
         """Subtract 1. Atomic; lock-free after the thread's first call."""
-        if ACTIVE[0]:
+        if _GUARD_ON:
             check_write("StripedCounter.decrement()")
         self._thread_cell().added -= 1  # single writer
 
@@ -290,7 +293,7 @@ class StripedCounter:
         >>> c = StripedCounter(); c.add(4); c.sum_then_reset(), c.sum()
         (4, 0)
         """
-        if ACTIVE[0]:
+        if _GUARD_ON:
             check_write("StripedCounter.sum_then_reset()")
         with self._lock:
             self._fold_retiring()
