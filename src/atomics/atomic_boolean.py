@@ -19,8 +19,11 @@ from __future__ import annotations
 from typing import Any
 
 from atomics import _locks, _validate
-from atomics._guard import ACTIVE, check_write
+from atomics._guard import check_write, mirror
 from atomics.contention import ContentionStatistics
+
+_GUARD_ON = False  # the re-entry guard's flag: True once any thread ran user code
+mirror(globals(), "_GUARD_ON")  # (a global bound to an immortal bool: see atomics._guard)
 
 __all__ = ["AtomicBoolean"]
 
@@ -69,7 +72,7 @@ class AtomicBoolean:
         True
         """
         value = _validate.boolean(value, "value")
-        if ACTIVE[0]:
+        if _GUARD_ON:
             check_write("AtomicBoolean.set()")
         with self._lock:
             self._value = value
@@ -81,7 +84,7 @@ class AtomicBoolean:
         False
         """
         value = _validate.boolean(value, "value")
-        if ACTIVE[0]:
+        if _GUARD_ON:
             check_write("AtomicBoolean.get_and_set()")
         with self._lock:
             old, self._value = self._value, value
@@ -96,7 +99,7 @@ class AtomicBoolean:
         """
         expect = _validate.boolean(expect, "expect")
         update = _validate.boolean(update, "update")
-        if ACTIVE[0]:
+        if _GUARD_ON:
             check_write("AtomicBoolean.compare_and_set()")
         with self._lock:
             if self._value is not expect:
@@ -110,7 +113,7 @@ class AtomicBoolean:
         >>> AtomicBoolean().toggle()
         True
         """
-        if ACTIVE[0]:
+        if _GUARD_ON:
             check_write("AtomicBoolean.toggle()")
         with self._lock:
             self._value = new = not self._value

@@ -48,9 +48,12 @@ from itertools import repeat as _repeat
 from typing import Any
 
 from atomics import _locks, _validate
-from atomics._guard import ACTIVE, check_write, on_activation
+from atomics._guard import check_write, mirror, on_activation
 from atomics.contention import ContentionStatistics
 from atomics.errors import AtomicsValueError
+
+_GUARD_ON = False  # the re-entry guard's flag: True once any thread ran user code
+mirror(globals(), "_GUARD_ON")  # (a global bound to an immortal bool: see atomics._guard)
 
 __all__ = ["AtomicInteger"]
 
@@ -126,7 +129,7 @@ class AtomicInteger:
         4
         """
         value = _check_int(value, "value")
-        if ACTIVE[0]:
+        if _GUARD_ON:
             check_write("AtomicInteger.set()")
         with self._lock:
             self._value = value
@@ -138,7 +141,7 @@ class AtomicInteger:
         (1, 2)
         """
         value = _check_int(value, "value")
-        if ACTIVE[0]:
+        if _GUARD_ON:
             check_write("AtomicInteger.get_and_set()")
         with self._lock:
             old, self._value = self._value, value
@@ -162,7 +165,7 @@ class AtomicInteger:
         """
         expect = _check_int(expect, "expect")
         update = _check_int(update, "update")
-        if ACTIVE[0]:
+        if _GUARD_ON:
             check_write("AtomicInteger.compare_and_exchange()")
         with self._lock:
             witness = self._value
@@ -178,7 +181,7 @@ class AtomicInteger:
         3
         """
         delta = _check_int(delta, "delta")
-        if ACTIVE[0]:
+        if _GUARD_ON:
             check_write("AtomicInteger.add_and_get()")
         with self._lock:
             self._value = new = self._value + delta
@@ -191,7 +194,7 @@ class AtomicInteger:
         1
         """
         delta = _check_int(delta, "delta")
-        if ACTIVE[0]:
+        if _GUARD_ON:
             check_write("AtomicInteger.get_and_add()")
         with self._lock:
             old = self._value
@@ -204,7 +207,7 @@ class AtomicInteger:
         >>> AtomicInteger().increment_and_get()
         1
         """
-        if ACTIVE[0]:
+        if _GUARD_ON:
             check_write("AtomicInteger.increment_and_get()")
         with self._lock:
             self._value = new = self._value + 1
@@ -216,7 +219,7 @@ class AtomicInteger:
         >>> AtomicInteger().get_and_increment()
         0
         """
-        if ACTIVE[0]:
+        if _GUARD_ON:
             check_write("AtomicInteger.get_and_increment()")
         with self._lock:
             old = self._value
@@ -229,7 +232,7 @@ class AtomicInteger:
         >>> AtomicInteger().decrement_and_get()
         -1
         """
-        if ACTIVE[0]:
+        if _GUARD_ON:
             check_write("AtomicInteger.decrement_and_get()")
         with self._lock:
             self._value = new = self._value - 1
@@ -241,7 +244,7 @@ class AtomicInteger:
         >>> AtomicInteger().get_and_decrement()
         0
         """
-        if ACTIVE[0]:
+        if _GUARD_ON:
             check_write("AtomicInteger.get_and_decrement()")
         with self._lock:
             old = self._value
@@ -252,7 +255,7 @@ class AtomicInteger:
     def _update(self, fn: Callable[[int], int]) -> tuple[int, int]:
         """Apply ``fn`` with compare-and-set retries; return (old, new)."""
         _validate.function(fn, "fn")
-        if ACTIVE[0]:
+        if _GUARD_ON:
             check_write("AtomicInteger update")
         while True:
             old = self._value  # lock-free read; the compare below validates it
@@ -648,7 +651,7 @@ def _guarded(name: str, symbol: str, op: Callable[[int, int], int]) -> Callable[
     def operator(
         self: AtomicInteger, other: int, _type: Any = type, _int: Any = int, _op: Any = op
     ) -> AtomicInteger:
-        if ACTIVE[0]:
+        if _GUARD_ON:
             check_write(f"AtomicInteger {symbol}")
         if _type(other) is not _int:
             other = self._operand(other, symbol)

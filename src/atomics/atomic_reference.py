@@ -22,8 +22,11 @@ from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
 from atomics import _locks, _validate
-from atomics._guard import ACTIVE, check_write
+from atomics._guard import check_write, mirror
 from atomics.contention import ContentionStatistics
+
+_GUARD_ON = False  # the re-entry guard's flag: True once any thread ran user code
+mirror(globals(), "_GUARD_ON")  # (a global bound to an immortal bool: see atomics._guard)
 
 __all__ = ["AtomicReference"]
 
@@ -79,7 +82,7 @@ class AtomicReference(Generic[T]):
         >>> r = AtomicReference(1); r.set(2); r.get()
         2
         """
-        if ACTIVE[0]:
+        if _GUARD_ON:
             check_write("AtomicReference.set()")
         with self._lock:
             self._value = value
@@ -90,7 +93,7 @@ class AtomicReference(Generic[T]):
         >>> AtomicReference(1).get_and_set(2)
         1
         """
-        if ACTIVE[0]:
+        if _GUARD_ON:
             check_write("AtomicReference.get_and_set()")
         with self._lock:
             old, self._value = self._value, value
@@ -105,7 +108,7 @@ class AtomicReference(Generic[T]):
         >>> r.compare_and_set(b, [2]), r.compare_and_set(a, [3])   # equal is not enough
         (False, True)
         """
-        if ACTIVE[0]:
+        if _GUARD_ON:
             check_write("AtomicReference.compare_and_set()")
         with self._lock:
             if self._value is not expect:
@@ -120,7 +123,7 @@ class AtomicReference(Generic[T]):
         >>> r = AtomicReference("x"); r.compare_and_exchange("y", "z")
         'x'
         """
-        if ACTIVE[0]:
+        if _GUARD_ON:
             check_write("AtomicReference.compare_and_exchange()")
         with self._lock:
             witness = self._value
@@ -130,7 +133,7 @@ class AtomicReference(Generic[T]):
 
     def _update(self, fn: Callable[[T], T]) -> tuple[T, T]:
         _validate.function(fn, "fn")
-        if ACTIVE[0]:
+        if _GUARD_ON:
             check_write("AtomicReference update")
         while True:
             old = self._value  # lock-free read; validated by identity below

@@ -44,9 +44,12 @@ from collections.abc import Iterable, Iterator
 from typing import Generic, NoReturn, TypeVar
 
 from atomics import _locks, _validate
-from atomics._guard import ACTIVE, check_write
+from atomics._guard import check_write, mirror
 from atomics.contention import BoundedQueueStatistics
 from atomics.errors import AtomicsTypeError, AtomicsValueError
+
+_GUARD_ON = False  # the re-entry guard's flag: True once any thread ran user code
+mirror(globals(), "_GUARD_ON")  # (a global bound to an immortal bool: see atomics._guard)
 
 __all__ = ["BoundedQueue", "Empty", "Full", "ShutDown"]
 
@@ -171,7 +174,7 @@ class BoundedQueue(Generic[T]):
     @maxsize.setter
     def maxsize(self, value: int) -> None:
         _validate.count(value, "maxsize")
-        if ACTIVE[0]:
+        if _GUARD_ON:
             check_write("BoundedQueue.maxsize = ...")
         with self._lock:
             self._maxsize = value
@@ -353,7 +356,7 @@ class BoundedQueue(Generic[T]):
         """
         deadline = None if timeout is None else _deadline(block, timeout)
         items = self._items
-        if ACTIVE[0]:
+        if _GUARD_ON:
             check_write("BoundedQueue.put()")
         with self._lock:
             # The common case inline (the helpers are the general path): room, not shut down.
@@ -382,7 +385,7 @@ class BoundedQueue(Generic[T]):
         """
         deadline = None if timeout is None else _deadline(block, timeout)
         items = self._items
-        if ACTIVE[0]:
+        if _GUARD_ON:
             check_write("BoundedQueue.get()")
         with self._lock:
             if not items:  # the common case (an item present) inline
@@ -414,7 +417,7 @@ class BoundedQueue(Generic[T]):
         """
         batch = list(items)
         deadline = _deadline(block, timeout)
-        if ACTIVE[0]:
+        if _GUARD_ON:
             check_write("BoundedQueue.put_many()")
         with self._lock:  # the batch's size is checked against maxsize under the lock
             self._wait_for_room(len(batch), block, deadline)
@@ -434,7 +437,7 @@ class BoundedQueue(Generic[T]):
         """
         _validate.count(max_items, "max_items")
         deadline = _deadline(block, timeout)
-        if ACTIVE[0]:
+        if _GUARD_ON:
             check_write("BoundedQueue.get_many()")
         with self._lock:
             self._wait_for_items(block, deadline)
@@ -451,7 +454,7 @@ class BoundedQueue(Generic[T]):
         >>> q = BoundedQueue(4); q.put(1); q.drain(), q.drain()
         ([1], [])
         """
-        if ACTIVE[0]:
+        if _GUARD_ON:
             check_write("BoundedQueue.drain()")
         with self._lock:
             batch = list(self._items)
@@ -484,7 +487,7 @@ class BoundedQueue(Generic[T]):
         0
         """
         _validate.count(n, "n")
-        if ACTIVE[0]:
+        if _GUARD_ON:
             check_write("BoundedQueue.task_done()")
         with self._lock:
             if n > self._unfinished:
@@ -497,7 +500,7 @@ class BoundedQueue(Generic[T]):
 
     def join(self) -> None:
         """Block until every item put has been marked done (``queue.Queue.join``)."""
-        if ACTIVE[0]:
+        if _GUARD_ON:
             check_write("BoundedQueue.join()")
         with self._lock:
             while self._unfinished:
@@ -514,7 +517,7 @@ class BoundedQueue(Generic[T]):
         >>> q = BoundedQueue(4); q.put_many("ab"); q.shutdown(immediate=True)
         ['a', 'b']
         """
-        if ACTIVE[0]:
+        if _GUARD_ON:
             check_write("BoundedQueue.shutdown()")
         with self._lock:
             self._shutdown = True

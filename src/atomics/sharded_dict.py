@@ -42,10 +42,13 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast, overload
 
 from atomics import _locks, _validate, runtime
-from atomics._guard import ACTIVE, check_write, enter, in_user_code, leave
+from atomics._guard import check_write, enter, in_user_code, leave, mirror
 from atomics._sentinel import Sentinel
 from atomics.contention import ShardedDictStatistics
 from atomics.errors import AtomicsTypeError, AtomicsValueError, WrongThreadError
+
+_GUARD_ON = False  # the re-entry guard's flag: True once any thread ran user code
+mirror(globals(), "_GUARD_ON")  # (a global bound to an immortal bool: see atomics._guard)
 
 __all__ = ["DELETE", "MISSING", "DeleteType", "LockedEntry", "MissingType", "ShardedDict"]
 
@@ -148,7 +151,7 @@ class LockedEntry(Generic[K, V]):
         """
         if self._state:
             raise RuntimeError("a locked() entry can be used for one with-block only")
-        if ACTIVE[0]:  # entering takes a stripe lock: a write, as far as the guard goes
+        if _GUARD_ON:  # entering takes a stripe lock: a write, as far as the guard goes
             check_write("LockedEntry.__enter__ (with d.locked(key))")
         self._lock.acquire()
         # The block is user code: writes to any atomics object raise. The guard state is
@@ -416,7 +419,7 @@ class ShardedDict(MutableMapping[K, V]):
         {'a': 1}
         """
         result: dict[K, V] = {}
-        if ACTIVE[0] and in_user_code():
+        if _GUARD_ON and in_user_code():
             # This thread holds a stripe lock (of this map or another): taking every stripe
             # lock could deadlock. Each shard's copy is atomic, the whole is not.
             for shard in self._shards:
@@ -440,7 +443,7 @@ class ShardedDict(MutableMapping[K, V]):
         index = hash(key) % self._stripes
         if type(value) is Sentinel:
             raise _validate.sentinel_error(value)
-        if ACTIVE[0]:  # some thread has run user code: is this one inside it?
+        if _GUARD_ON:  # some thread has run user code: is this one inside it?
             check_write("ShardedDict.__setitem__")
         with self._locks[index]:
             shard = self._shards[index]
@@ -449,7 +452,7 @@ class ShardedDict(MutableMapping[K, V]):
     def __delitem__(self, key: K) -> None:
         """``del d[key]`` (``KeyError`` if absent), under the key's stripe lock."""
         index = hash(key) % self._stripes
-        if ACTIVE[0]:  # some thread has run user code: is this one inside it?
+        if _GUARD_ON:  # some thread has run user code: is this one inside it?
             check_write("ShardedDict.__delitem__")
         with self._locks[index]:
             shard = self._shards[index]
@@ -467,7 +470,7 @@ class ShardedDict(MutableMapping[K, V]):
     def pop(self, key: K, default: D = _no_default, /) -> V | D:
         """Remove ``key`` and return its value, or ``default``; KeyError if absent without one."""
         index = hash(key) % self._stripes
-        if ACTIVE[0]:  # some thread has run user code: is this one inside it?
+        if _GUARD_ON:  # some thread has run user code: is this one inside it?
             check_write("ShardedDict.pop()")
         with self._locks[index]:
             shard = self._shards[index]
@@ -489,7 +492,7 @@ class ShardedDict(MutableMapping[K, V]):
         index = hash(key) % self._stripes
         if type(default) is Sentinel:
             raise _validate.sentinel_error(default, "default")
-        if ACTIVE[0]:  # some thread has run user code: is this one inside it?
+        if _GUARD_ON:  # some thread has run user code: is this one inside it?
             check_write("ShardedDict.setdefault()")
         with self._locks[index]:
             shard = self._shards[index]
@@ -501,7 +504,7 @@ class ShardedDict(MutableMapping[K, V]):
         Which pair is not specified (dict's is the last inserted; here, the last of the
         first non-empty shard).
         """
-        if ACTIVE[0]:
+        if _GUARD_ON:
             check_write("ShardedDict.popitem()")
         for index, shard in enumerate(self._shards):
             if shard:
@@ -518,7 +521,7 @@ class ShardedDict(MutableMapping[K, V]):
 
     def clear(self) -> None:
         """Remove every key; atomic (holds every stripe lock)."""
-        if ACTIVE[0]:
+        if _GUARD_ON:
             check_write("ShardedDict.clear()")
         with self._all_stripes():
             for shard in self._shards:
@@ -534,7 +537,7 @@ class ShardedDict(MutableMapping[K, V]):
         """
         if not callable(factory):
             _validate.function(factory, "factory")
-        if ACTIVE[0]:  # a write, even when the key is present: one rule, whatever the state
+        if _GUARD_ON:  # a write, even when the key is present: one rule, whatever the state
             check_write("ShardedDict.get_or_create()")
         index = self._index(key)
         value = _read(self._shards[index], key, MISSING)  # lock-free fast path
@@ -570,7 +573,7 @@ class ShardedDict(MutableMapping[K, V]):
         if not callable(fn):
             _validate.function(fn, "fn")
         index = hash(key) % self._stripes
-        if ACTIVE[0]:  # some thread has run user code: is this one inside it?
+        if _GUARD_ON:  # some thread has run user code: is this one inside it?
             check_write("ShardedDict.compute()")
         with self._locks[index]:
             shard = self._shards[index]
@@ -607,7 +610,7 @@ class ShardedDict(MutableMapping[K, V]):
         if not callable(fn):
             _validate.function(fn, "fn")
         index = hash(key) % self._stripes
-        if ACTIVE[0]:  # some thread has run user code: is this one inside it?
+        if _GUARD_ON:  # some thread has run user code: is this one inside it?
             check_write("ShardedDict.compute_if_present()")
         with self._locks[index]:
             shard = self._shards[index]
@@ -633,7 +636,7 @@ class ShardedDict(MutableMapping[K, V]):
         if not callable(fn):
             _validate.function(fn, "fn")
         index = hash(key) % self._stripes
-        if ACTIVE[0]:  # some thread has run user code: is this one inside it?
+        if _GUARD_ON:  # some thread has run user code: is this one inside it?
             check_write("ShardedDict.compute_if_absent()")
         with self._locks[index]:
             shard = self._shards[index]
@@ -662,7 +665,7 @@ class ShardedDict(MutableMapping[K, V]):
         index = hash(key) % self._stripes
         if type(value) is Sentinel:
             raise _validate.sentinel_error(value)
-        if ACTIVE[0]:  # some thread has run user code: is this one inside it?
+        if _GUARD_ON:  # some thread has run user code: is this one inside it?
             check_write("ShardedDict.merge()")
         with self._locks[index]:
             shard = self._shards[index]
@@ -698,7 +701,7 @@ class ShardedDict(MutableMapping[K, V]):
         if isinstance(delta, bool):  # the package's rule: a bool is not a number here
             raise AtomicsTypeError("delta must be a number, not bool")
         index = hash(key) % self._stripes
-        if ACTIVE[0]:  # some thread has run user code: is this one inside it?
+        if _GUARD_ON:  # some thread has run user code: is this one inside it?
             check_write("ShardedDict.increment()")
         with self._locks[index]:
             shard = self._shards[index]
@@ -757,7 +760,7 @@ class ShardedDict(MutableMapping[K, V]):
         >>> d.increment_many(["a", "b", "a"]); d.increment_many({"b": 10}); sorted(d.items())
         [('a', 7), ('b', 11)]
         """
-        if ACTIVE[0]:  # some thread has run user code: is this one inside it?
+        if _GUARD_ON:  # some thread has run user code: is this one inside it?
             check_write("ShardedDict.increment_many()")
         counts = _counts(keys_or_counts)
         if not counts:
@@ -811,7 +814,7 @@ class ShardedDict(MutableMapping[K, V]):
         index = hash(key) % self._stripes
         if type(new) is Sentinel:
             raise _validate.sentinel_error(new, "new")
-        if ACTIVE[0]:  # some thread has run user code: is this one inside it?
+        if _GUARD_ON:  # some thread has run user code: is this one inside it?
             check_write("ShardedDict.compare_and_set()")
         with self._locks[index]:
             shard = self._shards[index]
@@ -855,7 +858,7 @@ class ShardedDict(MutableMapping[K, V]):
         if not callable(predicate):
             _validate.function(predicate, "predicate")
         index = hash(key) % self._stripes
-        if ACTIVE[0]:  # some thread has run user code: is this one inside it?
+        if _GUARD_ON:  # some thread has run user code: is this one inside it?
             check_write("ShardedDict.pop_if()")
         with self._locks[index]:
             shard = self._shards[index]
@@ -898,7 +901,7 @@ class ShardedDict(MutableMapping[K, V]):
         10
         """
         index = hash(key) % self._stripes
-        if ACTIVE[0]:  # some thread has run user code: is this one inside it?
+        if _GUARD_ON:  # some thread has run user code: is this one inside it?
             check_write("ShardedDict.locked()")
         return LockedEntry(self._shards[index], self._locks[index], key)
 
@@ -947,7 +950,7 @@ class ShardedDict(MutableMapping[K, V]):
         >>> d = ShardedDict(a=1); d.update(ShardedDict(b=2), c=3); sorted(d)
         ['a', 'b', 'c']
         """
-        if ACTIVE[0]:
+        if _GUARD_ON:
             check_write("ShardedDict.update()")
         if isinstance(other, ShardedDict):
             pairs = list(other.snapshot().items())

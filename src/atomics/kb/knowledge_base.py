@@ -11,8 +11,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from atomics import _guard, _locks, _validate
-from atomics._guard import ACTIVE as _GUARD_ACTIVE
 from atomics._guard import in_user_code as _in_user_code
+from atomics._guard import mirror as _mirror
 from atomics.contention import ContentionStatistics
 from atomics.errors import AtomicsTypeError, AtomicsValueError
 from atomics.kb import persistence
@@ -31,6 +31,9 @@ from atomics.kb.storage.base import Storage, collect, paginate
 from atomics.kb.storage.memory import MemoryStorage
 from atomics.kb.subscription import OVERFLOW_POLICIES, Subscription, _Sink
 from atomics.kb.world import World
+
+_GUARD_ON = False  # the re-entry guard's flag: True once any thread ran user code
+_mirror(globals(), "_GUARD_ON")  # (a global bound to an immortal bool: see atomics._guard)
 
 __all__ = ["KnowledgeBase"]
 
@@ -281,7 +284,7 @@ class KnowledgeBase:
             or (meta is not None and not isinstance(meta, Mapping))
             # (the guard turns on for good the first time any thread runs user code: only
             # this thread being in user code is something to refuse)
-            or (_GUARD_ACTIVE[0] and _in_user_code())
+            or (_GUARD_ON and _in_user_code())
         ):  # something to refuse: the precise checks below raise the right error
             agent_id = self._check_writable(agent_id)
             topic = _name("topic", topic)
