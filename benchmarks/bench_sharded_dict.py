@@ -89,12 +89,21 @@ def sharded_step(d: Any, workload: str) -> Step:
     }[workload]
 
 
-def locked_step(d: dict[Any, int], lock: threading.Lock, workload: str) -> Step:
+def locked_step(
+    d: dict[Any, int], lock: threading.Lock, workload: str, use_get: bool = True
+) -> Step:
+    """dict + one Lock, as a user writes it: with ``d.get`` (``use_get``), or with ``in`` and
+    ``[]`` only (on 3.13t ``dict.get`` of another live thread's key or value takes a slow
+    path that ``in`` and ``[]`` do not: docs/lock_granularity.md, rule 2)."""
+
     def read_heavy(keys: list[Any]) -> int:
         for i, key in enumerate(keys):
             with lock:
                 if i % 10:
-                    d.get(key)
+                    if use_get:
+                        d.get(key)
+                    elif key in d:
+                        d[key]
                 else:
                     d[key] = i
         return len(keys)
@@ -106,9 +115,14 @@ def locked_step(d: dict[Any, int], lock: threading.Lock, workload: str) -> Step:
         return len(keys)
 
     def increment_heavy(keys: list[Any]) -> int:
-        for key in keys:
-            with lock:
-                d[key] = d.get(key, 0) + 1
+        if use_get:
+            for key in keys:
+                with lock:
+                    d[key] = d.get(key, 0) + 1
+        else:
+            for key in keys:
+                with lock:
+                    d[key] = d[key] + 1 if key in d else 1
         return len(keys)
 
     return {
@@ -136,10 +150,10 @@ def variants(workload: str, keys: int) -> dict[str, Variant]:
 
         return setup
 
-    def v_locked(key: Callable[[int], Any]) -> Callable[[], Any]:
+    def v_locked(key: Callable[[int], Any], use_get: bool = True) -> Callable[[], Any]:
         def setup() -> Callable[[], Step]:
             d, lock = filled(key), threading.Lock()
-            return lambda: locked_step(d, lock, workload)
+            return lambda: locked_step(d, lock, workload, use_get)
 
         return setup
 
@@ -160,6 +174,7 @@ def variants(workload: str, keys: int) -> dict[str, Variant]:
         "ShardedDict": (v_sharded(int_key, False), int_key),
         "ShardedDict handles": (v_sharded(int_key, True), int_key),
         "dict + Lock": (v_locked(int_key), int_key),
+        "dict + Lock, no .get": (v_locked(int_key, use_get=False), int_key),
         "handles, interned keys": (v_sharded(interned_key, True), interned_key),
         "dict + Lock, interned": (v_locked(interned_key), interned_key),
         "private ShardedDict": (v_private, int_key),

@@ -150,6 +150,7 @@ MAP_SERIES = (
     Series("ShardedDict (shared object)", {"variant": "ShardedDict"}),
     Series("ShardedDict handles (per thread)", {"variant": "ShardedDict handles"}),
     Series("dict + one Lock", {"variant": "dict + Lock"}),
+    Series("dict + one Lock, in and [] (no .get)", {"variant": "dict + Lock, no .get"}),
     Series("plain dict (no lock; single ops only)", {"variant": "plain dict"}, optional=True),
 )
 
