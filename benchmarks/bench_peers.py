@@ -9,6 +9,10 @@ handle, which each thread makes for itself):
 * ``ft_utils AtomicInt64.incr`` (C extension), ``threadfactory SyncInt +=`` (pure Python),
   where importable.
 
+Calls: an empty method called on one object shared by all threads and on a thread-private
+object -- the floor under any method of a shared object (on 3.13t the caller's load of the
+shared object and the call's reference to ``self`` write its reference count).
+
 Maps (one map shared by all threads; each thread cycles through 64 small-int keys of its
 own, disjoint up to 4 threads -- immortal objects, so the cross-thread key cliff of
 docs/sharded_dict.md stays out of the figures):
@@ -151,6 +155,27 @@ def counter_variants() -> dict[str, Factory]:
     return out
 
 
+class Empty:
+    __slots__ = ("__weakref__",)
+
+    def nop(self) -> None:
+        pass
+
+
+def call_variants() -> dict[str, Factory]:
+    """The floor under every method of a shared object: an empty method, called on one
+    object shared by all threads, and on an object of each thread's own."""
+
+    def shared() -> Callable[[int], Op]:
+        obj = Empty()
+        return lambda t: obj.nop
+
+    def private() -> Callable[[int], Op]:
+        return lambda t: Empty().nop
+
+    return {"empty method, shared object": shared, "empty method, private object": private}
+
+
 def map_variants() -> dict[str, Factory]:
     def dict_lock_set() -> Callable[[int], Op]:
         lock: threading.Lock = threading.Lock()
@@ -281,7 +306,11 @@ def main() -> None:
     for peer, state in PEERS.items():
         print(f"  peer {peer}: {state}")
     load_before = os.getloadavg()
-    families = {"counters": counter_variants(), "maps": map_variants()}
+    families = {
+        "calls": call_variants(),
+        "counters": counter_variants(),
+        "maps": map_variants(),
+    }
     samples: dict[tuple[str, str, int], list[float]] = {}
     wanted = probe_target(info.cpu_count)
     tries = accepted = 0
