@@ -483,6 +483,47 @@ def t_intern_memory(refs: list[Ref]) -> list[str]:
     return [*table(header, rows), ""]
 
 
+def t_peers(refs: list[Ref]) -> list[str]:
+    """This library beside the stdlib compositions and installable peers, one run per
+    interpreter: M ops/s at each thread count and the last count / the first."""
+    out: list[str] = []
+    for ref in refs:
+        metric = "ops_per_second"
+        counts = values(ref, metric, "threads")
+        peers = ref["parameters"].get("peers", {})
+        header = ["family", "variant", *[f"{t}T" for t in counts], f"{counts[-1]}T / {counts[0]}T"]
+        rows = []
+        for family in values(ref, metric, "family"):
+            for variant in [
+                c["key"]["variant"]
+                for c in ref["cells"]
+                if c["metric"] == metric
+                and c["key"]["family"] == family
+                and c["key"]["threads"] == counts[0]
+            ]:
+                cells = [
+                    find(ref, metric, family=family, variant=variant, threads=t) for t in counts
+                ]
+                rows.append([family, variant, *[fig(c, 1e6) for c in cells],
+                             ratio(cells[-1], cells[0]).strip(" ()")])  # fmt: skip
+        out += [f"{interp(ref)}, M operations/s (median; ±: half the interquartile range):", ""]
+        out += table(header, rows)
+        missing = {name: why for name, why in peers.items() if not why.startswith("version")}
+        present = {name: why for name, why in peers.items() if why.startswith("version")}
+        if present:
+            out.append("")
+            out.append(
+                "Peers installed: " + ", ".join(f"{n} {v[8:]}" for n, v in present.items()) + "."
+            )
+        if missing:
+            out.append("")
+            out.append(
+                "Not measured: " + "; ".join(f"{n} ({why})" for n, why in missing.items()) + "."
+            )
+        out.append("")
+    return out
+
+
 TABLES: dict[str, tuple[str, Callable[[list[Ref]], list[str]]]] = {
     # table name -> (benchmark whose reference results it shows, generator)
     "counters": ("counters", t_counters),
@@ -497,6 +538,7 @@ TABLES: dict[str, tuple[str, Callable[[list[Ref]], list[str]]]] = {
     "checker": ("checker", t_checker),
     "agent_workload": ("agent_workload", t_agent_workload),
     "intern_memory": ("intern_memory", t_intern_memory),
+    "peers": ("peers", t_peers),
 }
 
 

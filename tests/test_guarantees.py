@@ -290,6 +290,7 @@ RECIPES: dict[str, R] = {
     "ShardedDict.get_or_create": lambda t: t.d().get_or_create("z", list),
     "ShardedDict.handle": lambda t: t.d().handle(),
     "ShardedDict.increment": lambda t: t.d().increment("b"),
+    "ShardedDict.increment_many": lambda t: t.d().increment_many(["b", "b"]),
     "ShardedDict.items": lambda t: [*t.d().items(), dict(t.d().items())],
     "ShardedDict.keys": lambda t: list(t.d().keys()),
     "ShardedDict.locked": lambda t: t.d().locked("b").__enter__(),
