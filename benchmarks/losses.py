@@ -89,7 +89,8 @@ CLIFF_PAIRS = (
 PRICE = (
     "the price of a Python-level operation: a method call, the stripe choice "
     "(`hash(k) % stripes`), the re-entry check and `with` on a lock, against one inline "
-    "locked dict operation (3.13t: a set 476 ns vs 203 ns; 3.11: 317 vs 199)"
+    "locked dict operation (one thread, write-heavy, 1,000 keys, 3.13t: 1.66 vs 4.21 M "
+    "sets/s in the same run, rule 3)"
 )
 EXPLAINED: dict[tuple[str, str], tuple[str, str]] = {
     ("counters", "AtomicInteger"): (
@@ -219,6 +220,8 @@ def _groups(ref: Ref) -> dict[tuple[str, str], dict[str, dict[str, Any]]]:
         variant = key.pop("variant", None)
         if variant is None or not c.get("samples"):
             continue
+        if not c["metric"].endswith(("per_second", "latency_s")):
+            continue  # e.g. bench_peers' probe_scaling: not a measure of the variant
         out.setdefault((c["metric"], json.dumps(key, sort_keys=True)), {})[variant] = c
     return out
 
@@ -278,7 +281,7 @@ def losses_table(refs_by_bench: dict[str, list[Ref]]) -> list[str]:
     for loss in find_losses(refs_by_bench):
         ours = loss["ours"]
         if not loss["metric"].endswith("per_second"):
-            ours = f"{ours} ({loss['metric'].replace('_s', '').replace('_', ' ')})"
+            ours = f"{ours} ({loss['metric'].removesuffix('_s').replace('_', ' ')})"
         if (loss["bench"], ours) not in EXPLAINED:
             missing.append(f"{loss['bench']}: {ours} < {loss['naive']}")
             continue

@@ -170,7 +170,7 @@ def _maps(workload: str, keys: int, build: str = "free-threaded") -> Panel:
 CLIFF_SERIES = (
     Series("dict made by the reader itself", {"case": "dict made by the reader, same key objects"}),
     Series(
-        "dict + keys made by a live thread,\nlooked up with equal, new key objects",
+        "dict + keys made by a live thread,\nd.get(k) with equal, new key objects",
         {"case": "dict made by live main, keys referenced by the dict only, distinct lookups"},
     ),
     Series(
@@ -345,7 +345,6 @@ FIGURES: tuple[Figure, ...] = (
         "Word count into one shared map: per-key increments vs batches vs private Counters",
         (_word_count("zipf"), _word_count("distinct")),
         cols=2,
-        pending="benchmarks/bench_word_count.py (new) has no promoted reference results yet",
     ),
     Figure(
         "free-threaded-vs-gil",

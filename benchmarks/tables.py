@@ -539,6 +539,8 @@ TABLES: dict[str, tuple[str, Callable[[list[Ref]], list[str]]]] = {
     "agent_workload": ("agent_workload", t_agent_workload),
     "intern_memory": ("intern_memory", t_intern_memory),
     "peers": ("peers", t_peers),
+    # every benchmark at once: rendered by benchmarks/losses.py (see render)
+    "losses": ("*", lambda refs: []),
 }
 
 

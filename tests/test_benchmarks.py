@@ -308,3 +308,27 @@ def test_compare_tells_differences_from_noise(
 @pytest.mark.parametrize("module", [_results, compare])
 def test_doctests(module: Any) -> None:
     assert doctest.testmod(module).failed == 0
+
+
+def _fake_ref(bench: str, rates: dict[str, float]) -> dict[str, Any]:
+    cells = [
+        _results.cell({"variant": v, "threads": 1}, "ops_per_second", [r, r], unit="ops/s")
+        for v, r in rates.items()
+    ]
+    return {"benchmark": bench, "cells": cells, "_file": f"{bench}-x.json",
+            "provenance": {"interpreter": "3.13.15t"}}  # fmt: skip
+
+
+def test_an_unexplained_loss_fails_the_losses_table(monkeypatch: pytest.MonkeyPatch) -> None:
+    """benchmarks/losses.py: a cell where this package is slower than the plain alternative
+    needs a measured cause and a winning variant written down, or make bench-tables fails."""
+    import losses
+
+    refs = {"counters": [_fake_ref("counters", {"AtomicInteger": 1.0, "locked +=": 2.0})]}
+    table = "\n".join(losses.losses_table(refs))
+    assert "0.50x" in table and "**Wins:**" in table
+    monkeypatch.delitem(losses.EXPLAINED, ("counters", "AtomicInteger"))
+    with pytest.raises(ValueError, match="without an explanation"):
+        losses.losses_table(refs)
+    faster = {"counters": [_fake_ref("counters", {"AtomicInteger": 3.0, "locked +=": 2.0})]}
+    assert losses.losses_table(faster)[0].startswith("No benchmark cell")
