@@ -470,7 +470,7 @@ def t_agent_workload(refs: list[Ref]) -> list[str]:
 
 
 def t_intern_memory(refs: list[Ref]) -> list[str]:
-    header = ["interpreter", "strings", "bytes/string held", "after release", "immortal"]
+    header = ["interpreter", "variant", "bytes/string held", "after release", "immortal"]
     rows = []
     for ref in refs:
         for variant in values(ref, "bytes_per_string_held", "variant"):
