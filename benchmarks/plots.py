@@ -152,6 +152,7 @@ MAP_SERIES = (
     Series("dict + one Lock", {"variant": "dict + Lock"}),
     Series("dict + one Lock, in and [] (no .get)", {"variant": "dict + Lock, no .get"}),
     Series("plain dict (no lock; single ops only)", {"variant": "plain dict"}, optional=True),
+    Series("private ShardedDict per thread (nothing shared)", {"variant": "private ShardedDict"}),
 )
 
 
@@ -286,9 +287,19 @@ FIGURES: tuple[Figure, ...] = (
     ),
     Figure(
         "counters-gil",
-        "Counters on a GIL build: lock convoys, no parallelism",
+        "Counters on a GIL build: no parallelism, nothing collapses",
         (_counters("gil"),),
         cols=1,
+    ),
+    Figure(
+        "maps-gil",
+        "Maps on a GIL build: a call inside a contended lock makes a convoy (d.get vs in and [])",
+        tuple(
+            _maps(w, k, build="gil")
+            for k in (1_000, 100_000)
+            for w in ("read-heavy", "increment-heavy")
+        ),
+        cols=2,
     ),
     Figure(
         "maps-free-threaded",

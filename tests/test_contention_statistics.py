@@ -209,7 +209,7 @@ def test_bounded_queue_counts_lock_and_waits_separately() -> None:
     stats = q.statistics()
     assert stats["put_waits"] >= 1 and stats["get_waits"] >= 1
     assert stats["contended"] == 0  # waiting for room or items is not lock contention
-    untracked: BoundedQueue[int] = BoundedQueue(1)
+    untracked: BoundedQueue[int] = BoundedQueue(1, track_contention=False)
     with pytest.raises(queue.Empty):
         untracked.get(timeout=0.01)
     assert untracked.statistics()["get_waits"] >= 1  # counted whether tracking or not
@@ -308,7 +308,7 @@ def test_the_lock_order_checker_composes_with_counting_locks() -> None:
     assert a.statistics()["acquisitions"] == 3 and b.statistics()["acquisitions"] == 2
     assert a.statistics()["tracking"] is True
     assert q.statistics()["acquisitions"] >= 2
-    untracked: ShardedDict[int, int] = ShardedDict(stripes=1)
+    untracked: ShardedDict[int, int] = ShardedDict(stripes=1, track_contention=False)
     assert type(untracked._locks[0]) is PLAIN_LOCK  # after the block: plain again
 
 
@@ -342,3 +342,21 @@ def test_the_environment_variable_sets_the_default() -> None:
     assert out.stdout.split() == ["True", "True", "False", "True"], out.stderr
     if os.environ.get(ENVIRONMENT_VARIABLE) is None:
         assert tracking_default() is False
+
+
+def test_an_unknown_environment_value_warns_and_leaves_tracking_off() -> None:
+    # "2", "y", "enabled" were silently off (found by a review): a typo must not pass unseen
+    code = "from atomics.contention import tracking_default; print(tracking_default())"
+    src = str(Path(__file__).resolve().parents[1] / "src")
+    for value, expected, warned in (("enabled", "False", True), ("off", "False", False)):
+        env = {**os.environ, ENVIRONMENT_VARIABLE: value, "PYTHONPATH": src}
+        out = subprocess.run(
+            [sys.executable, "-c", code],
+            check=False,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert out.stdout.split() == [expected], out.stderr
+        assert ("RuntimeWarning" in out.stderr) is warned, out.stderr

@@ -7,12 +7,14 @@ from __future__ import annotations
 import importlib.util
 import json
 import pathlib
+import re
 import shutil
 import sys
 
 import pytest
 
-BENCH = pathlib.Path(__file__).resolve().parent.parent / "benchmarks"
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+BENCH = ROOT / "benchmarks"
 sys.path.insert(0, str(BENCH))
 
 import plots  # noqa: E402
@@ -99,3 +101,20 @@ def test_drawing_is_deterministic_and_small(tmp_path: pathlib.Path) -> None:
     data["cells"][0]["median"] *= 2
     path.write_text(json.dumps(data), encoding="utf-8")
     assert plots.draw(fig, results, tmp_path / "c").read_bytes() != first
+
+
+def test_every_rule_of_the_guide_has_a_figure_and_a_command() -> None:
+    """docs/lock_granularity.md: each rule cites its figure and the command that reproduces
+    it (issue 17); the figure must be one that make plots draws."""
+    text = (ROOT / "docs" / "lock_granularity.md").read_text(encoding="utf-8")
+    rules = re.split(r"^### ", text.split("## The rules", 1)[1].split("\n## ", 1)[0], flags=re.M)
+    drawn = {f"img/{fig.name}.png" for fig in plots.FIGURES}
+    missing = []
+    for rule in rules[1:]:
+        title = rule.splitlines()[0]
+        figures = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", rule)
+        if not figures or not set(figures) <= drawn:
+            missing.append(f"{title}: figures {figures}")
+        if "Reproduce" not in rule or "make bench" not in rule:
+            missing.append(f"{title}: no command")
+    assert len(rules) > 6 and not missing, missing

@@ -317,3 +317,17 @@ def test_control_the_stripe_test_catches_key_by_key_batches(batch: str) -> None:
         if torn_stripe_parts(KeyByKey(stripes=4), batch, 2_000):
             return
     pytest.fail(f"no torn stripe part in {CONTROL_SECONDS} s")
+
+
+def test_an_overflowing_sum_leaves_its_stripe_unchanged_and_the_others_updated() -> None:
+    # A float value plus an int amount too large for a float raised OverflowError under the
+    # lock, after some stripes were written and before others were (found by a review).
+    d = ShardedDict({0: 0, 1: 0, 2: 0, 3: 0.5}, stripes=4)  # key k in stripe k
+    with pytest.raises(OverflowError, match="increment_many: adding to the value of 3"):
+        d.increment_many({1: 1, 2: 1, 3: 10**400, 0: 1})
+    assert d.snapshot() == {0: 1, 1: 1, 2: 1, 3: 0.5}
+    # a value of the wrong type wins the report: it is the documented TypeError
+    d = ShardedDict({0: "x", 3: 0.5}, stripes=4)
+    with pytest.raises(TypeError, match="the value of 0 is not an int or float"):
+        d.increment_many({0: 1, 3: 10**400, 1: 1})
+    assert d.snapshot() == {0: "x", 3: 0.5, 1: 1}

@@ -49,14 +49,28 @@ _PLAIN = threading.Lock  # what Lock is when no checker has rebound it
 _allocate = _thread.allocate_lock
 _perf_counter = time.perf_counter
 
-# the process-wide default of track_contention (atomics.contention.ENVIRONMENT_VARIABLE),
+
+def _track_default(value: str) -> bool:
+    """The process-wide default of track_contention from ATOMICS_TRACK_CONTENTION
+    (atomics.contention.ENVIRONMENT_VARIABLE): on for 1/true/yes/on, off for unset, empty,
+    0/false/no/off; anything else is off with a warning (a typo must not pass silently)."""
+    word = value.strip().lower()
+    if word in ("1", "true", "yes", "on"):
+        return True
+    if word not in ("", "0", "false", "no", "off"):
+        import warnings
+
+        warnings.warn(
+            f"ATOMICS_TRACK_CONTENTION={value!r} is not one of 1, true, yes, on (tracking on) "
+            "or 0, false, no, off (off): contention tracking stays off",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+    return False
+
+
 # read once, here
-TRACK_DEFAULT: bool = os.environ.get("ATOMICS_TRACK_CONTENTION", "").strip().lower() in (
-    "1",
-    "true",
-    "yes",
-    "on",
-)
+TRACK_DEFAULT: bool = _track_default(os.environ.get("ATOMICS_TRACK_CONTENTION", ""))
 
 
 def Condition(track: bool = False) -> threading.Condition:  # noqa: N802 (named as the class it makes)

@@ -26,8 +26,9 @@ first try to holding the lock is added to ``wait_seconds``. A failed non-blockin
 acquisition counts nothing. The counters are updated by the acquiring thread *while it holds
 the lock*, so they are exact (no update is lost) with no lock of their own; ``statistics()``
 reads them without taking any lock (it never blocks, and may be called anywhere, inside a
-``locked()`` block too), so while other threads work it is not a snapshot of one instant:
-each figure is one that held during the call.
+``locked()`` block too; ``StripedCounter.statistics()`` alone takes the counter's own lock
+briefly, as ``sum()`` does, to count its cells), so while other threads work it is not a
+snapshot of one instant: each figure is one that held during the call.
 
 Lock-free operations take no lock and so count nothing: reads of the atomics
 (``AtomicInteger.get``...), ``ShardedDict`` reads, ``StripedCounter`` adds (through the
@@ -67,7 +68,8 @@ __all__ = [
 
 ENVIRONMENT_VARIABLE = "ATOMICS_TRACK_CONTENTION"
 """Set to ``1`` (or ``true``, ``yes``, ``on``) before importing the package: every structure
-made without an explicit ``track_contention`` counts (read once, at import)."""
+made without an explicit ``track_contention`` counts (read once, at import). ``0``, ``false``,
+``no``, ``off`` or empty: off; any other value is off with a ``RuntimeWarning``."""
 
 
 class LockStatistics(TypedDict):

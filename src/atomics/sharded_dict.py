@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import itertools
 import operator
+import sys
+import sysconfig
 import threading
 from collections import Counter
 from collections.abc import (
@@ -85,6 +87,12 @@ else:
     DELETE = Sentinel("DELETE", __name__)
     """Returned by a ``compute``/``merge`` function to remove the key."""
 
+
+# Free-threaded 3.13: dict.get nests a critical section in the slow path of a lookup that
+# meets another live thread's object (0.02-0.05 M/s against 8-16 for d[k]; see _read), so
+# the map reads with `in` and [] there. CPython 3.14 removed that critical section
+# (python/cpython#129336); GIL builds never had it.
+_GET_NESTS = bool(sysconfig.get_config_var("Py_GIL_DISABLED")) and sys.version_info < (3, 14)
 
 _NO_DEFAULT: Any = Sentinel("_NO_DEFAULT", __name__)  # pop()'s "no default given"
 
@@ -363,7 +371,9 @@ class ShardedDict(MutableMapping[K, V]):
         0
         """
         shard = self._shards[hash(key) % self._stripes]
-        if key in shard:  # `in` and [], never dict.get: see _read
+        if not _GET_NESTS:
+            return shard.get(key, default)
+        if key in shard:  # `in` and [], not dict.get on 3.13t: see _read
             try:
                 return shard[key]
             except KeyError:  # removed in between: absent now
@@ -545,7 +555,9 @@ class ShardedDict(MutableMapping[K, V]):
             return value
         with self._locks[index]:
             shard = self._shards[index]
-            value = shard[key] if key in shard else MISSING
+            value = (
+                (shard[key] if key in shard else MISSING) if _GET_NESTS else shard.get(key, MISSING)
+            )
             if value is MISSING:
                 guard = enter()  # the thread is in user code: writes to any atomics object raise
                 try:
@@ -577,7 +589,9 @@ class ShardedDict(MutableMapping[K, V]):
             check_write("ShardedDict.compute()")
         with self._locks[index]:
             shard = self._shards[index]
-            current = shard[key] if key in shard else MISSING
+            current = (
+                (shard[key] if key in shard else MISSING) if _GET_NESTS else shard.get(key, MISSING)
+            )
             guard = enter()  # the thread is in user code: writes to any atomics object raise
             try:
                 new = fn(current)
@@ -614,7 +628,9 @@ class ShardedDict(MutableMapping[K, V]):
             check_write("ShardedDict.compute_if_present()")
         with self._locks[index]:
             shard = self._shards[index]
-            current = shard[key] if key in shard else MISSING
+            current = (
+                (shard[key] if key in shard else MISSING) if _GET_NESTS else shard.get(key, MISSING)
+            )
             if current is MISSING:
                 return MISSING
             guard = enter()  # the thread is in user code: writes to any atomics object raise
@@ -640,7 +656,9 @@ class ShardedDict(MutableMapping[K, V]):
             check_write("ShardedDict.compute_if_absent()")
         with self._locks[index]:
             shard = self._shards[index]
-            current = shard[key] if key in shard else MISSING
+            current = (
+                (shard[key] if key in shard else MISSING) if _GET_NESTS else shard.get(key, MISSING)
+            )
             if current is not MISSING:
                 return current
             guard = enter()  # the thread is in user code: writes to any atomics object raise
@@ -669,7 +687,9 @@ class ShardedDict(MutableMapping[K, V]):
             check_write("ShardedDict.merge()")
         with self._locks[index]:
             shard = self._shards[index]
-            current = shard[key] if key in shard else MISSING
+            current = (
+                (shard[key] if key in shard else MISSING) if _GET_NESTS else shard.get(key, MISSING)
+            )
             if current is MISSING:
                 shard[key] = value
                 return value
@@ -705,7 +725,9 @@ class ShardedDict(MutableMapping[K, V]):
             check_write("ShardedDict.increment()")
         with self._locks[index]:
             shard = self._shards[index]
-            current: Any = shard[key] if key in shard else default  # not .get: _read
+            current: Any = (
+                (shard[key] if key in shard else default) if _GET_NESTS else shard.get(key, default)
+            )  # not dict.get on 3.13t: see _read
             if (type(current) is int and type(delta) is int) or (
                 type(current) in _PLAIN and type(delta) in _PLAIN
             ):
@@ -753,8 +775,10 @@ class ShardedDict(MutableMapping[K, V]):
         ``None``, a ``Decimal``...) cannot be added to here: the stripe holding it is left
         entirely unchanged (checked under its lock before writing), every other stripe of
         the batch is updated, and then ``TypeError`` names that key. (Use ``increment`` for
-        other value types.) No user code runs under a stripe lock, except the keys'
-        ``__eq__`` as in every method.
+        other value types.) Likewise a sum that overflows (a float value plus an int amount
+        too large for a float): that stripe is left unchanged, the others are updated, then
+        ``OverflowError`` names the key. No user code runs under a stripe lock, except the
+        keys' ``__eq__`` as in every method.
 
         >>> d = ShardedDict(a=5)
         >>> d.increment_many(["a", "b", "a"]); d.increment_many({"b": 10}); sorted(d.items())
@@ -766,7 +790,8 @@ class ShardedDict(MutableMapping[K, V]):
         if not counts:
             return
         shards, locks = self._shards, self._locks
-        unchanged: list[Any] = []  # per stripe left unchanged, the key whose value was bad
+        # Per stripe left unchanged: the key whose value could not be added to, and why.
+        unchanged: list[tuple[Any, ArithmeticError | None]] = []
         for index, pairs in self._by_stripe(counts):
             shard = shards[index]
             new = dict(pairs)  # key -> amount; an absent key then stores 0 + amount
@@ -778,18 +803,31 @@ class ShardedDict(MutableMapping[K, V]):
                     present = list(itertools.compress(new, flags))
                     old = list(map(shard.__getitem__, present))
                     if not _NUMBERS.issuperset(map(type, old)):  # user code: not here
-                        unchanged.append(present[[type(v) in _NUMBERS for v in old].index(False)])
+                        bad = present[[type(v) in _NUMBERS for v in old].index(False)]
+                        unchanged.append((bad, None))
                         continue
                     amounts = list(itertools.compress(new.values(), flags))
-                    new.update(zip(present, map(_add, old, amounts), strict=True))
+                    try:  # every sum first (a float + a huge int overflows): then one update
+                        sums = list(map(_add, old, amounts))
+                    except ArithmeticError as exc:
+                        triples = zip(present, old, amounts, strict=True)
+                        bad = next(k for k, v, n in triples if _fails(v, n))
+                        unchanged.append((bad, exc))
+                        continue
+                    new.update(zip(present, sums, strict=True))
                 shard.update(new)
         if unchanged:
-            raise AtomicsTypeError(
-                f"increment_many: the value of {unchanged[0]!r} is not an int or float, "
-                f"so {len(unchanged)} stripe(s) of the batch holding such a value were left "
-                "unchanged (every other stripe was updated); use increment() for other "
-                "value types"
+            key, error = next(((k, e) for k, e in unchanged if e is None), unchanged[0])
+            left = (
+                f"so {len(unchanged)} stripe(s) of the batch were left unchanged (every other "
+                "stripe was updated)"
             )
+            if error is None:
+                raise AtomicsTypeError(
+                    f"increment_many: the value of {key!r} is not an int or float, {left}; use "
+                    "increment() for other value types"
+                )
+            raise type(error)(f"increment_many: adding to the value of {key!r}: {error}, {left}")
 
     def _by_stripe(self, source: dict[Any, Any]) -> list[tuple[int, list[tuple[Any, Any]]]]:
         """``source``'s items split by stripe: ``(index, [(key, value), ...])`` for each
@@ -818,7 +856,9 @@ class ShardedDict(MutableMapping[K, V]):
             check_write("ShardedDict.compare_and_set()")
         with self._locks[index]:
             shard = self._shards[index]
-            current = shard[key] if key in shard else MISSING
+            current = (
+                (shard[key] if key in shard else MISSING) if _GET_NESTS else shard.get(key, MISSING)
+            )
             if current is MISSING:
                 matches = expected is MISSING
             elif expected is MISSING:
@@ -862,7 +902,9 @@ class ShardedDict(MutableMapping[K, V]):
             check_write("ShardedDict.pop_if()")
         with self._locks[index]:
             shard = self._shards[index]
-            current = shard[key] if key in shard else MISSING
+            current = (
+                (shard[key] if key in shard else MISSING) if _GET_NESTS else shard.get(key, MISSING)
+            )
             if current is MISSING:
                 return MISSING
             guard = enter()  # the thread is in user code: writes to any atomics object raise
@@ -1122,6 +1164,15 @@ def _counts(keys_or_counts: object) -> dict[Any, int]:
     return counts
 
 
+def _fails(value: Any, amount: int) -> bool:
+    """Whether ``value + amount`` raises ArithmeticError (ints and floats only)."""
+    try:
+        value + amount
+    except ArithmeticError:
+        return True
+    return False
+
+
 def _read(shard: dict[Any, T], key: object, default: D) -> T | D:
     """``shard.get(key, default)`` for a reader that holds no lock, without ``dict.get``.
 
@@ -1131,8 +1182,12 @@ def _read(shard: dict[Any, T], key: object, default: D) -> T | D:
     8-16 M/s for ``d[k]`` and ``k in d`` on the same dict and keys (``docs/lock_granularity.md``,
     rule 2). ``in`` and ``[]`` take that fallback without the nesting. Under a stripe lock the
     two steps see one state; without it, a key removed in between reads as absent (it was,
-    during the call). Hot paths inline this.
+    during the call). Hot paths inline this. Elsewhere (GIL builds, 3.14+) ``dict.get`` is
+    kept: ``in`` then ``[]`` hashes the key twice, which a key with a Python-level
+    ``__hash__`` pays for (a frozen dataclass key: ``get`` 27% slower on 3.11).
     """
+    if not _GET_NESTS:
+        return shard.get(key, default)
     if key in shard:
         try:
             return shard[key]
