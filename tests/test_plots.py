@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import pathlib
 import re
 import shutil
@@ -118,3 +119,26 @@ def test_every_rule_of_the_guide_has_a_figure_and_a_command() -> None:
         if "Reproduce" not in rule or "make bench" not in rule:
             missing.append(f"{title}: no command")
     assert len(rules) > 6 and not missing, missing
+
+
+def test_bench_scaling_refuses_bad_knobs_before_running_anything(tmp_path: pathlib.Path) -> None:
+    """scripts/bench-scaling: an unknown BENCH_ONLY name or a BENCH_SECONDS that is not a
+    positive number is a usage error (exit 2) before anything runs (found by a review: an
+    unknown name ran nothing and exited 0; BENCH_SECONDS=0 ended in a traceback)."""
+    import subprocess
+
+    script = str(ROOT / "scripts" / "bench-scaling")
+    out = tmp_path / "out"
+    for env in ({"BENCH_ONLY": "nonexistent"}, {"BENCH_SECONDS": "0"}, {"BENCH_SECONDS": "nan"}):
+        run = subprocess.run(
+            [script],
+            env={**os.environ, "BENCH_OUT": str(out), **env},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert run.returncode == 2, (env, run.stderr)
+        assert not out.exists(), env
+    shown = subprocess.run([script, "--help"], check=False, capture_output=True, timeout=60)
+    assert shown.returncode == 0 and b"BENCH_ONLY" in shown.stdout
