@@ -778,7 +778,8 @@ class ShardedDict(MutableMapping[K, V]):
         other value types.) Likewise a sum that overflows (a float value plus an int amount
         too large for a float): that stripe is left unchanged, the others are updated, then
         ``OverflowError`` names the key. No user code runs under a stripe lock, except the
-        keys' ``__eq__`` as in every method.
+        keys' ``__eq__`` as in every method. (A type checker accepts a mapping of float
+        amounts, since a mapping is also an iterable of its keys; it raises ``TypeError``.)
 
         >>> d = ShardedDict(a=5)
         >>> d.increment_many(["a", "b", "a"]); d.increment_many({"b": 10}); sorted(d.items())
