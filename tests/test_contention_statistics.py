@@ -10,6 +10,7 @@ import queue
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from atomics import (
     ShardedDict,
     StripedCounter,
     _locks,
+    runtime,
 )
 from atomics.contention import ENVIRONMENT_VARIABLE, tracking_default
 from atomics.kb import ANY
@@ -360,3 +362,40 @@ def test_an_unknown_environment_value_warns_and_leaves_tracking_off() -> None:
         )
         assert out.stdout.split() == [expected], out.stderr
         assert ("RuntimeWarning" in out.stderr) is warned, out.stderr
+
+
+class RacyCountingLock(_locks.CountingLock):
+    """Negative control: counts *before* taking the lock, so two threads' `+= 1` on the
+    counters can interleave and lose a count (the real one counts while holding it)."""
+
+    __slots__ = ()
+
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        self.acquisitions += 1  # unprotected read-modify-write
+        return bool(self._lock.acquire(blocking, timeout))
+
+    __enter__ = acquire
+
+
+def lost_counts(lock: _locks.CountingLock, per_thread: int = 20_000) -> int:
+    d: ShardedDict[str, int] = ShardedDict(stripes=1, track_contention=True)
+    d._locks = (lock,)  # type: ignore[misc]
+
+    def work() -> None:
+        for _ in range(per_thread):
+            d.increment("k")
+
+    run_together(work, work)
+    return 2 * per_thread - lock.acquisitions
+
+
+def test_the_counts_test_catches_counters_updated_outside_the_lock() -> None:
+    assert lost_counts(_locks.CountingLock(threading.Lock())) == 0
+    if not runtime.free_threading_active():
+        pytest.skip(
+            "with the GIL a thread is not switched between the read and the write of one "
+            "`+= 1` on an attribute (3.11.7: not caught in 15 s, 377 rounds)"
+        )
+    deadline = time.monotonic() + 30
+    while lost_counts(RacyCountingLock(threading.Lock())) == 0:
+        assert time.monotonic() < deadline, "the racy counting lock was never caught in 30 s"
