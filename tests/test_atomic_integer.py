@@ -26,6 +26,7 @@ from atomics.testing import (
     scenarios,
 )
 from atomics.testing.bulk import CONTROL_SECONDS, rounds
+from atomics.testing.runner import forced_switching
 
 
 # --- unit tests ------------------------------------------------------------------------------
@@ -735,9 +736,11 @@ class UnlockedAtomicInteger(AtomicInteger):
 
 @pytest.mark.parametrize("symbol", sorted(IDENTITY_OPERANDS))
 def test_control_the_in_place_test_catches_an_unlocked_operator(symbol: str) -> None:
-    # Runs on both legs: on 3.11.7 with the GIL it was caught too, within 0.5 s for every
-    # operator (the no-op lock's Python-level __enter__/__exit__ are switch points).
-    for _ in rounds(CONTROL_SECONDS):
-        if increments_lost(UnlockedAtomicInteger(0), symbol, ops=5_000):
-            return
+    # Runs on both legs. With the GIL, switches every microsecond (forced_switching): at the
+    # default 5 ms interval a busy 2-core machine took up to 60 s for some operators on
+    # 3.11.7, and 6 of 11 went past the budget once while a second test run shared the CPUs.
+    with forced_switching():
+        for _ in rounds(CONTROL_SECONDS):
+            if increments_lost(UnlockedAtomicInteger(0), symbol, ops=5_000):
+                return
     pytest.fail(f"no lost update in {CONTROL_SECONDS} s")
