@@ -331,3 +331,26 @@ def test_an_overflowing_sum_leaves_its_stripe_unchanged_and_the_others_updated()
     with pytest.raises(TypeError, match="the value of 0 is not an int or float"):
         d.increment_many({0: 1, 3: 10**400, 1: 1})
     assert d.snapshot() == {0: "x", 3: 0.5, 1: 1}
+
+
+def test_a_batch_of_mostly_distinct_keys_takes_the_grouping_path_and_counts_the_same() -> None:
+    # A list whose first 64 keys are (nearly) all distinct is grouped by stripe before it is
+    # counted (sharded_dict._mostly_distinct): the same results as the count-first path.
+    from atomics.sharded_dict import _mostly_distinct
+
+    keys = [f"k{i % 300}" for i in range(1_000)]  # distinct in the sample, repeats later
+    assert _mostly_distinct(keys) and not _mostly_distinct(["a"] * 100)
+    grouped: ShardedDict[str, int] = ShardedDict({"k0": 5, "k1": 2.5}, stripes=8)  # type: ignore[dict-item]
+    grouped.increment_many(keys)
+    expected = Counter(keys)
+    expected["k0"] += 5
+    assert grouped.snapshot() == {**expected, "k1": expected["k1"] + 2.5}
+    # errors on this path: unhashable (nothing changes), a bad value (its stripe unchanged)
+    before = grouped.snapshot()
+    with pytest.raises(TypeError, match="keys_or_counts"):
+        grouped.increment_many([*keys[:64], ["unhashable"]])
+    assert grouped.snapshot() == before
+    bad: ShardedDict[str, Any] = ShardedDict({"k7": "x"}, stripes=1)
+    with pytest.raises(TypeError, match="the value of 'k7' is not an int or float"):
+        bad.increment_many(keys)
+    assert bad.snapshot() == {"k7": "x"}

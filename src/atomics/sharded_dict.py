@@ -787,35 +787,42 @@ class ShardedDict(MutableMapping[K, V]):
         """
         if _GUARD_ON:  # some thread has run user code: is this one inside it?
             check_write("ShardedDict.increment_many()")
-        counts = _counts(keys_or_counts)
-        if not counts:
+        parts: list[tuple[int, dict[Any, int]]]
+        if _mostly_distinct(keys_or_counts):
+            # Few repeats: counting the whole batch first folds almost nothing. Group the
+            # keys by stripe, then count each stripe's part (C-level, small dicts): on text of
+            # all-distinct words 3.13t ran 1.4x the count-first path at 2 threads.
+            parts = self._occurrences_by_stripe(keys_or_counts)
+        else:
+            counts = _counts(keys_or_counts)
+            parts = [(index, dict(pairs)) for index, pairs in self._by_stripe(counts)]
+        if not parts:
             return
         shards, locks = self._shards, self._locks
         # Per stripe left unchanged: the key whose value could not be added to, and why.
         unchanged: list[tuple[Any, ArithmeticError | None]] = []
-        for index, pairs in self._by_stripe(counts):
+        for index, new in parts:  # new: key -> amount; an absent key then stores 0 + amount
             shard = shards[index]
-            new = dict(pairs)  # key -> amount; an absent key then stores 0 + amount
             with locks[index]:
-                # C-level passes over the stripe's keys, no .get (on 3.13t, dict.get of a key
-                # stored by another live thread can take a slow path 100x over; see the docs).
-                flags = list(map(shard.__contains__, new))
-                if True in flags:
-                    present = list(itertools.compress(new, flags))
-                    old = list(map(shard.__getitem__, present))
+                # C-level passes, no .get (on 3.13t, dict.get of a key stored by another
+                # live thread can take a slow path 100x over; see the docs)
+                present = new.keys() & shard.keys()  # usually few, often none
+                if present:
+                    keys = list(present)
+                    old = list(map(shard.__getitem__, keys))
                     if not _NUMBERS.issuperset(map(type, old)):  # user code: not here
-                        bad = present[[type(v) in _NUMBERS for v in old].index(False)]
+                        bad = keys[[type(v) in _NUMBERS for v in old].index(False)]
                         unchanged.append((bad, None))
                         continue
-                    amounts = list(itertools.compress(new.values(), flags))
+                    amounts = list(map(new.__getitem__, keys))
                     try:  # every sum first (a float + a huge int overflows): then one update
                         sums = list(map(_add, old, amounts))
                     except ArithmeticError as exc:
-                        triples = zip(present, old, amounts, strict=True)
+                        triples = zip(keys, old, amounts, strict=True)
                         bad = next(k for k, v, n in triples if _fails(v, n))
                         unchanged.append((bad, exc))
                         continue
-                    new.update(zip(present, sums, strict=True))
+                    dict.update(new, zip(keys, sums, strict=True))  # set (Counter adds)
                 shard.update(new)
         if unchanged:
             key, error = next(((k, e) for k, e in unchanged if e is None), unchanged[0])
@@ -829,6 +836,18 @@ class ShardedDict(MutableMapping[K, V]):
                     "increment() for other value types"
                 )
             raise type(error)(f"increment_many: adding to the value of {key!r}: {error}, {left}")
+
+    def _occurrences_by_stripe(self, keys: list[Any]) -> list[tuple[int, dict[Any, int]]]:
+        """``keys`` (a list, repeats allowed) grouped by stripe and counted per stripe:
+        ``(index, Counter)`` for each stripe present, in first-occurrence order, in C-level
+        steps. An unhashable key raises ``TypeError`` here, before anything changes."""
+        try:
+            indices = list(map(_mod, map(hash, keys), itertools.repeat(self._stripes)))
+        except TypeError as exc:
+            raise AtomicsTypeError(f"keys_or_counts: {exc}") from exc
+        buckets: dict[int, list[Any]] = {i: [] for i in dict.fromkeys(indices)}
+        any(map(list.append, map(buckets.__getitem__, indices), keys))
+        return [(index, Counter(part)) for index, part in buckets.items()]
 
     def _by_stripe(self, source: dict[Any, Any]) -> list[tuple[int, list[tuple[Any, Any]]]]:
         """``source``'s items split by stripe: ``(index, [(key, value), ...])`` for each
@@ -1163,6 +1182,20 @@ def _counts(keys_or_counts: object) -> dict[Any, int]:
                     f"{type(amount).__name__}"
                 )
     return counts
+
+
+_SAMPLE = 64  # keys looked at to tell a batch of mostly distinct keys
+
+
+def _mostly_distinct(keys_or_counts: object) -> bool:
+    """Whether increment_many's argument is a list of keys with few repeats (7 in 8 of its
+    first _SAMPLE distinct): then grouping by stripe before counting is the faster path."""
+    if type(keys_or_counts) is not list or len(keys_or_counts) < _SAMPLE:
+        return False
+    try:
+        return len(set(keys_or_counts[:_SAMPLE])) * 8 >= _SAMPLE * 7
+    except TypeError:  # an unhashable key: the other path reports it
+        return False
 
 
 def _fails(value: Any, amount: int) -> bool:
