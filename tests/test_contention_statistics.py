@@ -323,6 +323,20 @@ def test_the_checker_still_sees_a_self_deadlock_on_a_counting_lock() -> None:
             n._lock.acquire()
 
 
+def run_with_environment(code: str, value: str) -> subprocess.CompletedProcess[str]:
+    """``code`` in a new interpreter with ENVIRONMENT_VARIABLE set to ``value``."""
+    src = str(Path(__file__).resolve().parents[1] / "src")
+    env = {**os.environ, ENVIRONMENT_VARIABLE: value, "PYTHONPATH": src}
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
 def test_the_environment_variable_sets_the_default() -> None:
     code = (
         "from atomics import AtomicInteger, ShardedDict\n"
@@ -331,16 +345,7 @@ def test_the_environment_variable_sets_the_default() -> None:
         " AtomicInteger(track_contention=False).statistics()['tracking'],"
         " ShardedDict().statistics()['tracking'])"
     )
-    src = str(Path(__file__).resolve().parents[1] / "src")
-    env = {**os.environ, ENVIRONMENT_VARIABLE: "1", "PYTHONPATH": src}
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        check=False,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    out = run_with_environment(code, "1")
     assert out.stdout.split() == ["True", "True", "False", "True"], out.stderr
     if os.environ.get(ENVIRONMENT_VARIABLE) is None:
         assert tracking_default() is False
@@ -349,17 +354,8 @@ def test_the_environment_variable_sets_the_default() -> None:
 def test_an_unknown_environment_value_warns_and_leaves_tracking_off() -> None:
     # "2", "y", "enabled" were silently off (found by a review): a typo must not pass unseen
     code = "from atomics.contention import tracking_default; print(tracking_default())"
-    src = str(Path(__file__).resolve().parents[1] / "src")
     for value, expected, warned in (("enabled", "False", True), ("off", "False", False)):
-        env = {**os.environ, ENVIRONMENT_VARIABLE: value, "PYTHONPATH": src}
-        out = subprocess.run(
-            [sys.executable, "-c", code],
-            check=False,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        out = run_with_environment(code, value)
         assert out.stdout.split() == [expected], out.stderr
         assert ("RuntimeWarning" in out.stderr) is warned, out.stderr
 
